@@ -27,6 +27,8 @@ export interface Failure {
    * build step that ran and failed (exit status 1).
    */
   kind: 'config' | 'build' | 'internal';
+  /** Further problems found in the same pass (every bad key of a config file, not just the first). */
+  others?: Failure[];
 }
 
 /** An exception that carries a {@link Failure}; thrown across async boundaries, caught as a value. */

@@ -1,0 +1,370 @@
+import { availableParallelism } from 'node:os';
+import { isAbsolute, join, relative } from 'node:path';
+import { mkdir, rm } from 'node:fs/promises';
+import { buildError, isAbortError, LbuildError, toFailure, type Failure } from './failure.js';
+import { FileHasher, statFile, type FileRecord } from './file-state.js';
+import { hashJson } from './hash.js';
+import { expandInputs, type ExpandedInputs } from './inputs.js';
+import type { TargetGraph } from './graph.js';
+import { keyToFileName, type TargetKey } from './key.js';
+import { HASH_CONCURRENCY, changedSince, listOutputFiles, verifyTrace } from './rebuilder.js';
+import { mapLimit, Semaphore } from './limit.js';
+import { acquireProjectLock } from './lock.js';
+import type { Reason } from './reason.js';
+import { hashRecipe } from './recipe.js';
+import { StampStore, STAMP_VERSION, type Stamp } from './stamp.js';
+import type { BuildEvent, BuildMode, BuildSummary, TargetReport } from './events.js';
+import type { DependencyResult, Json, RunContext, TargetDefinition } from './target.js';
+
+export interface BuildOptions {
+  /** Absolute project root. */
+  root: string;
+  graph: TargetGraph;
+  /** Keys to bring up to date (their dependencies come along). */
+  targets: TargetKey[];
+  mode?: BuildMode;
+  /** `-B`: run every selected target. */
+  force?: boolean;
+  /** `-j`: targets run at once. */
+  jobs?: number;
+  /** `-k`: after a failure, go on with targets that do not depend on it. */
+  keepGoing?: boolean;
+  /** Collect every reason, not just the first (`--explain`, `--json`). */
+  explain?: boolean;
+  /** Run external freshness checks (a deployed function); false with `--offline`. */
+  external?: boolean;
+  signal?: AbortSignal;
+  onEvent?: (event: BuildEvent) => void;
+  /** Where stamps and caches live; default `<root>/.lbuild`. */
+  stateDir?: string;
+}
+
+/** The directory that holds stamps, target state and caches. */
+export function stateDirOf(root: string): string {
+  return join(root, '.lbuild');
+}
+
+/**
+ * Runs one build: the scheduler (topological, parallel up to `jobs`) asks the rebuilder
+ * whether each target's trace still verifies and runs the ones that do not.
+ */
+export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
+  const mode = options.mode ?? 'build';
+  const started = performance.now();
+  const emit = options.onEvent ?? (() => undefined);
+  const stateDir = options.stateDir ?? stateDirOf(options.root);
+  const order = options.graph.closure(options.targets);
+  const jobs = options.jobs ?? availableParallelism();
+  emit({ type: 'build-start', targets: order, jobs, mode });
+
+  const lock =
+    mode === 'build'
+      ? await acquireProjectLock(stateDir, {
+          ...(options.signal ? { signal: options.signal } : {}),
+          onWait: (holder) => emit({ type: 'lock-wait', ...(holder ? { holder } : {}) }),
+        })
+      : undefined;
+  try {
+    const scheduler = new Scheduler(options, mode, stateDir, jobs, emit);
+    const reports = await scheduler.run(order);
+    const summary: BuildSummary = {
+      mode,
+      status: summarise(reports, options.signal),
+      targets: reports,
+      durationMs: Math.round(performance.now() - started),
+    };
+    emit({ type: 'build-finish', summary });
+    return summary;
+  } finally {
+    await lock?.release();
+  }
+}
+
+function summarise(reports: TargetReport[], signal: AbortSignal | undefined): BuildSummary['status'] {
+  if (signal?.aborted || reports.some((r) => r.status === 'interrupted')) return 'interrupted';
+  if (reports.some((r) => r.status === 'failed')) return 'failed';
+  if (reports.some((r) => r.status === 'stale' || r.status === 'would-run')) return 'stale';
+  return 'ok';
+}
+
+class Scheduler {
+  readonly #options: BuildOptions;
+  readonly #mode: BuildMode;
+  readonly #emit: (event: BuildEvent) => void;
+  readonly #stamps: StampStore;
+  readonly #stateDir: string;
+  readonly #slots: Semaphore;
+  readonly #hasher = new FileHasher();
+  readonly #visits = new Map<TargetKey, Promise<TargetReport>>();
+  /** Aborted on a signal, or on the first failure without `-k`, or on the first stale `-q` answer. */
+  readonly #stop = new AbortController();
+  #stopReason: 'failure' | 'signal' | 'answered' | undefined;
+
+  constructor(options: BuildOptions, mode: BuildMode, stateDir: string, jobs: number, emit: (e: BuildEvent) => void) {
+    this.#options = options;
+    this.#mode = mode;
+    this.#emit = emit;
+    this.#stateDir = stateDir;
+    this.#stamps = new StampStore(stateDir);
+    this.#slots = new Semaphore(jobs);
+    const signal = options.signal;
+    if (signal) {
+      const onAbort = () => this.#halt('signal');
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    }
+  }
+
+  async run(order: TargetKey[]): Promise<TargetReport[]> {
+    const reports = await Promise.all(order.map((key) => this.#visit(key)));
+    return reports;
+  }
+
+  #halt(reason: 'failure' | 'signal' | 'answered'): void {
+    if (this.#stopReason === 'signal') return;
+    this.#stopReason = reason;
+    if (!this.#stop.signal.aborted) this.#stop.abort();
+  }
+
+  #visit(key: TargetKey): Promise<TargetReport> {
+    let visit = this.#visits.get(key);
+    if (!visit) {
+      visit = this.#visitOnce(key).then((report) => {
+        this.#emit({ type: 'target-finish', report });
+        return report;
+      });
+      this.#visits.set(key, visit);
+    }
+    return visit;
+  }
+
+  async #visitOnce(key: TargetKey): Promise<TargetReport> {
+    const def = this.#options.graph.get(key);
+    const depReports = await Promise.all(def.deps.map((dep) => this.#visit(dep)));
+    const base = { key, kind: def.kind, reasons: [] as Reason[], durationMs: 0 };
+    if (depReports.some((r) => r.status === 'failed' || r.status === 'skipped' || r.status === 'interrupted')) {
+      return { ...base, status: 'skipped' };
+    }
+    if (this.#stop.signal.aborted && this.#stopReason !== 'failure') return { ...base, status: 'skipped' };
+    if (this.#stop.signal.aborted && !this.#options.keepGoing) return { ...base, status: 'skipped' };
+
+    const pending = depReports.filter((r) => r.status === 'stale' || r.status === 'would-run');
+    if (pending.length > 0) {
+      const reasons: Reason[] = pending.map((r) => ({ kind: 'dependency-will-run', dep: r.key }));
+      return { ...base, reasons, status: this.#mode === 'query' ? 'stale' : 'would-run' };
+    }
+
+    const started = performance.now();
+    try {
+      const deps = new Map<TargetKey, DependencyResult>();
+      for (const r of depReports) {
+        const depDef = this.#options.graph.get(r.key);
+        deps.set(r.key, {
+          key: r.key,
+          outputs: (depDef.outputs ?? []).map((o) => join(this.#options.root, o)),
+          value: r.value,
+          outputHash: r.outputHash ?? '',
+        });
+      }
+      const prepared = await this.#prepare(def, deps);
+      const firstOnly = this.#mode === 'query' && !this.#options.explain;
+      const verification = this.#options.force
+        ? { reasons: [{ kind: 'forced' } as Reason], refresh: false, files: {}, outputs: {} }
+        : await verifyTrace({
+            root: this.#options.root,
+            stamp: prepared.stamp,
+            recipe: prepared.recipe.fields,
+            deps: new Map([...deps].map(([k, d]) => [k, d.outputHash])),
+            inputs: prepared.inputs,
+            outputs: def.outputs ?? [],
+            hasher: this.#hasher,
+            firstOnly,
+          });
+      let reasons = verification.reasons;
+      const stamp = prepared.stamp;
+      if (reasons.length === 0 && stamp && def.checkExternal && this.#options.external !== false) {
+        const external = await def.checkExternal({
+          key,
+          root: this.#options.root,
+          signal: this.#stop.signal,
+          deps,
+          value: stamp.value,
+        });
+        if (external) reasons = [{ kind: 'external', message: external }];
+      }
+      if (reasons.length === 0 && stamp) {
+        if (verification.refresh && this.#mode === 'build') {
+          await this.#stamps.write({ ...stamp, files: { ...stamp.files, ...verification.files }, outputs: { ...stamp.outputs, ...verification.outputs } });
+        }
+        return {
+          ...base,
+          status: 'up-to-date',
+          outputHash: stamp.outputHash,
+          outputs: hashesOf(stamp.outputs),
+          ...(stamp.value !== undefined ? { value: stamp.value } : {}),
+          durationMs: Math.round(performance.now() - started),
+        };
+      }
+      if (this.#mode === 'query') {
+        if (!this.#options.explain) this.#halt('answered');
+        return { ...base, reasons, status: 'stale' };
+      }
+      if (this.#mode === 'dry-run') return { ...base, reasons, status: 'would-run' };
+      return await this.#execute(def, deps, prepared, reasons);
+    } catch (error) {
+      return { ...base, status: 'failed', failure: toFailure(error), durationMs: Math.round(performance.now() - started) };
+    }
+  }
+
+  async #prepare(def: TargetDefinition, _deps: Map<TargetKey, DependencyResult>) {
+    const inputs: ExpandedInputs = expandInputs(this.#options.root, def.inputs ?? [], def.key);
+    const recipe = await hashRecipe(await def.recipe());
+    const stamp = this.#stamps.read(def.key);
+    return { inputs, recipe, stamp };
+  }
+
+  async #execute(
+    def: TargetDefinition,
+    deps: Map<TargetKey, DependencyResult>,
+    prepared: { inputs: ExpandedInputs; recipe: { hash: string; fields: Record<string, string> }; stamp: Stamp | undefined },
+    reasons: Reason[],
+  ): Promise<TargetReport> {
+    const release = await this.#slots.acquire();
+    const root = this.#options.root;
+    const base = { key: def.key, kind: def.kind, reasons };
+    const started = performance.now();
+    const duration = () => Math.round(performance.now() - started);
+    if (this.#stop.signal.aborted && (this.#stopReason !== 'failure' || !this.#options.keepGoing)) {
+      release();
+      return { ...base, status: 'skipped', durationMs: 0 };
+    }
+    this.#emit({ type: 'target-start', key: def.key, kind: def.kind, reasons });
+    const outputs = def.outputs ?? [];
+    const before = new Map(outputs.map((o) => [o, statFile(join(root, o))]));
+    const controller = new AbortController();
+    const onStop = () => {
+      if (this.#stopReason === 'signal') controller.abort();
+    };
+    this.#stop.signal.addEventListener('abort', onStop);
+    if (this.#stop.signal.aborted) onStop();
+    try {
+      // Inputs are hashed before the run: if one changes while the command runs, the stamp
+      // holds the old hash and the next build reruns the target.
+      const inputFiles = await this.#hashAll(prepared.inputs.files, prepared.stamp?.files);
+      // No stamp may claim success while the target is running or after it failed.
+      await this.#stamps.remove(def.key);
+      const stateDir = join(this.#stateDir, 'targets', keyToFileName(def.key));
+      const cacheDir = join(this.#stateDir, 'cache');
+      await mkdir(stateDir, { recursive: true });
+      const reads = new Set<string>();
+      const ctx: RunContext = {
+        key: def.key,
+        root,
+        signal: controller.signal,
+        deps,
+        inputs: prepared.inputs.files.map((f) => join(root, f)),
+        stateDir,
+        cacheDir,
+        recordRead: (path) => reads.add(path),
+        hashFile: async (path) => {
+          const state = await this.#hasher.state(isAbsolute(path) ? path : join(root, path));
+          if (!state) throw buildError('missing-file', `cannot read ${path}: no such file`);
+          return state.hash;
+        },
+        log: (level, message, data) =>
+          this.#emit({ type: 'target-log', key: def.key, level, message, ...(data ? { data } : {}) }),
+        output: (stream, text) => this.#emit({ type: 'target-output', key: def.key, stream, text }),
+        progress: (done, total, unit) =>
+          this.#emit({ type: 'target-progress', key: def.key, done, total, ...(unit ? { unit } : {}) }),
+      };
+      const outcome = await def.run(ctx);
+      if (controller.signal.aborted) throw Object.assign(new Error('aborted'), { name: 'AbortError' });
+      for (const read of outcome?.reads ?? []) reads.add(read);
+
+      for (const o of outputs) this.#hasher.forget(join(root, o));
+      const produced = listOutputFiles(root, outputs);
+      for (const declared of outputs) {
+        const exists = produced.has(declared) || [...produced].some((p) => p.startsWith(declared + '/'));
+        if (!exists && !statFile(join(root, declared))?.isDirectory()) {
+          throw buildError('output-not-produced', `target ${def.key} did not produce its declared output \`${declared}\``, {
+            hint: 'make the command write that file, or remove it from `outputs`',
+            ...(def.location ? { location: def.location } : {}),
+          });
+        }
+      }
+      const outputRecords = await this.#hashAll([...produced].sort(), undefined);
+      const readFiles = [...reads]
+        .map((r) => (isAbsolute(r) ? relative(root, r) : r))
+        .filter((r) => !(r in inputFiles));
+      const readRecords = await this.#hashAll(readFiles, undefined, true);
+      const value = outcome?.value;
+      const outputHash = await hashJson({ outputs: hashesOf(outputRecords), value: value ?? null });
+      const stamp: Stamp = {
+        version: STAMP_VERSION,
+        key: def.key,
+        recipeHash: prepared.recipe.hash,
+        recipe: prepared.recipe.fields,
+        deps: Object.fromEntries([...deps].map(([k, d]) => [k, d.outputHash])),
+        matches: prepared.inputs.matches,
+        files: { ...inputFiles, ...readRecords },
+        outputs: outputRecords,
+        ...(value !== undefined ? { value } : {}),
+        outputHash,
+        builtAt: new Date().toISOString(),
+        durationMs: duration(),
+      };
+      // A signal that arrived while hashing still means "do not claim success".
+      if (controller.signal.aborted) throw Object.assign(new Error('aborted'), { name: 'AbortError' });
+      await this.#stamps.write(stamp);
+      return {
+        ...base,
+        status: 'built',
+        outputHash,
+        unchanged: prepared.stamp?.outputHash === outputHash,
+        outputs: hashesOf(outputRecords),
+        ...(value !== undefined ? { value } : {}),
+        durationMs: duration(),
+      };
+    } catch (error) {
+      const interrupted = controller.signal.aborted || isAbortError(error);
+      if (interrupted) {
+        // A killed command may leave half-written outputs; they were not stamped, but remove
+        // them so nothing downstream (or a person) mistakes them for finished ones.
+        for (const [o, stats] of before) {
+          const abs = join(root, o);
+          if (changedSince(abs, stats)) await rm(abs, { recursive: true, force: true });
+        }
+        return { ...base, status: 'interrupted', durationMs: duration() };
+      }
+      if (!this.#options.keepGoing) this.#halt('failure');
+      return { ...base, status: 'failed', failure: withTarget(toFailure(error), def), durationMs: duration() };
+    } finally {
+      this.#stop.signal.removeEventListener('abort', onStop);
+      release();
+    }
+  }
+
+  async #hashAll(files: string[], known: Record<string, FileRecord> | undefined, optional = false): Promise<Record<string, FileRecord>> {
+    const root = this.#options.root;
+    const records = await mapLimit(files, HASH_CONCURRENCY, (file) => this.#hasher.state(join(root, file), known?.[file]));
+    const out: Record<string, FileRecord> = {};
+    files.forEach((file, i) => {
+      const record = records[i];
+      if (record) out[file] = record;
+      else if (!optional) throw buildError('input-vanished', `input ${file} disappeared during the build`);
+    });
+    return out;
+  }
+}
+
+function hashesOf(records: Record<string, FileRecord>): Record<string, string> {
+  return Object.fromEntries(Object.entries(records).map(([path, r]) => [path, r.hash]));
+}
+
+function withTarget(failure: Failure, def: TargetDefinition): Failure {
+  if (failure.location || !def.location) return failure;
+  return failure.kind === 'config' ? { ...failure, location: def.location } : failure;
+}
+
+export type { Json };
+export { LbuildError };

@@ -1,0 +1,175 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import * as z from 'zod/mini';
+import { commandTarget } from '../command-target.js';
+import { configError, LbuildError, type Failure, type SourceLocation } from '../failure.js';
+import { TargetGraph } from '../graph.js';
+import type { TargetKey } from '../key.js';
+import type { Plugin, PluginEntry } from '../plugin.js';
+import type { TargetDefinition } from '../target.js';
+import { describeIssues } from './issues.js';
+import { locateKey } from './locate.js';
+import { commandTargetSchema, TARGET_NAME } from './schema.js';
+
+export const CONFIG_FILE = 'lbuild.toml';
+
+export interface ConfigFile {
+  /** Absolute project root: the directory that holds the file. */
+  root: string;
+  /** Absolute path of lbuild.toml or pyproject.toml. */
+  file: string;
+  /** Key path of the lbuild table inside the file: [] or ['tool', 'lbuild']. */
+  prefix: string[];
+  source: string;
+  /** The lbuild table, parsed but not yet validated. */
+  data: Record<string, unknown>;
+}
+
+export interface Project {
+  root: string;
+  config: ConfigFile;
+  graph: TargetGraph;
+  /** Targets built when none are named. */
+  defaults: TargetKey[];
+}
+
+/**
+ * Finds the project's config: `lbuild.toml`, or a `[tool.lbuild]` table in `pyproject.toml`, in
+ * `start` or the nearest directory above it (so lbuild works from a subdirectory, like git).
+ */
+export async function findConfig(start: string): Promise<ConfigFile> {
+  let dir = resolve(start);
+  for (;;) {
+    const found = (await readConfig(join(dir, CONFIG_FILE), [])) ?? (await readConfig(join(dir, 'pyproject.toml'), ['tool', 'lbuild']));
+    if (found) return found;
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  throw configError('no-config', `no ${CONFIG_FILE} (or pyproject.toml with a [tool.lbuild] table) in ${resolve(start)} or any directory above it`, {
+    hint: `create ${CONFIG_FILE} in the project root, or run lbuild with -C <project directory>`,
+  });
+}
+
+async function readConfig(file: string, prefix: string[]): Promise<ConfigFile | undefined> {
+  let source: string;
+  try {
+    source = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const { parse, TomlError } = await import('smol-toml');
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = parse(source) as Record<string, unknown>;
+  } catch (error) {
+    if (error instanceof TomlError) {
+      const reason = error.message.split('\n')[0]?.replace(/^Invalid TOML document: /, '') ?? 'syntax error';
+      throw configError('malformed-toml', `${relativeName(file)} is not valid TOML: ${reason}`, {
+        hint: 'fix the syntax at the position shown (TOML reference: https://toml.io)',
+        location: { file, line: error.line, column: error.column },
+      });
+    }
+    throw error;
+  }
+  let data: unknown = parsed;
+  for (const key of prefix) data = (data as Record<string, unknown> | undefined)?.[key];
+  if (data === undefined) return undefined;
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw configError('invalid-config', `[${prefix.join('.')}] in ${relativeName(file)} must be a table`, {
+      location: { file, key: prefix.join('.'), ...locateKey(source, prefix) },
+    });
+  }
+  return { root: dirname(file), file, prefix, source, data: data as Record<string, unknown> };
+}
+
+function relativeName(file: string): string {
+  return file.split('/').slice(-1)[0] ?? file;
+}
+
+export function rootSchema(plugins: readonly Plugin[]) {
+  const shape: Record<string, z.core.$ZodType> = {
+    default: z.optional(z.array(z.string())),
+    target: z.optional(z.record(z.string(), commandTargetSchema)),
+  };
+  for (const plugin of plugins) shape[plugin.table] = z.optional(z.record(z.string(), plugin.schema));
+  return z.strictObject(shape);
+}
+
+/** The JSON Schema of the whole config file, for editors (published in the repository). */
+export function configJsonSchema(plugins: readonly Plugin[]): Record<string, unknown> {
+  return z.toJSONSchema(rootSchema(plugins), { unrepresentable: 'any' }) as Record<string, unknown>;
+}
+
+/** Loads, validates and turns a config into the target graph. */
+export async function loadProject(start: string, plugins: readonly Plugin[]): Promise<Project> {
+  const config = await findConfig(start);
+  return projectFromConfig(config, plugins);
+}
+
+export function projectFromConfig(config: ConfigFile, plugins: readonly Plugin[]): Project {
+  const locate = (keys: readonly (string | number)[]): SourceLocation => {
+    const full = [...config.prefix, ...keys.map(String)];
+    return { file: config.file, key: full.join('.'), ...locateKey(config.source, full) };
+  };
+  const schema = rootSchema(plugins);
+  const parsed = schema.safeParse(config.data);
+  if (!parsed.success) {
+    const failures: Failure[] = describeIssues(parsed.error.issues, schema, config.data).map((issue) => ({
+      reason: issue.message.startsWith('unknown key') ? 'unknown-key' : 'invalid-config',
+      message: issue.message,
+      kind: 'config',
+      location: locate(issue.path),
+      ...(issue.hint ? { hint: issue.hint } : {}),
+    }));
+    const [first, ...others] = failures;
+    if (first) throw new LbuildError(others.length ? { ...first, others } : first);
+  }
+  const data = (parsed.data ?? {}) as Record<string, Record<string, unknown> | string[] | undefined>;
+
+  const definitions: TargetDefinition[] = [];
+  const aliases = new Map<string, TargetKey>();
+  const entryOf = <C>(table: string, name: string, value: C): PluginEntry<C> => {
+    if (!TARGET_NAME.test(name)) {
+      throw configError('invalid-name', `invalid name \`${name}\` in [${table}.${name}]`, {
+        hint: 'names start with a letter or digit and use only letters, digits, ".", "_" and "-"',
+        location: locate([table, name]),
+      });
+    }
+    return {
+      name,
+      config: value,
+      root: config.root,
+      configFile: config.file,
+      location: (...keys: string[]) => locate([table, name, ...keys]),
+    };
+  };
+  const targets = (data.target ?? {}) as Record<string, z.infer<typeof commandTargetSchema>>;
+  for (const [name, value] of Object.entries(targets)) definitions.push(commandTarget(entryOf('target', name, value)));
+  for (const plugin of plugins) {
+    const table = (data[plugin.table] ?? {}) as Record<string, unknown>;
+    for (const [name, value] of Object.entries(table)) {
+      const made = plugin.targets(entryOf(plugin.table, name, value));
+      definitions.push(...made.targets);
+      for (const [alias, key] of Object.entries(made.aliases ?? {})) {
+        if (aliases.has(alias) || targets[alias] !== undefined) {
+          throw configError('duplicate-target', `duplicate target \`${alias}\``, {
+            hint: `\`${alias}\` is defined by more than one table; names must be unique across [target], [bundle] and other tables`,
+            location: locate([plugin.table, name]),
+          });
+        }
+        aliases.set(alias, key);
+      }
+    }
+  }
+  const graph = new TargetGraph(definitions, aliases);
+  const defaults = (data.default as string[] | undefined)?.map((name, i) => {
+    try {
+      return graph.resolve(name);
+    } catch (error) {
+      if (error instanceof LbuildError) throw new LbuildError({ ...error.failure, location: locate(['default', i]) });
+      throw error;
+    }
+  });
+  return { root: config.root, config, graph, defaults: defaults ?? graph.defaultTargets() };
+}

@@ -1,0 +1,19 @@
+import * as z from 'zod/mini';
+
+export const TARGET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** `[target.NAME]`: a make-like target that runs a command. */
+export const commandTargetSchema = z.strictObject({
+  /** A shell command line, or an argv list run without a shell. */
+  command: z.union([z.string().check(z.minLength(1)), z.array(z.string()).check(z.minLength(1))]),
+  description: z.optional(z.string()),
+  inputs: z.optional(z.array(z.string())),
+  exclude: z.optional(z.array(z.string())),
+  outputs: z.optional(z.array(z.string())),
+  deps: z.optional(z.array(z.string())),
+  env: z.optional(z.array(z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'environment variable names are letters, digits and _' })))),
+  /** Built when no target is named on the command line (default true). */
+  default: z.optional(z.boolean()),
+});
+
+export type CommandTargetConfig = z.infer<typeof commandTargetSchema>;

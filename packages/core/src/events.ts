@@ -1,0 +1,55 @@
+import type { Failure } from './failure.js';
+import type { TargetKey } from './key.js';
+import type { Reason } from './reason.js';
+import type { Json, LogLevel } from './target.js';
+
+/**
+ * What a target ended as.
+ * - `up-to-date`: its trace verified; nothing ran.
+ * - `built`: it ran and succeeded.
+ * - `failed`: it ran and failed (or could not start).
+ * - `skipped`: not run because a dependency failed or the build stopped.
+ * - `stale`: `-q` found it must run.
+ * - `would-run`: `-n` found it must run.
+ * - `interrupted`: it was running when the build was interrupted.
+ */
+export type TargetStatus = 'up-to-date' | 'built' | 'failed' | 'skipped' | 'stale' | 'would-run' | 'interrupted';
+
+export interface TargetReport {
+  key: TargetKey;
+  kind: string;
+  status: TargetStatus;
+  reasons: Reason[];
+  durationMs: number;
+  outputHash?: string;
+  /** Built, and produced the same output hash as before: dependents need not run (early cutoff). */
+  unchanged?: boolean;
+  outputs?: Record<string, string>;
+  value?: Json;
+  failure?: Failure;
+}
+
+export type BuildEvent =
+  | { type: 'build-start'; targets: TargetKey[]; jobs: number; mode: BuildMode }
+  | { type: 'lock-wait'; holder?: string }
+  | { type: 'target-start'; key: TargetKey; kind: string; reasons: Reason[] }
+  | { type: 'target-output'; key: TargetKey; stream: 'stdout' | 'stderr'; text: string }
+  | { type: 'target-log'; key: TargetKey; level: LogLevel; message: string; data?: Record<string, Json> }
+  | { type: 'target-progress'; key: TargetKey; done: number; total: number; unit?: string }
+  | { type: 'target-finish'; report: TargetReport }
+  | { type: 'build-finish'; summary: BuildSummary };
+
+export type BuildMode = 'build' | 'query' | 'dry-run';
+
+export interface BuildSummary {
+  mode: BuildMode;
+  /**
+   * - `ok`: everything requested is built or up to date.
+   * - `stale`: `-q` found work (or `-n` listed some).
+   * - `failed`: a target failed.
+   * - `interrupted`: the build was stopped by a signal.
+   */
+  status: 'ok' | 'stale' | 'failed' | 'interrupted';
+  targets: TargetReport[];
+  durationMs: number;
+}
