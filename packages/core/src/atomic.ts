@@ -1,10 +1,15 @@
-import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 
-/** A sibling temporary name, so the final rename stays on one file system and is atomic. */
+let counter = 0;
+
+/**
+ * A sibling temporary name, unique per process and call, so the final rename stays on one file
+ * system and is atomic. (No crypto: loading node:crypto costs a no-op check milliseconds.)
+ */
 export function temporarySibling(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  counter++;
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${counter}.${Date.now().toString(36)}.tmp`);
 }
 
 /** Writes a file so that readers see either the old content or the new, never a torn write. */

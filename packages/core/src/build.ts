@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { monotonicMs } from './clock.js';
 import { isAbsolute, join, relative } from 'node:path';
 import { mkdir, rm } from 'node:fs/promises';
 import { buildError, isAbortError, LbuildError, toFailure, type Failure } from './failure.js';
@@ -50,7 +51,7 @@ export function stateDirOf(root: string): string {
  */
 export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
   const mode = options.mode ?? 'build';
-  const started = performance.now();
+  const started = monotonicMs();
   const emit = options.onEvent ?? (() => undefined);
   const stateDir = options.stateDir ?? stateDirOf(options.root);
   const order = options.graph.closure(options.targets);
@@ -71,7 +72,7 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
       mode,
       status: summarise(reports, options.signal),
       targets: reports,
-      durationMs: Math.round(performance.now() - started),
+      durationMs: Math.round(monotonicMs() - started),
     };
     emit({ type: 'build-finish', summary });
     return summary;
@@ -154,7 +155,7 @@ class Scheduler {
       return { ...base, reasons, status: this.#mode === 'query' ? 'stale' : 'would-run' };
     }
 
-    const started = performance.now();
+    const started = monotonicMs();
     try {
       const deps = new Map<TargetKey, DependencyResult>();
       for (const r of depReports) {
@@ -202,7 +203,7 @@ class Scheduler {
           outputHash: stamp.outputHash,
           outputs: hashesOf(stamp.outputs),
           ...(stamp.value !== undefined ? { value: stamp.value } : {}),
-          durationMs: Math.round(performance.now() - started),
+          durationMs: Math.round(monotonicMs() - started),
         };
       }
       if (this.#mode === 'query') {
@@ -212,7 +213,7 @@ class Scheduler {
       if (this.#mode === 'dry-run') return { ...base, reasons, status: 'would-run' };
       return await this.#execute(def, deps, prepared, reasons);
     } catch (error) {
-      return { ...base, status: 'failed', failure: toFailure(error), durationMs: Math.round(performance.now() - started) };
+      return { ...base, status: 'failed', failure: toFailure(error), durationMs: Math.round(monotonicMs() - started) };
     }
   }
 
@@ -232,8 +233,8 @@ class Scheduler {
     const release = await this.#slots.acquire();
     const root = this.#options.root;
     const base = { key: def.key, kind: def.kind, reasons };
-    const started = performance.now();
-    const duration = () => Math.round(performance.now() - started);
+    const started = monotonicMs();
+    const duration = () => Math.round(monotonicMs() - started);
     if (this.#stop.signal.aborted && (this.#stopReason !== 'failure' || !this.#options.keepGoing)) {
       release();
       return { ...base, status: 'skipped', durationMs: 0 };

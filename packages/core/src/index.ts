@@ -19,3 +19,4 @@ export { expandInputs } from './inputs.js';
 export { writeFileAtomic, temporarySibling } from './atomic.js';
 export { runProcess, type RunProcessOptions, type ProcessResult } from './process.js';
 export { mapLimit } from './limit.js';
+export { clean, type CleanResult } from './clean.js';

@@ -1,0 +1,29 @@
+import type { BuildSummary, Failure } from '@lbuild/core';
+
+/** make's conventions: 0 success, 1 a target failed (or is stale under -q), 2 usage/config/internal. */
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_ERROR = 2;
+/** 128 + SIGINT, as shells report an interrupted command. */
+export const EXIT_INTERRUPTED = 130;
+
+export function exitCodeForFailure(failure: Failure): number {
+  return failure.kind === 'build' ? EXIT_FAILED : EXIT_ERROR;
+}
+
+export function exitCodeForSummary(summary: BuildSummary): number {
+  switch (summary.status) {
+    case 'ok':
+      return EXIT_OK;
+    case 'stale':
+      return summary.mode === 'query' ? EXIT_FAILED : EXIT_OK;
+    case 'interrupted':
+      return EXIT_INTERRUPTED;
+    case 'failed': {
+      // A target that failed because of what the user wrote (a config error found while
+      // building) is exit 2, like any other config error; a step that ran and failed is 1.
+      const failures = summary.targets.flatMap((t) => (t.failure ? [t.failure] : []));
+      return failures.some((f) => f.kind !== 'build') ? EXIT_ERROR : EXIT_FAILED;
+    }
+  }
+}

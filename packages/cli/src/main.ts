@@ -1,0 +1,95 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { toFailure, type Failure } from '@lbuild/core';
+import { buildCommand } from './commands/build.js';
+import { cleanCommand } from './commands/clean.js';
+import { graphCommand } from './commands/graph.js';
+import { workingDirectory, type GlobalOptions } from './context.js';
+import { EXIT_ERROR, exitCodeForFailure } from './exit-code.js';
+import { colorsFor } from './render/colors.js';
+import { formatFailure } from './render/failure.js';
+
+declare const LBUILD_VERSION: string | undefined;
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
+  return n;
+}
+
+export function program(run: (code: Promise<number>) => void): Command {
+  const cmd = new Command('lbuild')
+    .description('Incremental builds with content-hash stamps: reproducible Python Lambda zips, deployed only when they change.')
+    .version(typeof LBUILD_VERSION === 'string' ? LBUILD_VERSION : '0.0.0-dev')
+    .argument('[targets...]', 'targets (or aliases) to build; default: the configured default targets')
+    .option('-q, --question', 'run nothing; exit 0 if up to date, 1 if something would run, 2 on error (like make -q)')
+    .option('-n, --dry-run', 'list what would run, run nothing')
+    .option('--explain', 'say why each target runs (which input, dependency, setting or output changed)')
+    .option('-B, --always-make', 'run every selected target, whatever its stamp says')
+    .option('-C, --directory <dir>', 'run as if started in <dir>')
+    .option('-j, --jobs <n>', 'targets to run at once (default: number of cores)', positiveInt)
+    .option('-k, --keep-going', 'after a failure, go on with targets that do not depend on it')
+    .option('--json', 'print one machine-readable summary on stdout')
+    .addOption(new Option('--log-format <format>', 'human lines, or pino JSON lines').choices(['human', 'json']).default('human'))
+    .option('--offline', 'answer from the last recorded stamps; make no calls to remote services')
+    .option('-v, --verbose', 'also list targets that are up to date or skipped')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  lbuild                  build the default targets
+  lbuild api              build the bundle api (its zip and what it needs)
+  lbuild -q && echo fresh exit 0 when nothing would run
+  lbuild -n --explain     list what would run, and why
+  lbuild graph --dot | dot -Tsvg > graph.svg
+  lbuild deploy api       build and upload the function api, if its zip changed
+
+Exit status: 0 success, 1 a target failed (or is stale under -q), 2 usage, config or internal error.`,
+    )
+    .action((targets: string[], _opts, self: Command) => {
+      run(buildCommand(targets, self.opts<GlobalOptions>()));
+    });
+
+  cmd
+    .command('graph')
+    .description('show the targets and their edges')
+    .option('--dot', 'as a Graphviz DOT digraph')
+    .option('--json', 'as JSON')
+    .action((opts: { dot?: boolean; json?: boolean }, self: Command) => {
+      run(graphCommand({ ...self.optsWithGlobals<GlobalOptions>(), ...opts }));
+    });
+
+  cmd
+    .command('clean')
+    .description('remove outputs and stamps that builds made (never a file lbuild did not create)')
+    .argument('[targets...]', 'only these targets')
+    .option('--all', 'also remove shared caches (the wheelhouse)')
+    .action((targets: string[], opts: { all?: boolean }, self: Command) => {
+      run(cleanCommand(targets, { ...self.optsWithGlobals<GlobalOptions>(), ...opts }));
+    });
+
+  return cmd;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let pending: Promise<number> | undefined;
+  const cmd = program((code) => {
+    pending = code;
+  });
+  cmd.exitOverride();
+  cmd.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  for (const sub of cmd.commands) sub.exitOverride();
+  try {
+    await cmd.parseAsync(argv);
+    return pending ? await pending : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here with code 0; usage errors are exit 2, as make's.
+      return error.exitCode === 0 ? 0 : EXIT_ERROR;
+    }
+    const failure: Failure = toFailure(error);
+    const cwd = workingDirectory(cmd.opts<GlobalOptions>());
+    process.stderr.write(formatFailure(failure, colorsFor(process.stderr), cwd, 'lbuild: error') + '\n');
+    if (failure.kind === 'internal' && error instanceof Error && process.env.LBUILD_DEBUG) process.stderr.write(`${error.stack ?? ''}\n`);
+    return exitCodeForFailure(failure);
+  }
+}
