@@ -1,0 +1,176 @@
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { buildError } from '@lbuild/core';
+import { mapConcurrent } from './concurrency.js';
+import type { FileTreeEntry, TreeEntry, TreeManifest, WheelTreeEntry } from './manifest.js';
+import { TREE_MANIFEST_VERSION, comparePaths } from './manifest.js';
+import { unsafePathReason } from './paths.js';
+import { readWheelEntryContent, readWheelFiles } from './wheel.js';
+
+export interface BuildTreeArgs {
+  /** Absolute paths of the staged `.whl` files. */
+  wheels: string[];
+  /** Project sources and extra files, already listed and filtered; `zipPath` uses '/'. */
+  files: { zipPath: string; file: string }[];
+  /** The engine's memoised content hash of a file; the only way this module hashes anything. */
+  hashFile: (absolutePath: string) => Promise<string>;
+  signal?: AbortSignal;
+}
+
+/** Largest entry whose bytes are compared in memory when two sources claim the same path. */
+const MAX_COMPARED_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Lists the bundle: every installable file of every wheel (see `readWheelFiles` for the mapping
+ * and what is refused) and every project file, sorted bytewise by zip path.
+ *
+ * Two sources with the same zip path:
+ * - the same bytes: fine, one entry is kept (a project file rather than a wheel entry, else the
+ *   wheel whose file name sorts first, so the choice does not depend on argument order); the
+ *   entry is executable if either source is;
+ * - different bytes: refused with reason `duplicate-zip-path`, naming both. A project file
+ *   never silently overrides a wheel's file: shadowing an installed module is almost always a
+ *   mistake, and when it is not, the fix (exclude the file, or drop the dependency) is explicit.
+ *
+ * A path that is a file in one source and a directory in another (`pkg` and `pkg/x.py`) is
+ * refused with reason `zip-path-conflict`. Directory entries are never emitted: Lambda extracts
+ * files into their directories without them, and leaving them out keeps the zip smaller and the
+ * manifest free of a second kind of entry.
+ */
+export async function buildTree(args: BuildTreeArgs): Promise<TreeManifest> {
+  const { signal } = args;
+  signal?.throwIfAborted();
+
+  const wheelEntries = (
+    await mapConcurrent(args.wheels, 4, async (wheel) => {
+      signal?.throwIfAborted();
+      const [wheelHash, files] = await Promise.all([args.hashFile(wheel), readWheelFiles(wheel, signal)]);
+      return files.map((file): WheelTreeEntry => ({
+        path: file.path,
+        mode: file.executable ? 0o755 : 0o644,
+        size: file.size,
+        crc32: file.crc32,
+        contentKey: wheelContentKey(wheelHash, file.entryName, file.crc32, file.size),
+        source: {
+          kind: 'wheel',
+          wheel,
+          entryName: file.entryName,
+          method: file.method,
+          compressedSize: file.compressedSize,
+          localHeaderOffset: file.localHeaderOffset,
+        },
+      }));
+    })
+  ).flat();
+
+  const fileEntries = await mapConcurrent(args.files, 16, async ({ zipPath, file }): Promise<FileTreeEntry> => {
+    signal?.throwIfAborted();
+    const why = unsafePathReason(zipPath);
+    if (why !== null) {
+      throw buildError('unsafe-zip-path', `The zip path "${zipPath}" of ${file} is unsafe: ${why}.`, {
+        hint: 'Give project files relative, \'/\'-separated paths inside the bundle.',
+      });
+    }
+    const [info, contentKey] = await Promise.all([stat(file), args.hashFile(file)]);
+    if (!info.isFile()) {
+      throw buildError('not-a-file', `${file} is not a regular file, so it cannot go into the bundle as "${zipPath}".`);
+    }
+    return {
+      path: zipPath,
+      mode: (info.mode & 0o111) !== 0 ? 0o755 : 0o644,
+      size: info.size,
+      crc32: null,
+      contentKey,
+      source: { kind: 'file', file },
+    };
+  });
+
+  signal?.throwIfAborted();
+  const candidates: TreeEntry[] = [...fileEntries, ...wheelEntries];
+  candidates.sort((a, b) => comparePaths(a.path, b.path) || compareSources(a, b));
+
+  const entries: TreeEntry[] = [];
+  for (const candidate of candidates) {
+    const kept = entries.at(-1);
+    if (kept?.path !== candidate.path) {
+      entries.push(candidate);
+      continue;
+    }
+    if (!(await sameContent(kept, candidate))) {
+      throw buildError(
+        'duplicate-zip-path',
+        `Two sources put different content at "${candidate.path}": ${describe(kept)} and ${describe(candidate)}.`,
+        {
+          hint:
+            candidate.source.kind === 'file' || kept.source.kind === 'file'
+              ? 'Exclude the project file from the bundle, or rename it; lbuild never lets one silently replace the other.'
+              : 'Two wheels install the same file; drop one of the requirements.',
+        },
+      );
+    }
+    if (candidate.mode === 0o755) kept.mode = 0o755;
+  }
+
+  checkFileDirectoryConflicts(entries);
+  return { version: TREE_MANIFEST_VERSION, entries };
+}
+
+function wheelContentKey(wheelHash: string, entryName: string, crc32: number, size: number): string {
+  const digest = createHash('sha256')
+    .update(JSON.stringify([wheelHash, entryName, crc32, size]))
+    .digest('hex');
+  return `wheel:${digest}`;
+}
+
+/** Project files first, then wheels by file name and entry name: an order that ignores argument order. */
+function compareSources(a: TreeEntry, b: TreeEntry): number {
+  if (a.source.kind === 'file' && b.source.kind === 'file') return a.contentKey < b.contentKey ? -1 : a.contentKey > b.contentKey ? 1 : 0;
+  if (a.source.kind === 'file') return -1;
+  if (b.source.kind === 'file') return 1;
+  return (
+    comparePaths(basename(a.source.wheel), basename(b.source.wheel)) ||
+    comparePaths(a.source.entryName, b.source.entryName) ||
+    comparePaths(a.contentKey, b.contentKey)
+  );
+}
+
+function describe(entry: TreeEntry): string {
+  return entry.source.kind === 'file'
+    ? `project file ${entry.source.file}`
+    : `wheel ${basename(entry.source.wheel)} (entry "${entry.source.entryName}")`;
+}
+
+async function readContent(entry: TreeEntry): Promise<Buffer> {
+  return entry.source.kind === 'file' ? readFile(entry.source.file) : readWheelEntryContent(entry.source);
+}
+
+async function sameContent(a: TreeEntry, b: TreeEntry): Promise<boolean> {
+  if (a.contentKey === b.contentKey) return true;
+  if (a.size !== b.size) return false;
+  // Different keys from the same kind of hash: files with different hashes differ.
+  if (a.source.kind === 'file' && b.source.kind === 'file') return false;
+  if (a.crc32 !== null && b.crc32 !== null && a.crc32 !== b.crc32) return false;
+  if (a.size > MAX_COMPARED_BYTES) return false;
+  const [left, right] = await Promise.all([readContent(a), readContent(b)]);
+  return left.equals(right);
+}
+
+function checkFileDirectoryConflicts(entries: TreeEntry[]): void {
+  const byPath = new Map<string, TreeEntry>();
+  for (const entry of entries) byPath.set(entry.path, entry);
+  for (const entry of entries) {
+    let slash = entry.path.indexOf('/');
+    while (slash !== -1) {
+      const parent = byPath.get(entry.path.slice(0, slash));
+      if (parent !== undefined) {
+        throw buildError(
+          'zip-path-conflict',
+          `"${parent.path}" is a file in ${describe(parent)} but a directory in ${describe(entry)} ("${entry.path}").`,
+          { hint: 'Rename or exclude one of them.' },
+        );
+      }
+      slash = entry.path.indexOf('/', slash + 1);
+    }
+  }
+}
