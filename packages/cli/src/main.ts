@@ -3,6 +3,7 @@ import { toFailure, type Failure } from '@lbuild/core';
 import { buildCommand } from './commands/build.js';
 import { cleanCommand } from './commands/clean.js';
 import { graphCommand } from './commands/graph.js';
+import { watchCommand } from './commands/watch.js';
 import { workingDirectory, type GlobalOptions } from './context.js';
 import { EXIT_ERROR, exitCodeForFailure } from './exit-code.js';
 import { colorsFor } from './render/colors.js';
@@ -32,6 +33,8 @@ export function program(run: (code: Promise<number>) => void): Command {
     .addOption(new Option('--log-format <format>', 'human lines, or pino JSON lines').choices(['human', 'json']).default('human'))
     .option('--offline', 'answer from the last recorded stamps; make no calls to remote services')
     .option('-v, --verbose', 'also list targets that are up to date or skipped')
+    .option('-w, --watch', 'build, then rebuild what changed whenever an input changes')
+    .option('--poll [ms]', 'with --watch: poll for changes instead of native file events (network and container file systems)', (v) => positiveInt(v))
     .addHelpText(
       'after',
       `
@@ -46,7 +49,8 @@ Examples:
 Exit status: 0 success, 1 a target failed (or is stale under -q), 2 usage, config or internal error.`,
     )
     .action((targets: string[], _opts, self: Command) => {
-      run(buildCommand(targets, self.opts<GlobalOptions>()));
+      const options = self.opts<GlobalOptions>();
+      run(options.watch ? watchCommand(targets, options) : buildCommand(targets, options));
     });
 
   cmd

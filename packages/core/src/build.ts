@@ -324,6 +324,7 @@ class Scheduler {
         unchanged: prepared.stamp?.outputHash === outputHash,
         outputs: hashesOf(outputRecords),
         ...(value !== undefined ? { value } : {}),
+        ...(outcome?.summary ? { summary: outcome.summary } : {}),
         durationMs: duration(),
       };
     } catch (error) {

@@ -26,6 +26,8 @@ export interface TargetReport {
   unchanged?: boolean;
   outputs?: Record<string, string>;
   value?: Json;
+  /** The run's one-line summary for people (see RunOutcome.summary). */
+  summary?: string;
   failure?: Failure;
 }
 

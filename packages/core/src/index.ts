@@ -20,3 +20,4 @@ export { writeFileAtomic, temporarySibling } from './atomic.js';
 export { runProcess, type RunProcessOptions, type ProcessResult } from './process.js';
 export { mapLimit } from './limit.js';
 export { clean, type CleanResult } from './clean.js';
+export { watch, globBase, type WatchEvent, type WatchOptions } from './watch.js';

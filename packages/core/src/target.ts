@@ -58,6 +58,11 @@ export interface RunOutcome {
   value?: Json;
   /** Files read during the run (absolute or root-relative), in addition to `recordRead`. */
   reads?: string[];
+  /**
+   * One short line for people about what the run made ("dist/api.zip: 1.2 MB, 340 files,
+   * sha256 …"). Shown by the CLI; not part of the stamp or any hash.
+   */
+  summary?: string;
 }
 
 /** The context an external freshness check gets (e.g. "does Lambda run this zip?"). */

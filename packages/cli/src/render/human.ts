@@ -82,6 +82,7 @@ export class HumanRenderer {
     switch (report.status) {
       case 'built':
         this.#line(`${c.green('✓')} ${report.key} ${time}${report.unchanged ? c.dim(' output unchanged') : ''}`);
+        if (report.summary) this.#line(`  ${report.summary}`);
         return;
       case 'failed':
         this.#line(`${c.red('✗')} ${report.key} ${c.red('failed')} ${time}`, true);

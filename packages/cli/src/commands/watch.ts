@@ -1,0 +1,83 @@
+import { watch, type BuildSummary, type Project, type TargetKey, type WatchEvent } from '@lbuild/core';
+import { workingDirectory, type GlobalOptions } from '../context.js';
+import { colorsFor } from '../render/colors.js';
+import { formatFailure } from '../render/failure.js';
+import { formatDuration } from '../render/human.js';
+import { plugins } from '../plugins.js';
+
+/**
+ * `lbuild --watch`: one line per rebuild (what changed, which targets ran, how long, the new
+ * zip hash; for deploys whether it uploaded), errors as they come, exit 0 on Ctrl-C.
+ */
+export async function watchCommand(
+  names: string[],
+  options: GlobalOptions,
+  select?: (project: Project, names: readonly string[]) => TargetKey[],
+): Promise<number> {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  const out = process.stdout;
+  const c = colorsFor(out);
+  const cwd = workingDirectory(options);
+  let first = true;
+  const onEvent = (event: WatchEvent) => {
+    switch (event.type) {
+      case 'watching':
+        if (first) out.write(c.dim(`watching ${event.paths} paths under ${event.root}${event.polling ? ' (polling)' : ''}; Ctrl-C to stop\n`));
+        first = false;
+        return;
+      case 'config-error':
+        process.stderr.write(formatFailure(event.failure, colorsFor(process.stderr), cwd, 'config error') + '\n');
+        if (event.keptPrevious) process.stderr.write(c.dim('still watching with the last good configuration\n'));
+        return;
+      case 'config-reloaded':
+        out.write(`${stamp()} configuration reloaded\n`);
+        return;
+      case 'rebuild-start':
+        return;
+      case 'rebuild-finish':
+        renderRebuild(event.changed, event.summary);
+        return;
+      case 'build-error':
+        process.stderr.write(formatFailure(event.failure, colorsFor(process.stderr), cwd) + '\n');
+        return;
+    }
+  };
+  const renderRebuild = (changed: string[], summary: BuildSummary) => {
+    const ran = summary.targets.filter((t) => t.status === 'built' || t.status === 'failed');
+    if (ran.length === 0 && summary.status === 'ok') return; // A touch or an unchanged save.
+    const what = changed.length ? `${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ` (+${changed.length - 3} more)` : ''}` : 'start';
+    const targets = ran.map((t) => (t.status === 'failed' ? c.red(t.key) : t.key)).join(', ');
+    const summaries = ran.flatMap((t) => (t.summary ? [t.summary] : []));
+    const status = summary.status === 'ok' ? c.green('ok') : summary.status === 'failed' ? c.red('failed') : summary.status;
+    out.write(`${stamp()} ${what} → ${targets || 'nothing to run'} ${status} in ${formatDuration(summary.durationMs)}${summaries.length ? ' — ' + summaries.join('; ') : ''}\n`);
+    for (const t of summary.targets) if (t.failure) process.stderr.write(formatFailure(t.failure, colorsFor(process.stderr), cwd) + '\n');
+  };
+  try {
+    await watch({
+      start: workingDirectory(options),
+      plugins: plugins(),
+      names,
+      ...(select ? { select } : {}),
+      build: {
+        ...(options.jobs ? { jobs: options.jobs } : {}),
+        keepGoing: Boolean(options.keepGoing),
+        explain: Boolean(options.explain),
+        external: !options.offline,
+      },
+      ...(options.poll !== undefined ? { poll: options.poll } : {}),
+      signal: controller.signal,
+      onEvent,
+    });
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+  return 0;
+}
+
+function stamp(): string {
+  return new Date().toTimeString().slice(0, 8);
+}

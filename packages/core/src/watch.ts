@@ -1,0 +1,195 @@
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import picomatch from 'picomatch';
+import { runBuild, stateDirOf, type BuildOptions } from './build.js';
+import { loadProject, type Project } from './config/load.js';
+import { toFailure, type Failure } from './failure.js';
+import type { BuildSummary } from './events.js';
+import type { TargetKey } from './key.js';
+import type { Plugin } from './plugin.js';
+import { StampStore } from './stamp.js';
+
+export type WatchEvent =
+  | { type: 'watching'; paths: number; root: string; polling: boolean }
+  | { type: 'config-error'; failure: Failure; keptPrevious: boolean }
+  | { type: 'config-reloaded' }
+  | { type: 'rebuild-start'; changed: string[] }
+  | { type: 'rebuild-finish'; changed: string[]; summary: BuildSummary }
+  | { type: 'build-error'; failure: Failure };
+
+export interface WatchOptions {
+  /** Where to look for the config (as `-C`). */
+  start: string;
+  plugins: readonly Plugin[];
+  /** Names (keys or aliases) to build; empty for the defaults. */
+  names: readonly string[];
+  /** Turns names into keys, e.g. `deploy` resolving function names; default: graph.resolve. */
+  select?: (project: Project, names: readonly string[]) => TargetKey[];
+  build: Omit<BuildOptions, 'root' | 'graph' | 'targets' | 'signal' | 'mode'>;
+  /** Poll instead of native events (network and container file systems); a number sets the interval in ms. */
+  poll?: boolean | number;
+  /** Quiet period that coalesces the several writes of one save. */
+  debounceMs?: number;
+  signal: AbortSignal;
+  onEvent: (event: WatchEvent) => void;
+}
+
+/**
+ * `lbuild --watch`: build, then watch exactly the inputs of the selected targets (their globs'
+ * directories, files their runs read, the config file) and rebuild on change. The build itself
+ * re-hashes before acting, so a touch or a save without changes runs nothing.
+ *
+ *   idle ──change──▶ debouncing ──quiet──▶ building ──done──▶ idle
+ *                                            │  ▲
+ *                                   change   ▼  │ done, rerun once
+ *                                          building+queued
+ */
+export async function watch(options: WatchOptions): Promise<void> {
+  const chokidar = await import('chokidar');
+  const debounceMs = options.debounceMs ?? 40;
+  let project: Project | undefined;
+  let state: 'idle' | 'debouncing' | 'building' | 'building+queued' = 'idle';
+  let changed = new Set<string>();
+  let configChanged = false;
+  let timer: NodeJS.Timeout | undefined;
+  let current: AbortController | undefined;
+  let ignoreOutputs: (path: string) => boolean = () => false;
+
+  const load = async (): Promise<boolean> => {
+    try {
+      const next = await loadProject(options.start, options.plugins);
+      const hadPrevious = project !== undefined;
+      project = next;
+      if (hadPrevious) options.onEvent({ type: 'config-reloaded' });
+      return true;
+    } catch (error) {
+      options.onEvent({ type: 'config-error', failure: toFailure(error), keptPrevious: project !== undefined });
+      return false;
+    }
+  };
+
+  const selected = (p: Project): TargetKey[] =>
+    options.select ? options.select(p, options.names) : options.names.length ? options.names.map((n) => p.graph.resolve(n)) : p.defaults;
+
+  const watcher = chokidar.watch([], {
+    ignoreInitial: true,
+    persistent: true,
+    usePolling: options.poll !== undefined && options.poll !== false,
+    ...(typeof options.poll === 'number' ? { interval: options.poll, binaryInterval: options.poll } : { interval: 200, binaryInterval: 300 }),
+    ignored: (path: string) => {
+      const parts = path.split(sep);
+      return parts.includes('.lbuild') || parts.includes('.git') || parts.includes('node_modules') || ignoreOutputs(path);
+    },
+  });
+  const watched = new Set<string>();
+
+  const refreshWatchSet = async (): Promise<void> => {
+    if (!project) return;
+    const p = project;
+    const paths = new Set<string>([p.config.file]);
+    const outputs: string[] = [];
+    const stamps = new StampStore(stateDirOf(p.root));
+    let keys: TargetKey[] = [];
+    try {
+      keys = p.graph.closure(selected(p));
+    } catch {
+      keys = [];
+    }
+    for (const key of keys) {
+      const def = p.graph.get(key);
+      for (const out of def.outputs ?? []) outputs.push(join(p.root, out));
+      for (const spec of def.inputs ?? []) {
+        for (const pattern of spec.patterns) paths.add(join(p.root, globBase(pattern)));
+      }
+      // Files a run recorded reading (requirements includes, local packages, ...).
+      for (const file of Object.keys(stamps.read(key)?.files ?? {})) paths.add(isAbsolute(file) ? file : join(p.root, file));
+    }
+    const isOutput = picomatch(outputs.flatMap((o) => [o, `${o}/**`]), { dot: true });
+    ignoreOutputs = (path) => outputs.length > 0 && isOutput(resolve(path));
+    const added = [...paths].filter((path) => !watched.has(path));
+    for (const path of added) watched.add(path);
+    if (added.length) watcher.add(added);
+    options.onEvent({ type: 'watching', paths: watched.size, root: p.root, polling: Boolean(options.poll) });
+  };
+
+  const build = async (): Promise<void> => {
+    state = 'building';
+    const why = [...changed].sort();
+    changed = new Set();
+    if (configChanged) {
+      configChanged = false;
+      await load();
+    }
+    if (project) {
+      const p = project;
+      current = new AbortController();
+      const onAbort = () => current?.abort();
+      options.signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        if (why.length) options.onEvent({ type: 'rebuild-start', changed: why });
+        const summary = await runBuild({ ...options.build, root: p.root, graph: p.graph, targets: selected(p), mode: 'build', signal: current.signal });
+        options.onEvent({ type: 'rebuild-finish', changed: why, summary });
+      } catch (error) {
+        options.onEvent({ type: 'build-error', failure: toFailure(error) });
+      } finally {
+        options.signal.removeEventListener('abort', onAbort);
+        current = undefined;
+      }
+      await refreshWatchSet();
+    }
+    // `state` may have moved to building+queued while the build awaited.
+    const again = (state as string) === 'building+queued';
+    state = 'idle';
+    if (again && !options.signal.aborted) schedule();
+  };
+
+  const schedule = (): void => {
+    if (state === 'building' || state === 'building+queued') {
+      state = 'building+queued';
+      return;
+    }
+    state = 'debouncing';
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = undefined;
+      void build();
+    }, debounceMs);
+  };
+
+  watcher.on('all', (_event, path) => {
+    if (options.signal.aborted) return;
+    const abs = resolve(path);
+    if (project && abs === project.config.file) configChanged = true;
+    changed.add(project ? relative(project.root, abs) : abs);
+    schedule();
+  });
+
+  await load();
+  if (project) {
+    await build();
+  } else {
+    // No good config yet: watch the config file until it becomes valid.
+    const file = await guessConfigFile(options.start);
+    watcher.add(file);
+    watched.add(file);
+    configChanged = true;
+  }
+  await new Promise<void>((resolveDone) => {
+    if (options.signal.aborted) resolveDone();
+    options.signal.addEventListener('abort', () => resolveDone(), { once: true });
+  });
+  if (timer) clearTimeout(timer);
+  current?.abort();
+  await watcher.close();
+}
+
+/** The directory part of a glob before its first wildcard: what must be watched for it. */
+export function globBase(pattern: string): string {
+  const base = picomatch.scan(pattern.replace(/^\.\//, '')).base;
+  return base === '' ? '.' : base;
+}
+
+async function guessConfigFile(start: string): Promise<string> {
+  const { existsSync } = await import('node:fs');
+  const candidate = join(resolve(start), 'lbuild.toml');
+  return existsSync(candidate) ? candidate : join(resolve(start), 'pyproject.toml');
+}
