@@ -3,6 +3,7 @@ import { toFailure, type Failure } from '@lbuild/core';
 import { buildCommand } from './commands/build.js';
 import { cleanCommand } from './commands/clean.js';
 import { graphCommand } from './commands/graph.js';
+import { schemaCommand } from './commands/schema.js';
 import { watchCommand } from './commands/watch.js';
 import { workingDirectory, type GlobalOptions } from './context.js';
 import { EXIT_ERROR, exitCodeForFailure } from './exit-code.js';
@@ -69,6 +70,13 @@ Exit status: 0 success, 1 a target failed (or is stale under -q), 2 usage, confi
     .option('--all', 'also remove shared caches (the wheelhouse)')
     .action((targets: string[], opts: { all?: boolean }, self: Command) => {
       run(cleanCommand(targets, { ...self.optsWithGlobals<GlobalOptions>(), ...opts }));
+    });
+
+  cmd
+    .command('schema')
+    .description('print the JSON Schema of the config file, for editors')
+    .action(() => {
+      run(schemaCommand());
     });
 
   return cmd;
