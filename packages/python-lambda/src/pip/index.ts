@@ -1,0 +1,49 @@
+/**
+ * The pip layer of the python-lambda plugin: probe the build Python, read requirements files,
+ * work out the Lambda runtime's wheel tags, fill the wheelhouse cache, and resolve the exact set
+ * of wheels for a bundle into staging.
+ */
+export { probePython, resolveCommand, MINIMUM_PIP } from './python.js';
+export type { BuildPython, ProbeOptions } from './python.js';
+export { readRequirements, expandEnv, shellSplit, shellQuote } from './requirements.js';
+export type {
+  Requirements,
+  RequirementLine,
+  RequirementOption,
+  LocalRequirement,
+  ReadRequirementsOptions,
+} from './requirements.js';
+export {
+  indexIdentity,
+  indexPipArgs,
+  redactUrl,
+  redactText,
+  stripCredentials,
+  DEFAULT_INDEX_URL,
+} from './index-options.js';
+export type { IndexOptions } from './index-options.js';
+export {
+  runtimePlatform,
+  platformPipArgs,
+  chooseStrategy,
+  compareVersions,
+  LAMBDA_PYTHON_VERSIONS,
+} from './platform.js';
+export type {
+  RuntimePlatform,
+  LambdaArchitecture,
+  WheelhouseStrategy,
+  StrategyChoice,
+} from './platform.js';
+export { fillWheelhouse, wheelhousePath } from './wheelhouse.js';
+export type { FillWheelhouseArgs, FillWheelhouseResult } from './wheelhouse.js';
+export { resolveStaging } from './staging.js';
+export type { ResolveStagingArgs, StagingResult } from './staging.js';
+export { pipFailureOf } from './pip-errors.js';
+export type { PipFailure } from './pip-errors.js';
+export type { LocalWheel } from './pip-requirements.js';
+export { pipEnvironment, PIP_ENV_PASSED } from './pip-run.js';
+export { execaRunner, KILL_GRACE_MS } from './runner.js';
+export type { ProcessRunner, RunRequest, RunResult } from './runner.js';
+export { parseWheelName, normalizeProjectName, isPureWheel } from './wheel-name.js';
+export type { WheelName } from './wheel-name.js';

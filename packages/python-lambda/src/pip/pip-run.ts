@@ -1,0 +1,85 @@
+import { devNull } from 'node:os';
+import { redactText } from './index-options.js';
+import type { BuildPython } from './python.js';
+import { execaRunner } from './runner.js';
+import type { ProcessRunner, RunResult } from './runner.js';
+
+/**
+ * PIP_* variables passed through to pip: they change how pip reaches the network (certificates,
+ * proxy, timeouts) or where it caches, never which packages it picks. Every other PIP_* variable
+ * (PIP_INDEX_URL, PIP_FIND_LINKS, PIP_NO_BINARY, PIP_CONSTRAINT, …) is dropped, and pip config
+ * files are ignored (PIP_CONFIG_FILE=/dev/null), so that lbuild.toml and the requirements files
+ * alone decide what goes into a bundle, and the fingerprint sees all of it.
+ */
+export const PIP_ENV_PASSED = [
+  'PIP_CERT',
+  'PIP_CLIENT_CERT',
+  'PIP_PROXY',
+  'PIP_TIMEOUT',
+  'PIP_DEFAULT_TIMEOUT',
+  'PIP_RETRIES',
+  'PIP_TRUSTED_HOST',
+  'PIP_KEYRING_PROVIDER',
+  'PIP_CACHE_DIR',
+  'PIP_NO_CACHE_DIR',
+] as const;
+
+/** Options every pip call gets: no version check, no prompts, no progress bars, no colours. */
+export const PIP_QUIET_ARGS = ['--disable-pip-version-check', '--no-input', '--no-color'] as const;
+/** Only for commands that download (download, wheel, install). */
+export const PIP_PROGRESS_ARGS = ['--progress-bar', 'off'] as const;
+
+/** The wheel date of locally built wheels (1980-01-01), unless the user set SOURCE_DATE_EPOCH. */
+export const DEFAULT_SOURCE_DATE_EPOCH = '315532800';
+
+export interface PipEnvironment {
+  env: Record<string, string>;
+  /** PIP_* variables of the user's environment that lbuild dropped. */
+  ignored: string[];
+}
+
+/** The environment pip runs with: see {@link PIP_ENV_PASSED}. */
+export function pipEnvironment(base: Readonly<Record<string, string | undefined>>): PipEnvironment {
+  const env: Record<string, string> = {};
+  const ignored: string[] = [];
+  const passed = new Set<string>(PIP_ENV_PASSED);
+  for (const [name, value] of Object.entries(base)) {
+    if (value === undefined) continue;
+    if (name.startsWith('PIP_') && !passed.has(name)) {
+      ignored.push(name);
+      continue;
+    }
+    env[name] = value;
+  }
+  env.PIP_CONFIG_FILE = devNull;
+  env.PYTHONUNBUFFERED = '1';
+  env.PYTHONIOENCODING = 'utf-8';
+  env.PYTHONDONTWRITEBYTECODE = '1';
+  if (!('SOURCE_DATE_EPOCH' in env)) env.SOURCE_DATE_EPOCH = DEFAULT_SOURCE_DATE_EPOCH;
+  return { env, ignored: ignored.sort() };
+}
+
+export interface PipCall {
+  python: BuildPython;
+  args: readonly string[];
+  cwd: string;
+  env: Readonly<Record<string, string>>;
+  signal?: AbortSignal | undefined;
+  runner?: ProcessRunner | undefined;
+  /** Each output line, with credentials in URLs masked. */
+  onOutput?: ((line: string) => void) | undefined;
+}
+
+/** Runs `python -m pip …`; output lines are redacted before anyone sees them. */
+export async function runPip(call: PipCall): Promise<RunResult> {
+  const runner = call.runner ?? execaRunner;
+  const result = await runner({
+    file: call.python.executable,
+    args: ['-m', 'pip', ...call.args],
+    cwd: call.cwd,
+    env: call.env,
+    signal: call.signal,
+    onLine: (line) => call.onOutput?.(redactText(line)),
+  });
+  return { ...result, lines: result.lines.map(redactText) };
+}

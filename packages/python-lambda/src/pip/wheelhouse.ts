@@ -1,0 +1,211 @@
+import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { IndexOptions } from './index-options.js';
+import { indexPipArgs, localFindLinksDir } from './index-options.js';
+import { buildLocalProjects } from './local-projects.js';
+import { checkPip, diagnosePipFailure } from './pip-errors.js';
+import { writePipRequirements } from './pip-requirements.js';
+import type { LocalWheel } from './pip-requirements.js';
+import { PIP_PROGRESS_ARGS, PIP_QUIET_ARGS, pipEnvironment, runPip } from './pip-run.js';
+import { chooseStrategy, platformPipArgs } from './platform.js';
+import type { RuntimePlatform, StrategyChoice, WheelhouseStrategy } from './platform.js';
+import type { BuildPython } from './python.js';
+import { MINIMUM_PIP } from './python.js';
+import { readRequirements } from './requirements.js';
+import type { Requirements } from './requirements.js';
+import type { ProcessRunner } from './runner.js';
+
+export interface FillWheelhouseArgs {
+  python: BuildPython;
+  /** Parsed requirements, or the path of the requirements file (relative paths in it against `cwd`). */
+  requirements: Requirements | string;
+  platform: RuntimePlatform;
+  /** The bundle's package sources (lbuild.toml); find-links relative to `cwd`. */
+  index: IndexOptions;
+  /** The wheelhouse root shared by all bundles; wheels go to `<root>/<platform.key>/`. */
+  wheelhouseDir: string;
+  /** The project root: pip runs here. */
+  cwd: string;
+  /**
+   * Build local projects (and, with `pip-wheel`, sdists) with the build Python's installed
+   * setuptools/wheel instead of an isolated build environment (config `no-build-isolation`,
+   * default false).
+   */
+  noBuildIsolation?: boolean | undefined;
+  /** Override the choice made by {@link chooseStrategy}. */
+  strategy?: WheelhouseStrategy | undefined;
+  signal?: AbortSignal | undefined;
+  /** pip's output, line by line, credentials masked. */
+  onOutput?: ((line: string) => void) | undefined;
+  /** Things the user should know, e.g. PIP_* variables that were ignored. */
+  onWarning?: ((message: string) => void) | undefined;
+  /** The environment pip starts from (default `process.env`); see `pipEnvironment`. */
+  env?: Readonly<Record<string, string | undefined>> | undefined;
+  runner?: ProcessRunner | undefined;
+}
+
+export interface FillWheelhouseResult {
+  /** The per-platform wheelhouse directory that was filled. */
+  dir: string;
+  strategy: WheelhouseStrategy;
+  /** Why the build machine does not match the runtime (empty for `pip-wheel` by choice). */
+  mismatches: string[];
+  /** The wheels the requirements resolved to in this run (in `dir`, and built local projects), sorted. */
+  wheels: string[];
+  localWheels: LocalWheel[];
+}
+
+/** The per-platform directory of a wheelhouse root: one tag set per directory. */
+export function wheelhousePath(wheelhouseDir: string, platform: RuntimePlatform): string {
+  return join(wheelhouseDir, platform.key);
+}
+
+export function resolveStrategy(
+  python: BuildPython,
+  platform: RuntimePlatform,
+  forced: WheelhouseStrategy | undefined,
+): StrategyChoice {
+  const choice = chooseStrategy(python, platform);
+  return forced === undefined ? choice : { strategy: forced, mismatches: choice.mismatches };
+}
+
+/** A scratch directory inside a wheelhouse: `.tmp-<pid>-<random>` (pip's find-links skips it). */
+export function makeScratch(wheelhouse: string): Promise<string> {
+  return mkdtemp(join(wheelhouse, `.tmp-${process.pid}-`));
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes scratch directories left by lbuild processes that died (killed, crashed) mid-fill. */
+export async function sweepScratch(wheelhouse: string): Promise<void> {
+  for (const name of await readdir(wheelhouse).catch(() => [] as string[])) {
+    const match = /^\.tmp-(\d+)-/.exec(name);
+    if (match === null || isAlive(Number(match[1]))) continue;
+    await rm(join(wheelhouse, name), { recursive: true, force: true });
+  }
+}
+
+/** Sorts paths by their bytes (code units), independent of locale. */
+export function sortPaths(paths: string[]): string[] {
+  return paths.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** The local directories pip searches, for diagnosing a missing requirement. */
+export function localSearchDirs(
+  wheelhouse: string,
+  index: IndexOptions,
+  requirements: Requirements,
+  cwd: string,
+): string[] {
+  const dirs = [wheelhouse];
+  for (const entry of index.findLinks) {
+    const dir = localFindLinksDir(entry, cwd);
+    if (dir !== undefined) dirs.push(dir);
+  }
+  for (const entry of requirements.index.findLinks) {
+    const dir = localFindLinksDir(entry, cwd);
+    if (dir !== undefined) dirs.push(dir);
+  }
+  return [...new Set(dirs)];
+}
+
+/**
+ * Fills the persistent wheelhouse with wheels for every requirement, suited to the Lambda
+ * runtime:
+ * 1. local path requirements are built into wheels (see `buildLocalProjects`);
+ * 2. `pip-download` (build machine differs from the runtime): `pip download --only-binary=:all:
+ *    --platform … --python-version … --implementation cp --abi …`; `pip-wheel` (it matches):
+ *    `pip wheel`, which also builds sdists.
+ * pip always gets `--find-links <wheelhouse>` first, so wheels already there are reused without
+ * network. pip writes into a scratch directory inside the wheelhouse; only when it succeeds are
+ * the files renamed into place, so an abort or failure never leaves a truncated wheel in the
+ * cache.
+ */
+export async function fillWheelhouse(args: FillWheelhouseArgs): Promise<FillWheelhouseResult> {
+  const pipProblem = checkPip(args.python.pip, MINIMUM_PIP);
+  if (pipProblem !== undefined) throw pipProblem;
+  const { env, ignored } = pipEnvironment(args.env ?? process.env);
+  const requirements =
+    typeof args.requirements === 'string'
+      ? await readRequirements(args.requirements, { cwd: args.cwd, env: args.env })
+      : args.requirements;
+  if (ignored.length > 0) {
+    args.onWarning?.(
+      `Ignoring ${ignored.join(', ')} from the environment, and pip config files: package sources come from lbuild.toml and the requirements files only.`,
+    );
+  }
+  const { strategy, mismatches } = resolveStrategy(args.python, args.platform, args.strategy);
+  const dir = wheelhousePath(args.wheelhouseDir, args.platform);
+  await mkdir(dir, { recursive: true });
+  await sweepScratch(dir);
+  const work = await makeScratch(dir);
+  try {
+    const localWheels = await buildLocalProjects({
+      python: args.python,
+      requirements,
+      platform: args.platform,
+      strategy,
+      mismatches,
+      index: args.index,
+      wheelhouse: dir,
+      work,
+      cwd: args.cwd,
+      env,
+      noBuildIsolation: args.noBuildIsolation ?? false,
+      signal: args.signal,
+      onOutput: args.onOutput,
+      runner: args.runner,
+    });
+    const reqFile = await writePipRequirements(requirements, work, {
+      localWheels,
+      mode: 'sources',
+    });
+    const out = join(work, 'out');
+    const sources = ['--find-links', dir, ...indexPipArgs(args.index, args.cwd)];
+    const command =
+      strategy === 'pip-download'
+        ? ['download', '--only-binary=:all:', ...platformPipArgs(args.platform), '-d', out]
+        : ['wheel', '-w', out, ...(args.noBuildIsolation === true ? ['--no-build-isolation'] : [])];
+    const result = await runPip({
+      python: args.python,
+      args: [...command, ...sources, ...PIP_QUIET_ARGS, ...PIP_PROGRESS_ARGS, '-r', reqFile],
+      cwd: args.cwd,
+      env,
+      signal: args.signal,
+      runner: args.runner,
+      onOutput: args.onOutput,
+    });
+    if (result.exitCode !== 0) {
+      throw await diagnosePipFailure(result.lines, {
+        platform: args.platform,
+        strategy,
+        searchDirs: localSearchDirs(dir, args.index, requirements, args.cwd),
+        usedIndex: !args.index.noIndex && !requirements.index.noIndex,
+        step: 'wheelhouse',
+        requirementsFile: requirements.file,
+        exitCode: result.exitCode,
+      });
+    }
+    // pip also copies the local projects' wheels (given by URL) into `out`: they stay out of the
+    // shared wheelhouse, where another bundle could take one for a same-named index project.
+    const localNames = new Set([...localWheels.values()].map((w) => basename(w.wheel)));
+    const wheels: string[] = [];
+    for (const file of (await readdir(out).catch(() => [] as string[])).sort()) {
+      if (localNames.has(file) || !file.endsWith('.whl')) continue;
+      await rename(join(out, file), join(dir, file));
+      wheels.push(join(dir, file));
+    }
+    const locals = [...localWheels.values()];
+    wheels.push(...locals.map((w) => w.wheel));
+    return { dir, strategy, mismatches, wheels: sortPaths(wheels), localWheels: locals };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
