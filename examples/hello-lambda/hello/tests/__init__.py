@@ -1,0 +1,1 @@
+"""Tests of the hello package (not shipped in the zip)."""
