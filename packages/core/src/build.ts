@@ -213,6 +213,9 @@ class Scheduler {
       if (this.#mode === 'dry-run') return { ...base, reasons, status: 'would-run' };
       return await this.#execute(def, deps, prepared, reasons);
     } catch (error) {
+      // A target that could not even be checked (a missing input) fails like one whose command
+      // failed: without -k, nothing else starts.
+      if (!this.#options.keepGoing) this.#halt('failure');
       return { ...base, status: 'failed', failure: toFailure(error), durationMs: Math.round(monotonicMs() - started) };
     }
   }
