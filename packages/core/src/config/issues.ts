@@ -37,11 +37,21 @@ export function describeIssues(issues: readonly Issue[], schema: AnySchema, data
         if (value === undefined) {
           out.push({ path, message: custom ?? `${name} is required`, hint: `add ${path.at(-1) ?? 'it'} = ${example(issue.expected)}` });
         } else {
-          out.push({ path, message: custom ?? `${name} must be ${article(issue.expected)} (got ${kindOf(value)})` });
+          const list = issue.expected === 'array' && typeof value === 'string';
+          out.push({
+            path,
+            message: custom ?? `${name} must be ${article(issue.expected)} (got ${kindOf(value)})`,
+            ...(list ? { hint: `write a list: ${String(path.at(-1))} = [${JSON.stringify(value)}]` } : {}),
+          });
         }
         break;
       case 'invalid_union': {
-        const expected = [...new Set(issue.errors.flatMap((e) => e.filter((i) => i.code === 'invalid_type').map((i) => article(i.expected))))];
+        const types = issue.errors.flatMap((e) => e.filter((i) => i.code === 'invalid_type').map((i) => i.expected));
+        const expected = [...new Set(types.map(article))];
+        if (value === undefined) {
+          out.push({ path, message: custom ?? `${name} is required`, hint: `add ${String(path.at(-1) ?? 'it')} = ${example(types[0] ?? '')}` });
+          break;
+        }
         out.push({ path, message: custom ?? `${name} must be ${expected.join(' or ') || 'a different value'} (got ${kindOf(value)})` });
         break;
       }
@@ -55,11 +65,12 @@ export function describeIssues(issues: readonly Issue[], schema: AnySchema, data
       case 'too_big': {
         const bound = issue.code === 'too_small' ? `at least ${String(issue.minimum)}` : `at most ${String(issue.maximum)}`;
         const what = issue.origin === 'string' ? `${bound} characters long` : issue.origin === 'array' ? `a list of ${bound} items` : bound;
-        out.push({ path, message: custom ?? `${name} must be ${what} (got ${JSON.stringify(value)})` });
+        const empty = issue.code === 'too_small' && Number(issue.minimum) === 1 && (issue.origin === 'string' || issue.origin === 'array');
+        out.push({ path, message: custom ?? (empty ? `${name} must not be empty` : `${name} must be ${what} (got ${JSON.stringify(value)})`) });
         break;
       }
       case 'invalid_format':
-        out.push({ path, message: custom ?? `${name} is not a valid ${issue.format} (got ${JSON.stringify(value)})` });
+        out.push({ path, message: custom ? `${custom} (got ${JSON.stringify(value)})` : `${name} is not a valid ${issue.format} (got ${JSON.stringify(value)})` });
         break;
       default:
         out.push({ path, message: custom ?? `${name} is invalid` });
