@@ -10,7 +10,9 @@ export function locateKey(source: string, path: readonly string[]): { line: numb
   const consider = (full: string[], line: number, column: number) => {
     let depth = 0;
     while (depth < full.length && depth < path.length && full[depth] === path[depth]) depth++;
-    if (depth === full.length && (!best || depth > best.depth)) best = { line, column, depth };
+    // A deeper header or dotted key that starts with the path also introduces it (`[targets.a]`
+    // defines `targets`): the first such line is where the key is.
+    if ((depth === full.length || depth === path.length) && (!best || depth > best.depth)) best = { line, column, depth };
   };
   lines.forEach((raw, index) => {
     const text = raw.trim();
@@ -38,7 +40,8 @@ export function locateKey(source: string, path: readonly string[]): { line: numb
   return best && best.depth > 0 ? { line: best.line, column: best.column } : undefined;
 }
 
-function splitKey(key: string): string[] {
+/** The parts of a TOML key: `a."b.c".d` → a, b.c, d. */
+export function splitKey(key: string): string[] {
   const parts: string[] = [];
   const re = /\s*(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*(?:\.|$)/g;
   let match: RegExpExecArray | null;
