@@ -8,7 +8,7 @@ import type { TargetKey } from '../key.js';
 import type { Plugin, PluginEntry } from '../plugin.js';
 import type { TargetDefinition } from '../target.js';
 import { describeIssues } from './issues.js';
-import { locateKey } from './locate.js';
+import { locateKey, splitKey } from './locate.js';
 import { commandTargetSchema, TARGET_NAME } from './schema.js';
 
 export const CONFIG_FILE = 'lbuild.toml';
@@ -64,6 +64,8 @@ async function readConfig(file: string, prefix: string[]): Promise<ConfigFile | 
     parsed = parse(source) as Record<string, unknown>;
   } catch (error) {
     if (error instanceof TomlError) {
+      const explained = explainTomlError(error, source, file, prefix);
+      if (explained) throw explained;
       const reason = error.message.split('\n')[0]?.replace(/^Invalid TOML document: /, '') ?? 'syntax error';
       throw configError('malformed-toml', `${relativeName(file)} is not valid TOML: ${reason}`, {
         hint: 'fix the syntax at the position shown (TOML reference: https://toml.io)',
@@ -81,6 +83,37 @@ async function readConfig(file: string, prefix: string[]): Promise<ConfigFile | 
     });
   }
   return { root: dirname(file), file, prefix, source, data: data as Record<string, unknown> };
+}
+
+/**
+ * Two slips whose TOML parser wording misleads: a table header written twice (for
+ * `[target.NAME]`, a duplicate target) and a string not closed on its line.
+ */
+function explainTomlError(error: { message: string; line: number; column: number }, source: string, file: string, prefix: string[]): LbuildError | undefined {
+  const text = source.split(/\r?\n/)[error.line - 1] ?? '';
+  const name = relativeName(file);
+  const header = /^\s*\[\s*([^[\]]+?)\s*\]\s*(?:#.*)?$/.exec(text)?.[1];
+  if (error.message.includes('redefine') && header) {
+    const keys = splitKey(header);
+    const first = locateKey(source, keys)?.line;
+    const location = { file, line: error.line, column: text.indexOf('[') + 1, key: keys.join('.') };
+    const since = first !== undefined && first !== error.line ? ` (first at line ${first})` : '';
+    const inner = keys.slice(prefix.length);
+    if (keys.length === prefix.length + 2 && prefix.every((k, i) => keys[i] === k) && inner[0] === 'target') {
+      return configError('duplicate-target', `duplicate target \`${inner[1] ?? ''}\`: [${header}] is defined twice in ${name}`, {
+        hint: `target names must be unique${since}: rename one of them, or merge the two tables`,
+        location,
+      });
+    }
+    return configError('malformed-toml', `[${header}] is defined twice in ${name}`, { hint: `merge the two tables${since}`, location });
+  }
+  if (error.message.includes('control characters are not allowed in strings') && error.column > text.length) {
+    return configError('malformed-toml', `${name} is not valid TOML: unterminated string`, {
+      hint: 'close the string on the line where it starts, with the quote it opened with (a string of several lines uses """)',
+      location: { file, line: error.line, column: error.column },
+    });
+  }
+  return undefined;
 }
 
 function relativeName(file: string): string {
