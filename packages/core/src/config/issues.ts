@@ -11,12 +11,17 @@ export interface ConfigIssue {
   hint?: string;
 }
 
-/** Turns zod issues into sentences a user can act on: what is wrong, and how to fix it. */
-export function describeIssues(issues: readonly Issue[], schema: AnySchema, data: unknown): ConfigIssue[] {
+/**
+ * Turns zod issues into sentences a user can act on: what is wrong, and how to fix it. `prefix`
+ * is where the lbuild table sits in the file (`tool.lbuild` in pyproject.toml), so messages name
+ * keys as the user wrote them.
+ */
+export function describeIssues(issues: readonly Issue[], schema: AnySchema, data: unknown, prefix: readonly string[] = []): ConfigIssue[] {
   const out: ConfigIssue[] = [];
   for (const issue of issues) {
     const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
-    const name = `\`${path.join('.') || '(root)'}\``;
+    const shown = [...prefix, ...path];
+    const name = `\`${shown.join('.') || '(root)'}\``;
     const value = valueAt(data, path);
     const custom = issue.message && issue.message !== 'Invalid input' ? issue.message : undefined;
     switch (issue.code) {
@@ -24,7 +29,7 @@ export function describeIssues(issues: readonly Issue[], schema: AnySchema, data
         const known = objectKeys(schemaAt(schema, path));
         for (const key of issue.keys) {
           const suggestion = closest(key, known);
-          const where = path.length ? ` in [${path.join('.')}]` : '';
+          const where = shown.length ? ` in [${shown.join('.')}]` : '';
           out.push({
             path: [...path, key],
             message: `unknown key \`${key}\`${where}`,

@@ -148,7 +148,7 @@ export function projectFromConfig(config: ConfigFile, plugins: readonly Plugin[]
   const schema = rootSchema(plugins);
   const parsed = schema.safeParse(config.data);
   if (!parsed.success) {
-    const failures: Failure[] = describeIssues(parsed.error.issues, schema, config.data).map((issue) => ({
+    const failures: Failure[] = describeIssues(parsed.error.issues, schema, config.data, config.prefix).map((issue) => ({
       reason: issue.message.startsWith('unknown key') ? 'unknown-key' : 'invalid-config',
       message: issue.message,
       kind: 'config',
