@@ -270,6 +270,8 @@ class Deployer {
     what: string,
     attempt: () => Promise<T>,
     override: (error: unknown) => 'conflict' | 'transient' | 'other' | undefined = () => undefined,
+    /** A change: after a 409, also wait until the function's own update is over. */
+    mutation = false,
   ): Promise<T> {
     for (let i = 0; ; i++) {
       this.signal?.throwIfAborted();
@@ -293,6 +295,7 @@ class Deployer {
           },
         );
         await this.pause(delayMs);
+        if (kind === 'conflict' && mutation) await this.waitUntilSettled(undefined);
       }
     }
   }
@@ -666,10 +669,14 @@ class Deployer {
       const diff = this.configDiff(remote);
       const via = needCode ? this.plannedVia(size) : 'none';
       const keys = archChanged ? ['architecture', ...diff.keys] : diff.keys;
+      const parts = [
+        ...(needCode ? [`upload ${mb(size)} (${via === 's3' ? 'through S3' : 'direct'})`] : []),
+        ...(keys.length > 0 ? [`change ${keys.join(', ')}`] : []),
+      ];
       this.emit(
         'dry-run',
-        needCode || keys.length > 0
-          ? `would ${needCode ? `upload ${mb(size)} (${via === 's3' ? 'through S3' : 'direct'})` : ''}${needCode && keys.length > 0 ? ' and ' : ''}${keys.length > 0 ? `change ${keys.join(', ')}` : ''} of ${this.fn}`
+        parts.length > 0
+          ? `would ${parts.join(' and ')} of ${this.fn}`
           : `${this.fn} is up to date`,
       );
       return {
@@ -701,19 +708,23 @@ class Deployer {
           'update-code',
           `uploading ${mb(size)} to ${this.fn} (${source.via === 'zip' ? 'direct' : `from s3://${this.cfg.s3Bucket ?? ''}`})`,
         );
-        await this.retrying('UpdateFunctionCode', () =>
-          this.a.clients.lambda.send(
-            new UpdateFunctionCodeCommand({
-              FunctionName: this.fn,
-              ...source.code,
-              RevisionId: current.RevisionId,
-              Publish: false,
-              ...(this.cfg.architecture !== undefined
-                ? { Architectures: [this.cfg.architecture] }
-                : {}),
-            }),
-            this.sendOpts(),
-          ),
+        await this.retrying(
+          'UpdateFunctionCode',
+          () =>
+            this.a.clients.lambda.send(
+              new UpdateFunctionCodeCommand({
+                FunctionName: this.fn,
+                ...source.code,
+                RevisionId: current.RevisionId,
+                Publish: false,
+                ...(this.cfg.architecture !== undefined
+                  ? { Architectures: [this.cfg.architecture] }
+                  : {}),
+              }),
+              this.sendOpts(),
+            ),
+          undefined,
+          true,
         );
         return this.waitUntilSettled('code update');
       });
@@ -729,15 +740,19 @@ class Deployer {
         const now = this.configDiff(current);
         if (now.keys.length === 0) return current;
         this.emit('update-config', `changing ${now.keys.join(', ')} of ${this.fn}`);
-        await this.retrying('UpdateFunctionConfiguration', () =>
-          this.a.clients.lambda.send(
-            new UpdateFunctionConfigurationCommand({
-              FunctionName: this.fn,
-              ...now.input,
-              RevisionId: current.RevisionId,
-            }),
-            this.sendOpts(),
-          ),
+        await this.retrying(
+          'UpdateFunctionConfiguration',
+          () =>
+            this.a.clients.lambda.send(
+              new UpdateFunctionConfigurationCommand({
+                FunctionName: this.fn,
+                ...now.input,
+                RevisionId: current.RevisionId,
+              }),
+              this.sendOpts(),
+            ),
+          undefined,
+          true,
         );
         return this.waitUntilSettled('configuration update');
       });
@@ -801,15 +816,19 @@ class Deployer {
     if (!this.cfg.publish) return undefined;
     const published = await this.withPrecondition(remote, 'version publish', async (current) => {
       try {
-        return await this.retrying('PublishVersion', () =>
-          this.a.clients.lambda.send(
-            new PublishVersionCommand({
-              FunctionName: this.fn,
-              CodeSha256: this.a.sha256Base64,
-              RevisionId: current.RevisionId,
-            }),
-            this.sendOpts(),
-          ),
+        return await this.retrying(
+          'PublishVersion',
+          () =>
+            this.a.clients.lambda.send(
+              new PublishVersionCommand({
+                FunctionName: this.fn,
+                CodeSha256: this.a.sha256Base64,
+                RevisionId: current.RevisionId,
+              }),
+              this.sendOpts(),
+            ),
+          undefined,
+          true,
         );
       } catch (error) {
         if (error instanceof LbuildError && /CodeSHA256/i.test(String(error.cause))) {
@@ -878,7 +897,23 @@ export async function deployFunction(args: DeployArgs): Promise<DeployResult> {
   try {
     return await deployer.run();
   } catch (error) {
-    throw toLbuildError(error, 'the deploy', args.config.functionName);
+    if (error instanceof LbuildError || isAbortError(error)) throw error;
+    if (
+      (error as { code?: unknown }).code === 'ENOENT' &&
+      (error as { path?: unknown }).path === args.zipPath
+    ) {
+      throw buildError('zip-missing', `the zip to deploy, ${args.zipPath}, does not exist`, {
+        hint: `build [bundle.${args.config.bundle}] first`,
+      });
+    }
+    throw new LbuildError(
+      {
+        reason: 'internal-error',
+        message: `deploying ${args.config.functionName} failed: ${error instanceof Error ? error.message : String(error)}`,
+        kind: 'internal',
+      },
+      { cause: error },
+    );
   }
 }
 

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { UpdateFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { LbuildError } from '@lbuild/core';
@@ -135,9 +136,7 @@ describe('code updates only when the hash changed', () => {
   test("a function busy with someone else's update is waited for first", async () => {
     emu.seedFunction({ name: 'api', code: zipA.bytes });
     emu.setUpdateDelay(300);
-    const { lambda } = clients;
-    const { UpdateFunctionConfigurationCommand } = await import('@aws-sdk/client-lambda');
-    await lambda.send(
+    await clients.lambda.send(
       new UpdateFunctionConfigurationCommand({ FunctionName: 'api', Description: 'theirs' }),
     );
     const result = await deploy(api(), zipB);
@@ -160,6 +159,16 @@ describe('code updates only when the hash changed', () => {
     expect(events.find((e) => e.step === 'dry-run')?.message).toBe(
       'would upload 0.2 KB (direct) and change timeout of api',
     );
+  });
+
+  test('a zip that is not there: a build failure naming it', async () => {
+    const missing = { ...zipA, path: join(dir, 'nope.zip') };
+    expect(await failureOf(deploy(api(), missing))).toEqual({
+      reason: 'zip-missing',
+      kind: 'build',
+      message: `the zip to deploy, ${missing.path}, does not exist`,
+      hint: 'build [bundle.api] first',
+    });
   });
 
   test('remoteCodeSha256: one GetFunction; undefined when missing', async () => {
@@ -282,6 +291,39 @@ describe('faults', () => {
     // The retries met a busy function (409) and then a moved RevisionId (412), never a second upload.
     expect(updates.filter((c) => c.status === 200)).toHaveLength(1);
     expect(updates.slice(1).map((c) => c.errorType)).toContain('PreconditionFailedException');
+  });
+
+  test('someone else starts an update just before ours: 409, wait, 412, re-read, deployed', async () => {
+    emu.setUpdateDelay(400);
+    // Our UpdateFunctionCode is held 100 ms at the door; meanwhile another client starts an
+    // update that stays InProgress for 400 ms.
+    emu.injectFault({ operation: 'UpdateFunctionCode', fault: faults.delay(100) });
+    const other = createClients({ functionName: 'api' });
+    let theirs: Promise<unknown> | undefined;
+    const result = await deployFunction({
+      config: api(),
+      zipPath: zipB.path,
+      sha256Hex: zipB.sha256Hex,
+      sha256Base64: zipB.sha256Base64,
+      clients,
+      options: FAST,
+      onEvent: (e) => {
+        events.push(e);
+        if (e.step === 'update-code' && !theirs) {
+          theirs = other.lambda.send(
+            new UpdateFunctionConfigurationCommand({ FunctionName: 'api', Description: 'theirs' }),
+          );
+        }
+      },
+    });
+    await theirs;
+    other.destroy();
+    deployed(result);
+    expect(
+      emu.calls({ operation: 'UpdateFunctionCode' }).map((c) => c.errorType ?? c.status),
+    ).toEqual(['ResourceConflictException', 'PreconditionFailedException', 200]);
+    expect(emu.functionState('api')?.Description).toBe('theirs');
+    expect(events.map((e) => e.step)).toContain('wait');
   });
 
   test("an update that ends Failed: a build failure with Lambda's reason", async () => {
