@@ -47,3 +47,6 @@ export { execaRunner, KILL_GRACE_MS } from './runner.js';
 export type { ProcessRunner, RunRequest, RunResult } from './runner.js';
 export { parseWheelName, normalizeProjectName, isPureWheel } from './wheel-name.js';
 export type { WheelName } from './wheel-name.js';
+export { wheelhouseRecipe, wheelhouseInputs } from './fingerprint.js';
+export type { WheelhouseRecipeOptions } from './fingerprint.js';
+export { resolveStrategy } from './wheelhouse.js';

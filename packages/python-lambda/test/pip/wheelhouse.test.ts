@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -350,6 +351,31 @@ describe('fillWheelhouse + resolveStaging', () => {
     expect(f.message).toContain(
       `The local project ./cextpkg (${join(p.dir, 'cextpkg')}) is not pure Python: it built cextpkg-0.3-${cp}-${cp}-linux_x86_64.whl`,
     );
+  });
+
+  it('says when the build Python has no pip, as a config error', async () => {
+    const p = await project('gamma==1.0\n');
+    const venv = join(p.dir, 'venv');
+    execFileSync('python3', ['-m', 'venv', '--without-pip', venv]);
+    const noPip = await probePython(join(venv, 'bin', 'python'), {});
+    const f = await failure(fillWheelhouse(args(p, py312(), { python: noPip })));
+    expect(f).toMatchObject({
+      kind: 'config',
+      reason: 'pip-not-found',
+      message: 'The build Python has no pip.',
+    });
+    expect(f.hint).toContain('build-python');
+    const staging = await failure(
+      resolveStaging({
+        python: noPip,
+        requirements: p.requirements,
+        platform: py312(),
+        wheelhouseDir: p.wheelhouse,
+        stagingDir: p.staging,
+        cwd: p.dir,
+      }),
+    );
+    expect(staging.reason).toBe('pip-not-found');
   });
 
   it('reports a missing requirements file exactly', async () => {
