@@ -58,8 +58,6 @@ interface VersionRecord {
   revisionId: string;
   lastModified: string;
   description: string;
-  /** The $LATEST revision it was published from: an unchanged $LATEST publishes nothing new. */
-  sourceRevision: string;
 }
 
 interface FunctionRecord {
@@ -461,15 +459,16 @@ export class FunctionStore {
   }
 
   private publish(fn: FunctionRecord, description: string | undefined): VersionRecord {
+    // Like Lambda: when neither code nor configuration changed since the last version, that
+    // version is the answer.
     const last = fn.versions.at(-1);
-    if (last && last.sourceRevision === fn.revisionId) return last;
+    if (last && sameSnapshot(last.snapshot, fn.latest)) return last;
     const version: VersionRecord = {
       version: String(fn.nextVersion++),
       snapshot: { ...fn.latest, architectures: [...fn.latest.architectures] },
       revisionId: randomUUID(),
       lastModified: this.stampNow(),
       description: description ?? fn.latest.description,
-      sourceRevision: fn.revisionId,
     };
     fn.versions.push(version);
     return version;
@@ -686,6 +685,22 @@ export class FunctionStore {
     if (index < 0) throw notFound(this.arn(fn.name, ref.qualifier));
     fn.versions.splice(index, 1);
   }
+}
+
+function sameSnapshot(a: CodeAndConfig, b: CodeAndConfig): boolean {
+  const env = (e: Record<string, string> | undefined): string =>
+    JSON.stringify(Object.entries(e ?? {}).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
+  return (
+    a.codeSha256 === b.codeSha256 &&
+    a.runtime === b.runtime &&
+    a.handler === b.handler &&
+    a.role === b.role &&
+    a.description === b.description &&
+    a.timeout === b.timeout &&
+    a.memorySize === b.memorySize &&
+    a.architectures.join() === b.architectures.join() &&
+    env(a.environment) === env(b.environment)
+  );
 }
 
 export function sha256(bytes: Uint8Array): string {

@@ -254,6 +254,9 @@ describe('functions over the real SDK', () => {
     expect(arm.Architectures).toEqual(['arm64']);
     expect(arm.Version).toBe('1');
     expect(emu.functionCode('dry', '1')).toEqual(zipB);
+    // Nothing changed since version 1 (even though the update has settled since): same version.
+    const again = await client.send(new PublishVersionCommand({ FunctionName: 'dry' }));
+    expect(again.Version).toBe('1');
   });
 
   test('UpdateFunctionCode from S3 (s3rver, path style)', async () => {
