@@ -22,6 +22,7 @@ import type {
   FillWheelhouseArgs,
   IndexOptions,
   PipFailure,
+  ProcessRunner,
   RuntimePlatform,
 } from '../../src/pip/index.js';
 import {
@@ -254,6 +255,10 @@ describe('fillWheelhouse + resolveStaging', () => {
     expect(names(second.staged.wheels)).toEqual(['gamma-1.0-py3-none-any.whl']);
     expect((await readdir(p.staging)).sort()).toEqual(['gamma-1.0-py3-none-any.whl']);
     expect(await readdir(second.filled.dir)).toContain('alpha-1.0-py3-none-any.whl');
+    await writeFile(p.requirements, '# nothing left\n');
+    const third = await fillAndStage(p, py312());
+    expect(third.staged.wheels).toEqual([]);
+    expect(await readdir(p.staging)).toEqual([]);
   });
 
   it('reuses the wheelhouse with no source at all once it is filled', async () => {
@@ -395,6 +400,14 @@ describe('fillWheelhouse + resolveStaging', () => {
     const good = await project(`gamma==1.0 --hash=sha256:${sha}\n`);
     const { staged } = await fillAndStage(good, py312());
     expect(names(staged.wheels)).toEqual(['gamma-1.0-py3-none-any.whl']);
+    // A local project in hash-checking mode: lbuild hashes the wheel it built.
+    const withLocal = await project(`gamma==1.0 --hash=sha256:${sha}\n./localpkg\n`);
+    await makeLocalProject(join(withLocal.dir, 'localpkg'), { name: 'localpkg', version: '0.1' });
+    const local = await fillAndStage(withLocal, py312());
+    expect(names(local.staged.wheels)).toEqual([
+      'gamma-1.0-py3-none-any.whl',
+      'localpkg-0.1-py3-none-any.whl',
+    ]);
     const bad = await project(`gamma==1.0 --hash=sha256:${'0'.repeat(64)}\n`);
     const f = await failure(fillWheelhouse(args(bad, py312())));
     expect(f.reason).toBe('hash-mismatch');
@@ -510,6 +523,39 @@ describe('fillWheelhouse + resolveStaging', () => {
     expect((await readdir(join(p.dir, '.lbuild', 'staging'))).filter((f) => f !== 'api')).toEqual(
       [],
     );
+  });
+
+  it('keeps the previous staging directory when staging is aborted', async () => {
+    const p = await project('gamma==1.0\n');
+    await fillAndStage(p, py312());
+    const controller = new AbortController();
+    let started: () => void = () => undefined;
+    const running = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    // A pip that runs until it is killed.
+    const hanging: ProcessRunner = (request) =>
+      new Promise((_resolve, reject) => {
+        started();
+        request.signal?.addEventListener('abort', () => {
+          reject(request.signal?.reason as Error);
+        });
+      });
+    const staging = resolveStaging({
+      python,
+      requirements: p.requirements,
+      platform: py312(),
+      wheelhouseDir: p.wheelhouse,
+      stagingDir: p.staging,
+      cwd: p.dir,
+      signal: controller.signal,
+      runner: hanging,
+    }).catch((error: unknown) => error);
+    await running;
+    controller.abort();
+    expect(isAbortError(await staging)).toBe(true);
+    expect(await readdir(p.staging)).toEqual(['gamma-1.0-py3-none-any.whl']);
+    expect(await readdir(join(p.dir, '.lbuild', 'staging'))).toEqual(['api']);
   });
 
   it('accepts parsed requirements as well as a file', async () => {
