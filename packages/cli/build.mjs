@@ -3,7 +3,8 @@
 // that only some commands need (AWS SDK, chokidar, pino, execa, ...) are bundled into their own
 // files under dist/vendor/ and required on first use, so a no-op check never parses them.
 import { build } from 'esbuild';
-import { mkdir, readFile, rm, writeFile, copyFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rm, writeFile, copyFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,7 +21,6 @@ export const VENDORED = [
   'pino',
   'proper-lockfile',
   'yauzl',
-  'fflate',
   'smol-toml',
 ];
 const safe = (name) => name.replace(/^@/, '').replace(/\//g, '-');
@@ -98,6 +98,21 @@ for (const name of VENDORED) {
   });
 }
 
+// fflate runs in worker threads that load it by path (require.resolve('fflate')), so it ships
+// as a real package next to the bundle rather than inside it. Its exact version defines the
+// zip bytes.
+const fflatePackage = dirname(
+  createRequire(join(here, '..', 'python-lambda', 'package.json')).resolve('fflate/package.json'),
+);
+async function copyFflate(into) {
+  const target = join(into, 'node_modules', 'fflate');
+  await mkdir(target, { recursive: true });
+  for (const part of ['package.json', 'LICENSE', 'lib']) {
+    await cp(join(fflatePackage, part), join(target, part), { recursive: true });
+  }
+}
+await copyFflate(dist);
+
 // A self-contained package that `npm install -g` accepts: no dependencies, everything bundled.
 const release = join(dist, 'release');
 await mkdir(join(release, 'bin'), { recursive: true });
@@ -123,3 +138,4 @@ await copyFile(join(dist, 'lbuild.cjs'), join(release, 'dist', 'lbuild.cjs'));
 for (const name of VENDORED) {
   await copyFile(join(dist, 'vendor', `${safe(name)}.cjs`), join(release, 'dist', 'vendor', `${safe(name)}.cjs`));
 }
+await copyFflate(join(release, 'dist'));

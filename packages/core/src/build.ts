@@ -5,7 +5,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { buildError, isAbortError, LbuildError, toFailure, type Failure } from './failure.js';
 import { FileHasher, statFile, type FileRecord } from './file-state.js';
 import { hashJson } from './hash.js';
-import { expandInputs, type ExpandedInputs } from './inputs.js';
+import { expandInputs, specId, type ExpandedInputs } from './inputs.js';
 import type { TargetGraph } from './graph.js';
 import { keyToFileName, type TargetKey } from './key.js';
 import { HASH_CONCURRENCY, changedSince, listOutputFiles, verifyTrace } from './rebuilder.js';
@@ -267,6 +267,7 @@ class Scheduler {
         signal: controller.signal,
         deps,
         inputs: prepared.inputs.files.map((f) => join(root, f)),
+        inputGroups: (def.inputs ?? []).map((spec) => (prepared.inputs.matches[specId(spec)] ?? []).map((f) => join(root, f))),
         stateDir,
         cacheDir,
         recordRead: (path) => reads.add(path),

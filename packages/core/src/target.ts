@@ -37,6 +37,8 @@ export interface RunContext {
   readonly deps: ReadonlyMap<TargetKey, DependencyResult>;
   /** Absolute paths of this target's matched static inputs, sorted. */
   readonly inputs: readonly string[];
+  /** The same files per input spec, in the order of `TargetDefinition.inputs`. */
+  readonly inputGroups: readonly (readonly string[])[];
   /** A private directory for this target under `.lbuild/`, kept between runs. */
   readonly stateDir: string;
   /** A directory shared by all targets of the project for caches (e.g. a wheelhouse). */

@@ -1,0 +1,58 @@
+import * as z from 'zod/mini';
+
+/** Files that never belong in a Lambda package, excluded on top of the bundle's own `exclude`. */
+export const DEFAULT_EXCLUDES = [
+  '**/__pycache__/**',
+  '**/*.pyc',
+  '**/*.pyo',
+  '**/.git/**',
+  '**/.hg/**',
+  '**/.svn/**',
+  '**/.DS_Store',
+  '**/.pytest_cache/**',
+  '**/.mypy_cache/**',
+  '**/.ruff_cache/**',
+  '**/.venv/**',
+  '**/*.egg-info/**',
+  '.lbuild/**',
+];
+
+const relativePath = z.string().check(
+  z.minLength(1),
+  z.refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..'), {
+    error: 'paths are relative to the project root and stay inside it (no leading / or ..)',
+  }),
+);
+
+/** `[bundle.NAME]`: a Python Lambda zip. */
+export const bundleSchema = z.strictObject({
+  /** A pip requirements file: pins, --hash lines, local paths, -r/-c includes, index options. */
+  requirements: z.optional(relativePath),
+  /** Directories, files or globs copied into the package root under their project paths. */
+  sources: z.optional(z.array(relativePath)),
+  /** Globs left out, on top of {@link DEFAULT_EXCLUDES}. */
+  exclude: z.optional(z.array(z.string())),
+  /** Extra files: path in the zip = path in the project. */
+  files: z.optional(z.record(z.string().check(z.minLength(1)), relativePath)),
+  /** The Lambda runtime's Python, e.g. "3.12". */
+  python: z.optional(
+    z.string().check(z.regex(/^3\.\d+$/, { error: 'python is the runtime\'s "major.minor", e.g. "3.12"' })),
+  ),
+  architecture: z.optional(z.enum(['x86_64', 'arm64'])),
+  /** Where the zip is written; default dist/NAME.zip. */
+  output: z.optional(relativePath),
+  'find-links': z.optional(z.array(z.string())),
+  'index-url': z.optional(z.string()),
+  'extra-index-url': z.optional(z.array(z.string())),
+  'no-index': z.optional(z.boolean()),
+  /** The Python that runs pip on the build machine (default python3). */
+  'build-python': z.optional(z.string().check(z.minLength(1))),
+  /** Build local projects with the build machine's setuptools instead of an isolated env. */
+  'no-build-isolation': z.optional(z.boolean()),
+  /** Deflate level 0 (store) to 9. Enters the zip's bytes, so it is part of the fingerprint. */
+  'compression-level': z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(9))),
+  /** Refuse packages larger than this when unzipped, in bytes (Lambda's limit: 250 MB). */
+  'max-unzipped-size': z.optional(z.number().check(z.int(), z.positive())),
+});
+
+export type BundleConfig = z.infer<typeof bundleSchema>;

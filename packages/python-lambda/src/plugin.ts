@@ -1,0 +1,304 @@
+import { readdirSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative } from 'node:path';
+import {
+  buildError,
+  definePlugin,
+  keyToFileName,
+  LbuildError,
+  writeFileAtomic,
+  type Json,
+  type PluginEntry,
+  type RunContext,
+  type SourceLocation,
+  type TargetDefinition,
+} from '@lbuild/core';
+import { bundleSchema, DEFAULT_EXCLUDES, type BundleConfig } from './config.js';
+import { listFiles } from './listing.js';
+
+/** Lambda's limit for a zip uploaded directly (larger ones must go through S3). */
+export const DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024;
+
+/** The pieces of a bundle every target of it needs, resolved once from the config. */
+interface Bundle {
+  name: string;
+  root: string;
+  config: BundleConfig;
+  python: string;
+  architecture: 'x86_64' | 'arm64';
+  buildPython: string;
+  output: string;
+  requirements: string | undefined;
+  index: { indexUrl?: string; extraIndexUrls: string[]; findLinks: string[]; noIndex: boolean };
+  location: PluginEntry<BundleConfig>['location'];
+}
+
+const stateRel = (key: string, file: string) => `.lbuild/targets/${keyToFileName(key)}/${file}`;
+
+/** `[bundle.NAME]` → NAME:wheelhouse → NAME:staging → NAME:tree → NAME:zip (alias NAME). */
+export const pythonLambdaPlugin = definePlugin<BundleConfig>({
+  table: 'bundle',
+  description: 'A Python AWS Lambda zip: wheels for the runtime, project sources and extra files, byte-reproducible.',
+  schema: bundleSchema,
+  targets(entry) {
+    const c = entry.config;
+    const bundle: Bundle = {
+      name: entry.name,
+      root: entry.root,
+      config: c,
+      python: c.python ?? '3.12',
+      architecture: c.architecture ?? 'x86_64',
+      buildPython: c['build-python'] ?? 'python3',
+      output: c.output ?? `dist/${entry.name}.zip`,
+      requirements: c.requirements,
+      index: {
+        ...(c['index-url'] ? { indexUrl: c['index-url'] } : {}),
+        extraIndexUrls: c['extra-index-url'] ?? [],
+        findLinks: c['find-links'] ?? [],
+        noIndex: c['no-index'] ?? false,
+      },
+      location: entry.location,
+    };
+    const targets: TargetDefinition[] = [];
+    if (bundle.requirements !== undefined) targets.push(wheelhouseTarget(bundle), stagingTarget(bundle));
+    targets.push(treeTarget(bundle), zipTarget(bundle));
+    return { targets, aliases: { [entry.name]: `${entry.name}:zip` } };
+  },
+});
+
+/** Loads the pip layer on first use: a no-op check of an up-to-date tree never needs most of it. */
+const pip = () => import('./pip/index.js');
+
+async function platformOf(bundle: Bundle) {
+  const { runtimePlatform } = await pip();
+  try {
+    return runtimePlatform(bundle.python, bundle.architecture);
+  } catch (error) {
+    throw located(error, bundle.location('python'));
+  }
+}
+
+async function pythonOf(bundle: Bundle, signal?: AbortSignal) {
+  const { probePython } = await pip();
+  try {
+    return await probePython(bundle.buildPython, {
+      cacheFile: join(bundle.root, '.lbuild', 'cache', 'build-python.json'),
+      cwd: bundle.root,
+      ...(signal ? { signal } : {}),
+    });
+  } catch (error) {
+    throw located(error, bundle.location('build-python'));
+  }
+}
+
+async function requirementsOf(bundle: Bundle) {
+  const { readRequirements } = await pip();
+  try {
+    return await readRequirements(join(bundle.root, bundle.requirements ?? ''), { cwd: bundle.root });
+  } catch (error) {
+    throw located(error, bundle.location('requirements'));
+  }
+}
+
+function located(error: unknown, location: SourceLocation): unknown {
+  if (error instanceof LbuildError && error.failure.kind === 'config' && !error.failure.location) {
+    return new LbuildError({ ...error.failure, location }, { cause: error });
+  }
+  return error;
+}
+
+/** Everything that decides which wheels the requirements get (see wheelhouseRecipe). */
+async function pipRecipe(bundle: Bundle): Promise<{ recipe: Json; inputs: { files: string[]; directories: string[] } }> {
+  const { wheelhouseRecipe, wheelhouseInputs, chooseStrategy } = await pip();
+  const [python, platform, requirements] = await Promise.all([pythonOf(bundle), platformOf(bundle), requirementsOf(bundle)]);
+  const strategy = chooseStrategy(python, platform).strategy;
+  const recipe = wheelhouseRecipe({
+    python,
+    platform,
+    strategy,
+    index: bundle.index,
+    requirements,
+    projectRoot: bundle.root,
+    noBuildIsolation: bundle.config['no-build-isolation'] ?? false,
+  });
+  return { recipe, inputs: wheelhouseInputs(requirements, bundle.index, bundle.root) };
+}
+
+function wheelhouseTarget(bundle: Bundle): TargetDefinition {
+  const key = `${bundle.name}:wheelhouse`;
+  const listOut = stateRel(key, 'wheels.json');
+  return {
+    key,
+    kind: 'wheelhouse',
+    description: `wheels for ${bundle.requirements ?? ''} (Python ${bundle.python}, ${bundle.architecture})`,
+    deps: [],
+    outputs: [listOut],
+    location: bundle.location('requirements'),
+    // The requirements files and local projects are recorded as reads by the run; their
+    // listings are part of the recipe so that an added file is noticed too.
+    recipe: async () => {
+      const { recipe, inputs } = await pipRecipe(bundle);
+      return {
+        pip: recipe,
+        listings: Object.fromEntries(inputs.directories.map((d) => [rel(bundle.root, d), listFiles(d)])),
+      };
+    },
+    run: async (ctx) => {
+      const { fillWheelhouse, wheelhouseInputs } = await pip();
+      const [python, platform, requirements] = await Promise.all([pythonOf(bundle, ctx.signal), platformOf(bundle), requirementsOf(bundle)]);
+      const result = await fillWheelhouse({
+        python,
+        requirements,
+        platform,
+        index: bundle.index,
+        wheelhouseDir: join(ctx.cacheDir, 'wheelhouse'),
+        cwd: bundle.root,
+        noBuildIsolation: bundle.config['no-build-isolation'] ?? false,
+        signal: ctx.signal,
+        onOutput: (line) => ctx.log('debug', line),
+        onWarning: (message) => ctx.log('warn', message),
+      });
+      const inputs = wheelhouseInputs(requirements, bundle.index, bundle.root);
+      const reads = [...inputs.files, ...inputs.directories.flatMap((d) => listFiles(d).map((f) => join(d, f)))];
+      // The resolved set, by content: staging reruns only when it changes (early cutoff for a
+      // requirements edit that picks the same wheels, such as a new comment).
+      const wheels: Record<string, string> = {};
+      for (const wheel of result.wheels) wheels[wheel.split('/').pop() ?? wheel] = await ctx.hashFile(wheel);
+      await writeFileAtomic(join(bundle.root, listOut), JSON.stringify({ platform: platform.key, strategy: result.strategy, wheels }, null, 2) + '\n');
+      const count = result.wheels.length;
+      return {
+        reads,
+        summary: `${count} wheel${count === 1 ? '' : 's'} for ${platform.key} (${result.strategy})${result.mismatches.length ? `; runtime differs from this machine: ${result.mismatches.join(', ')}` : ''}`,
+      };
+    },
+  };
+}
+
+function stagingTarget(bundle: Bundle): TargetDefinition {
+  const key = `${bundle.name}:staging`;
+  const dir = stateRel(key, 'wheels');
+  return {
+    key,
+    kind: 'staging',
+    description: 'exactly the wheels the requirements resolve to',
+    deps: [`${bundle.name}:wheelhouse`],
+    outputs: [dir],
+    recipe: async () => {
+      const platform = await platformOf(bundle);
+      return { platform: platform.key };
+    },
+    run: async (ctx) => {
+      const { resolveStaging, chooseStrategy } = await pip();
+      const [python, platform, requirements] = await Promise.all([pythonOf(bundle, ctx.signal), platformOf(bundle), requirementsOf(bundle)]);
+      const result = await resolveStaging({
+        python,
+        requirements,
+        platform,
+        wheelhouseDir: join(ctx.cacheDir, 'wheelhouse'),
+        stagingDir: join(bundle.root, dir),
+        cwd: bundle.root,
+        strategy: chooseStrategy(python, platform).strategy,
+        signal: ctx.signal,
+        onOutput: (line) => ctx.log('debug', line),
+      });
+      return { reads: requirements.files, summary: `${result.wheels.length} wheels staged` };
+    },
+  };
+}
+
+function treeTarget(bundle: Bundle): TargetDefinition {
+  const key = `${bundle.name}:tree`;
+  const manifestOut = stateRel(key, 'tree.json');
+  const sources = bundle.config.sources ?? [];
+  const files = bundle.config.files ?? {};
+  const exclude = [...DEFAULT_EXCLUDES, ...(bundle.config.exclude ?? [])];
+  return {
+    key,
+    kind: 'tree',
+    description: 'the contents of the package: wheel contents, sources, extra files',
+    deps: bundle.requirements !== undefined ? [`${bundle.name}:staging`] : [],
+    inputs: [
+      { patterns: sources, exclude, location: bundle.location('sources') },
+      { patterns: Object.values(files), location: bundle.location('files') },
+    ],
+    outputs: [manifestOut],
+    recipe: async () => {
+      const { TREE_MANIFEST_VERSION } = await import('./tree/index.js');
+      return { manifest: TREE_MANIFEST_VERSION, files, exclude };
+    },
+    run: async (ctx) => {
+      const { buildTree, manifestUnzippedSize } = await import('./tree/index.js');
+      const staging = ctx.deps.get(`${bundle.name}:staging`);
+      const wheelDir = staging?.outputs[0];
+      const wheels = wheelDir
+        ? readdirSync(wheelDir)
+            .filter((f) => f.endsWith('.whl'))
+            .sort()
+            .map((f) => join(wheelDir, f))
+        : [];
+      const [sourceFiles = [], extraFiles = []] = ctx.inputGroups;
+      const byPath = new Map(extraFiles.map((f) => [rel(bundle.root, f), f]));
+      const listed = [
+        ...sourceFiles.map((file) => ({ zipPath: rel(bundle.root, file), file })),
+        ...Object.entries(files).map(([zipPath, path]) => ({ zipPath: zipPath.replace(/^\.\//, ''), file: byPath.get(path.replace(/^\.\//, '')) ?? join(bundle.root, path) })),
+      ];
+      const manifest = await buildTree({ wheels, files: listed, hashFile: ctx.hashFile, signal: ctx.signal });
+      await writeFileAtomic(join(bundle.root, manifestOut), JSON.stringify(manifest));
+      return { summary: `${manifest.entries.length} files, ${formatBytes(manifestUnzippedSize(manifest))} unzipped` };
+    },
+  };
+}
+
+function zipTarget(bundle: Bundle): TargetDefinition {
+  const key = `${bundle.name}:zip`;
+  const level = bundle.config['compression-level'];
+  const maxUnzipped = bundle.config['max-unzipped-size'];
+  return {
+    key,
+    kind: 'zip',
+    description: `the reproducible zip ${bundle.output}`,
+    deps: [`${bundle.name}:tree`],
+    outputs: [bundle.output],
+    location: bundle.location('output'),
+    // What decides the bytes besides the tree: the zip format (writer and deflate versions) and
+    // the compression level. The size limit decides whether it is written at all.
+    recipe: async () => {
+      const { ZIP_FORMAT_ID, DEFAULT_ZIP_LEVEL, LAMBDA_MAX_UNZIPPED_BYTES } = await import('./zip/index.js');
+      return { format: ZIP_FORMAT_ID, level: level ?? DEFAULT_ZIP_LEVEL, maxUnzipped: maxUnzipped ?? LAMBDA_MAX_UNZIPPED_BYTES };
+    },
+    run: async (ctx: RunContext) => {
+      const { writeZip } = await import('./zip/index.js');
+      const tree = ctx.deps.get(`${bundle.name}:tree`)?.outputs[0];
+      if (!tree) throw buildError('missing-tree', `bundle ${bundle.name} has no tree to zip`);
+      const manifest = JSON.parse(await readFile(tree, 'utf8')) as Parameters<typeof writeZip>[0];
+      await mkdir(dirname(join(bundle.root, bundle.output)), { recursive: true });
+      const result = await writeZip(manifest, {
+        output: join(bundle.root, bundle.output),
+        cacheDir: join(ctx.cacheDir, 'zip'),
+        ...(level !== undefined ? { level } : {}),
+        ...(maxUnzipped !== undefined ? { maxUnzippedBytes: maxUnzipped } : {}),
+        signal: ctx.signal,
+        onProgress: (done, total) => ctx.progress(done, total, 'files'),
+      });
+      if (result.size > DIRECT_UPLOAD_LIMIT) {
+        ctx.log('warn', `${bundle.output} is ${formatBytes(result.size)} zipped: over Lambda's 50 MB direct-upload limit, so deploys must go through S3 (set s3-bucket on the function)`);
+      }
+      ctx.log('debug', `zip: ${result.compressedEntries} compressed, ${result.reusedEntries} from cache, ${result.copiedEntries} copied from wheels`);
+      return {
+        value: { sha256: result.sha256Hex, codeSha256: result.codeSha256, size: result.size, entries: result.entries, unzippedSize: result.unzippedSize },
+        summary: `${bundle.output}: ${formatBytes(result.size)}, ${result.entries} files, sha256 ${result.sha256Hex} (CodeSha256 ${result.codeSha256})`,
+      };
+    },
+  };
+}
+
+function rel(root: string, path: string): string {
+  const r = isAbsolute(path) ? relative(root, path) : path;
+  return r.split('\\').join('/');
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} kB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
