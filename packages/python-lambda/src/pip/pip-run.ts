@@ -24,6 +24,23 @@ export const PIP_ENV_PASSED = [
   'PIP_NO_CACHE_DIR',
 ] as const;
 
+/**
+ * PIP_* variables dropped without a warning: they only touch pip's console behaviour, which lbuild
+ * sets itself (it parses pip's output), or are lbuild's own (PIP_CONFIG_FILE).
+ */
+const PIP_ENV_DROPPED_QUIETLY = new Set([
+  'PIP_CONFIG_FILE',
+  'PIP_DISABLE_PIP_VERSION_CHECK',
+  'PIP_NO_INPUT',
+  'PIP_PROGRESS_BAR',
+  'PIP_NO_COLOR',
+  'PIP_QUIET',
+  'PIP_VERBOSE',
+  'PIP_NO_PYTHON_VERSION_WARNING',
+  'PIP_ROOT_USER_ACTION',
+  'PIP_REQUIRE_VIRTUALENV',
+]);
+
 /** Options every pip call gets: no version check, no prompts, no progress bars, no colours. */
 export const PIP_QUIET_ARGS = ['--disable-pip-version-check', '--no-input', '--no-color'] as const;
 /** Only for commands that download (download, wheel, install). */
@@ -34,7 +51,7 @@ export const DEFAULT_SOURCE_DATE_EPOCH = '315532800';
 
 export interface PipEnvironment {
   env: Record<string, string>;
-  /** PIP_* variables of the user's environment that lbuild dropped. */
+  /** PIP_* variables of the user's environment that lbuild dropped and that could choose packages. */
   ignored: string[];
 }
 
@@ -46,7 +63,7 @@ export function pipEnvironment(base: Readonly<Record<string, string | undefined>
   for (const [name, value] of Object.entries(base)) {
     if (value === undefined) continue;
     if (name.startsWith('PIP_') && !passed.has(name)) {
-      ignored.push(name);
+      if (!PIP_ENV_DROPPED_QUIETLY.has(name)) ignored.push(name);
       continue;
     }
     env[name] = value;

@@ -423,6 +423,7 @@ describe('fillWheelhouse + resolveStaging', () => {
           ...process.env,
           PIP_FIND_LINKS: findLinks,
           PIP_CERT: '/etc/ssl/certs/ca-certificates.crt',
+          PIP_DISABLE_PIP_VERSION_CHECK: '1',
         },
         onWarning: (m) => warnings.push(m),
       }),
@@ -430,6 +431,7 @@ describe('fillWheelhouse + resolveStaging', () => {
     expect(f.reason).toBe('requirement-not-found');
     expect(warnings.join('\n')).toContain('PIP_FIND_LINKS');
     expect(warnings.join('\n')).not.toContain('PIP_CERT');
+    expect(warnings.join('\n')).not.toContain('PIP_DISABLE_PIP_VERSION_CHECK');
   });
 
   it('never prints index credentials', async () => {
