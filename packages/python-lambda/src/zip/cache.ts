@@ -1,6 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ZIP_FORMAT_ID } from './format.js';
 
@@ -35,12 +34,23 @@ export interface CachedContent {
 }
 
 export const CACHE_HEADER_SIZE = 32;
-const MAGIC = 0x315a424c; // "LBZ1" little-endian
+/** "LBZ1" read as a little-endian u32. */
+export const CACHE_MAGIC = 0x315a424c;
+
+/** The 32-byte header of a cache file (the deflate worker writes the same bytes). */
+export function encodeCacheHeader(method: 0 | 8, crc32: number, size: number, compressedSize: number): Buffer {
+  const header = Buffer.alloc(CACHE_HEADER_SIZE);
+  header.writeUInt32LE(CACHE_MAGIC, 0);
+  header.writeUInt8(method, 4);
+  header.writeUInt32LE(crc32 >>> 0, 8);
+  header.writeBigUInt64LE(BigInt(size), 16);
+  header.writeBigUInt64LE(BigInt(compressedSize), 24);
+  return header;
+}
 
 export class EntryCache {
   readonly #dir: string;
   readonly #level: number;
-  readonly #madeDirs = new Set<string>();
 
   constructor(dir: string, level: number) {
     this.#dir = dir;
@@ -68,7 +78,7 @@ export class EntryCache {
     try {
       const header = Buffer.alloc(CACHE_HEADER_SIZE);
       const bytesRead = readSync(fd, header, 0, CACHE_HEADER_SIZE, 0);
-      if (bytesRead !== CACHE_HEADER_SIZE || header.readUInt32LE(0) !== MAGIC) return null;
+      if (bytesRead !== CACHE_HEADER_SIZE || header.readUInt32LE(0) !== CACHE_MAGIC) return null;
       const method = header.readUInt8(4);
       const crc32 = header.readUInt32LE(8);
       const cachedSize = Number(header.readBigUInt64LE(16));
@@ -81,37 +91,5 @@ export class EntryCache {
     } finally {
       closeSync(fd);
     }
-  }
-
-  /** Stores a content: its deflated bytes when method is 8, only the header when it is 0. */
-  async store(contentKey: string, content: { method: 0 | 8; crc32: number; size: number; deflated?: Uint8Array }): Promise<CachedContent> {
-    const file = this.fileFor(contentKey);
-    const shard = join(file, '..');
-    if (!this.#madeDirs.has(shard)) {
-      await mkdir(shard, { recursive: true });
-      this.#madeDirs.add(shard);
-    }
-    const compressedSize = content.method === 8 ? (content.deflated?.length ?? 0) : content.size;
-    const header = Buffer.alloc(CACHE_HEADER_SIZE);
-    header.writeUInt32LE(MAGIC, 0);
-    header.writeUInt8(content.method, 4);
-    header.writeUInt32LE(content.crc32 >>> 0, 8);
-    header.writeBigUInt64LE(BigInt(content.size), 16);
-    header.writeBigUInt64LE(BigInt(compressedSize), 24);
-    const temp = `${file}.${String(process.pid)}.${randomBytes(4).toString('hex')}.tmp`;
-    try {
-      const handle = await open(temp, 'w');
-      try {
-        await handle.writeFile(header);
-        if (content.method === 8 && content.deflated) await handle.writeFile(content.deflated);
-      } finally {
-        await handle.close();
-      }
-      await rename(temp, file);
-    } catch (error) {
-      await rm(temp, { force: true });
-      throw error;
-    }
-    return { method: content.method, crc32: content.crc32, size: content.size, compressedSize, file };
   }
 }

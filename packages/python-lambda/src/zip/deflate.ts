@@ -1,10 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type * as Fflate from 'fflate';
 import { LbuildError } from '@lbuild/core';
+import { CACHE_HEADER_SIZE, CACHE_MAGIC, encodeCacheHeader } from './cache.js';
+import { crc32 } from './crc32.js';
 import { FFLATE_VERSION } from './format.js';
 
 /*
@@ -46,45 +49,196 @@ export function deflateHere(data: Uint8Array, level: number): Uint8Array {
   return fflate.deflateSync(data, { level: level as Fflate.DeflateOptions['level'] });
 }
 
-// Plain CommonJS, run with `eval: true` so that it works both from the TypeScript sources (tests)
-// and from the compiled package, without a separate worker file to locate.
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const fflate = require(workerData.fflatePath);
-parentPort.on('message', (job) => {
+/** One content to deflate into the cache. */
+export interface DeflateJob {
+  /** The file holding the content, and where in it. */
+  path: string;
+  start: number;
+  size: number;
+  /** The content is the whole file, which must then be exactly `size` bytes long. */
+  wholeFile: boolean;
+  /** The CRC-32 the content must have, when it is known (a wheel entry's). */
+  expectedCrc: number | null;
+  level: number;
+  /** The cache file to write (through a temporary name beside it). */
+  cacheFile: string;
+}
+
+/**
+ * What became of a job: the cache file is written, or the content was not what the tree said
+ * (`size`: it has `actual` bytes; `crc`: its CRC-32 differs).
+ */
+export type DeflateOutcome =
+  | { ok: true; method: 0 | 8; crc32: number; compressedSize: number }
+  | { ok: false; problem: 'size'; actual: number }
+  | { ok: false; problem: 'crc' };
+
+/**
+ * Runs a job on the calling thread: read, CRC, deflate with fflate, store when the deflated
+ * form is not smaller, write the cache file. The worker source below does exactly the same.
+ */
+export function deflateToCacheHere(job: DeflateJob): DeflateOutcome {
+  const fd = openSync(job.path, 'r');
+  let content: Buffer;
   try {
-    const out = fflate.deflateSync(job.data, { level: job.level });
-    parentPort.postMessage({ id: job.id, out }, [out.buffer]);
-  } catch (error) {
-    parentPort.postMessage({ id: job.id, error: String((error && error.stack) || error) });
+    if (job.wholeFile) {
+      const actual = fstatSync(fd).size;
+      if (actual !== job.size) return { ok: false, problem: 'size', actual };
+    }
+    content = Buffer.allocUnsafe(job.size);
+    let got = 0;
+    while (got < job.size) {
+      const n = readSync(fd, content, got, job.size - got, job.start + got);
+      if (n === 0) break;
+      got += n;
+    }
+    if (got !== job.size) return { ok: false, problem: 'size', actual: got };
+  } finally {
+    closeSync(fd);
   }
+  const crc = crc32(content);
+  if (job.expectedCrc !== null && crc !== job.expectedCrc) return { ok: false, problem: 'crc' };
+  const deflated = deflateHere(content, job.level);
+  const method = deflated.length < job.size ? 8 : 0;
+  const compressedSize = method === 8 ? deflated.length : job.size;
+  mkdirSync(dirname(job.cacheFile), { recursive: true });
+  const temp = `${job.cacheFile}.${String(process.pid)}-main-${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    const out = openSync(temp, 'w');
+    try {
+      writeAll(out, encodeCacheHeader(method, crc, job.size, compressedSize));
+      if (method === 8) writeAll(out, deflated);
+    } finally {
+      closeSync(out);
+    }
+    renameSync(temp, job.cacheFile);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
+  return { ok: true, method, crc32: crc, compressedSize };
+}
+
+function writeAll(fd: number, data: Uint8Array): void {
+  let at = 0;
+  while (at < data.length) at += writeSync(fd, data, at, data.length - at);
+}
+
+// The worker: plain CommonJS, run with `eval: true` so that it works both from the TypeScript
+// sources (tests) and from the compiled package, without a worker file to locate. It does the
+// whole job (read, CRC, deflate, write the cache file), so content never crosses threads and
+// the main thread allocates nothing for it. Keep it in step with deflateToCacheHere (a test
+// checks that both write the same cache file).
+const WORKER_SOURCE = `
+'use strict';
+const { parentPort, workerData, threadId } = require('node:worker_threads');
+const fs = require('node:fs');
+const path = require('node:path');
+const zlib = require('node:zlib');
+const fflate = require(workerData.fflatePath);
+const MAGIC = workerData.magic;
+const HEADER_SIZE = workerData.headerSize;
+let table;
+function crc32(data) {
+  if (typeof zlib.crc32 === 'function') return zlib.crc32(data);
+  if (!table) {
+    table = new Int32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      table[n] = c;
+    }
+  }
+  let c = -1;
+  for (let i = 0; i < data.length; i++) c = table[(c ^ data[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
+}
+function writeAll(fd, data) {
+  let at = 0;
+  while (at < data.length) at += fs.writeSync(fd, data, at, data.length - at);
+}
+let counter = 0;
+function run(job) {
+  const fd = fs.openSync(job.path, 'r');
+  let content;
+  try {
+    if (job.wholeFile) {
+      const actual = fs.fstatSync(fd).size;
+      if (actual !== job.size) return { ok: false, problem: 'size', actual };
+    }
+    content = Buffer.allocUnsafe(job.size);
+    let got = 0;
+    while (got < job.size) {
+      const n = fs.readSync(fd, content, got, job.size - got, job.start + got);
+      if (n === 0) break;
+      got += n;
+    }
+    if (got !== job.size) return { ok: false, problem: 'size', actual: got };
+  } finally {
+    fs.closeSync(fd);
+  }
+  const crc = crc32(content);
+  if (job.expectedCrc !== null && crc !== job.expectedCrc) return { ok: false, problem: 'crc' };
+  const deflated = fflate.deflateSync(content, { level: job.level });
+  const method = deflated.length < job.size ? 8 : 0;
+  const compressedSize = method === 8 ? deflated.length : job.size;
+  const header = Buffer.alloc(HEADER_SIZE);
+  header.writeUInt32LE(MAGIC, 0);
+  header.writeUInt8(method, 4);
+  header.writeUInt32LE(crc >>> 0, 8);
+  header.writeBigUInt64LE(BigInt(job.size), 16);
+  header.writeBigUInt64LE(BigInt(compressedSize), 24);
+  fs.mkdirSync(path.dirname(job.cacheFile), { recursive: true });
+  const temp = job.cacheFile + '.' + process.pid + '-w' + threadId + '-' + counter++ + '.tmp';
+  try {
+    const out = fs.openSync(temp, 'w');
+    try {
+      writeAll(out, header);
+      if (method === 8) writeAll(out, deflated);
+    } finally {
+      fs.closeSync(out);
+    }
+    fs.renameSync(temp, job.cacheFile);
+  } catch (error) {
+    fs.rmSync(temp, { force: true });
+    throw error;
+  }
+  return { ok: true, method, crc32: crc, compressedSize };
+}
+parentPort.on('message', (message) => {
+  let reply;
+  try {
+    reply = { id: message.id, outcome: run(message.job) };
+  } catch (error) {
+    reply = { id: message.id, error: String((error && error.stack) || error) };
+  }
+  parentPort.postMessage(reply);
 });
 `;
 
-interface Job {
+interface QueuedJob {
   id: number;
-  data: Uint8Array;
-  level: number;
-  resolve: (out: Uint8Array) => void;
+  job: DeflateJob;
+  resolve: (outcome: DeflateOutcome) => void;
   reject: (error: unknown) => void;
 }
 
 interface Reply {
   id: number;
-  out?: Uint8Array;
+  outcome?: DeflateOutcome;
   error?: string;
 }
 
 /**
- * A few worker threads that deflate with fflate. Workers start on the first job, so a rebuild
- * that compresses nothing large pays nothing for them. `close()` ends them.
+ * A few worker threads that run {@link DeflateJob}s. Workers start on the first job, so a
+ * rebuild that deflates nothing large pays nothing for them. `close()` ends them.
  */
 export class DeflatePool {
   readonly #size: number;
   readonly #idle: Worker[] = [];
-  readonly #all: Worker[] = [];
-  readonly #queue: Job[] = [];
-  readonly #running = new Map<Worker, Job>();
+  readonly #all = new Set<Worker>();
+  readonly #queue: QueuedJob[] = [];
+  readonly #running = new Map<Worker, QueuedJob>();
   #nextId = 0;
   #closed = false;
 
@@ -92,10 +246,10 @@ export class DeflatePool {
     this.#size = size;
   }
 
-  deflate(data: Uint8Array, level: number): Promise<Uint8Array> {
+  run(job: DeflateJob): Promise<DeflateOutcome> {
     if (this.#closed) return Promise.reject(new Error('DeflatePool is closed'));
     return new Promise((resolve, reject) => {
-      this.#queue.push({ id: this.#nextId++, data, level, resolve, reject });
+      this.#queue.push({ id: this.#nextId++, job, resolve, reject });
       this.#pump();
     });
   }
@@ -103,42 +257,50 @@ export class DeflatePool {
   async close(): Promise<void> {
     this.#closed = true;
     const error = new Error('DeflatePool closed');
-    for (const job of this.#queue.splice(0)) job.reject(error);
-    for (const job of this.#running.values()) job.reject(error);
+    for (const queued of this.#queue.splice(0)) queued.reject(error);
+    for (const queued of this.#running.values()) queued.reject(error);
     this.#running.clear();
-    await Promise.all(this.#all.map((worker) => worker.terminate()));
+    const workers = [...this.#all];
+    this.#all.clear();
+    this.#idle.length = 0;
+    await Promise.all(workers.map((worker) => worker.terminate()));
   }
 
   #pump(): void {
-    while (this.#queue.length > 0) {
+    while (this.#queue.length > 0 && !this.#closed) {
       let worker = this.#idle.pop();
-      if (worker === undefined && this.#all.length < this.#size) worker = this.#spawn();
+      if (worker === undefined && this.#all.size < this.#size) worker = this.#spawn();
       if (worker === undefined) return;
-      const job = this.#queue.shift() as Job;
-      this.#running.set(worker, job);
-      const transferable =
-        job.data.byteOffset === 0 && job.data.byteLength === job.data.buffer.byteLength ? job.data : job.data.slice();
-      worker.postMessage({ id: job.id, data: transferable, level: job.level }, [transferable.buffer as ArrayBuffer]);
+      const queued = this.#queue.shift() as QueuedJob;
+      this.#running.set(worker, queued);
+      worker.postMessage({ id: queued.id, job: queued.job });
     }
   }
 
   #spawn(): Worker {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { fflatePath: FFLATE_PATH } });
-    this.#all.push(worker);
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { fflatePath: FFLATE_PATH, magic: CACHE_MAGIC, headerSize: CACHE_HEADER_SIZE },
+      // A small young generation makes the worker collect its per-job buffers early.
+      resourceLimits: { maxYoungGenerationSizeMb: 4 },
+    });
+    this.#all.add(worker);
     worker.on('message', (reply: Reply) => {
-      const job = this.#running.get(worker);
+      const queued = this.#running.get(worker);
       this.#running.delete(worker);
       this.#idle.push(worker);
-      if (job?.id === reply.id) {
-        if (reply.out !== undefined) job.resolve(reply.out);
-        else job.reject(new Error(`deflate worker failed: ${reply.error ?? 'unknown error'}`));
+      if (queued?.id === reply.id) {
+        if (reply.outcome !== undefined) queued.resolve(reply.outcome);
+        else queued.reject(new Error(`deflate worker failed: ${reply.error ?? 'unknown error'}`));
       }
       this.#pump();
     });
     worker.on('error', (error) => {
-      const job = this.#running.get(worker);
+      const queued = this.#running.get(worker);
       this.#running.delete(worker);
-      job?.reject(error);
+      this.#all.delete(worker);
+      queued?.reject(error);
+      this.#pump();
     });
     return worker;
   }

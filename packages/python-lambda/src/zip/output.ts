@@ -11,7 +11,10 @@ const BUFFER_SIZE = 1 << 20;
  */
 export class ZipOutput {
   readonly #handle: FileHandle;
-  readonly #buffer = Buffer.allocUnsafe(BUFFER_SIZE);
+  /** Two buffers: one fills while the other is being written (double buffering). */
+  #buffer = Buffer.allocUnsafe(BUFFER_SIZE);
+  #spare = Buffer.allocUnsafe(BUFFER_SIZE);
+  #pending: Promise<void> | null = null;
   readonly #hash: Hash = createHash('sha256');
   #fill = 0;
   #flushed = 0;
@@ -28,7 +31,7 @@ export class ZipOutput {
   async write(data: Uint8Array): Promise<void> {
     let at = 0;
     while (at < data.length) {
-      if (this.#fill === BUFFER_SIZE) await this.flush();
+      if (this.#fill === BUFFER_SIZE) await this.#swap();
       const n = Math.min(data.length - at, BUFFER_SIZE - this.#fill);
       this.#buffer.set(data.subarray(at, at + n), this.#fill);
       this.#fill += n;
@@ -52,7 +55,7 @@ export class ZipOutput {
     let done = 0;
     while (done < length) {
       signal?.throwIfAborted();
-      if (this.#fill === BUFFER_SIZE) await this.flush();
+      if (this.#fill === BUFFER_SIZE) await this.#swap();
       const want = Math.min(length - done, BUFFER_SIZE - this.#fill);
       const bytesRead = readSync(source, this.#buffer, this.#fill, want, start + done);
       if (bytesRead === 0) throw new ShortReadError(length, done);
@@ -62,23 +65,38 @@ export class ZipOutput {
     }
   }
 
-  async flush(): Promise<void> {
-    if (this.#fill === 0) return;
+  /** Hands the full buffer to the file system and goes on filling the other one. */
+  async #swap(): Promise<void> {
     const chunk = this.#buffer.subarray(0, this.#fill);
     this.#hash.update(chunk);
+    if (this.#pending !== null) await this.#pending;
+    this.#pending = this.#writeAll(chunk);
+    this.#pending.catch(() => undefined); // awaited by the next swap or by digest()
+    this.#flushed += this.#fill;
+    this.#fill = 0;
+    [this.#buffer, this.#spare] = [this.#spare, this.#buffer];
+  }
+
+  async #writeAll(chunk: Buffer): Promise<void> {
     let at = 0;
     while (at < chunk.length) {
       const { bytesWritten } = await this.#handle.write(chunk, at, chunk.length - at);
       at += bytesWritten;
     }
-    this.#flushed += this.#fill;
-    this.#fill = 0;
   }
 
-  /** Flushes and returns the SHA-256 of all bytes written. Call once, at the end. */
+  /** Writes everything and returns the SHA-256 of all bytes written. Call once, at the end. */
   async digest(): Promise<Buffer> {
-    await this.flush();
+    if (this.#fill > 0) await this.#swap();
+    await this.settle();
     return this.#hash.digest();
+  }
+
+  /** Waits for the write in flight, if any (also before closing the file after a failure). */
+  async settle(): Promise<void> {
+    const pending = this.#pending;
+    this.#pending = null;
+    if (pending !== null) await pending;
   }
 }
 

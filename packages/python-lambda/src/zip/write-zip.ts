@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { createInflateRaw } from 'node:zlib';
+import { createInflateRaw, inflateRawSync } from 'node:zlib';
 import type { LbuildError } from '@lbuild/core';
 import { buildError, configError } from '@lbuild/core';
 import { mapConcurrent } from '../tree/concurrency.js';
@@ -14,7 +14,8 @@ import { readEntryDataOffset } from '../tree/wheel.js';
 import type { CachedContent } from './cache.js';
 import { CACHE_HEADER_SIZE, EntryCache } from './cache.js';
 import { crc32 } from './crc32.js';
-import { DeflatePool, checkFflateVersion, deflateHere } from './deflate.js';
+import { DeflatePool, checkFflateVersion, deflateToCacheHere } from './deflate.js';
+import type { DeflateJob } from './deflate.js';
 import type { EntryHeader } from './format.js';
 import { centralHeader, endRecords, localHeader } from './format.js';
 import { ShortReadError, ZipOutput } from './output.js';
@@ -64,12 +65,17 @@ export const DEFAULT_ZIP_LEVEL = 6;
 /** Lambda's limit on the unzipped size of a function's code and layers: 250 MB. */
 export const LAMBDA_MAX_UNZIPPED_BYTES = 262_144_000;
 
-/** Contents from this size up are deflated in worker threads; smaller ones on the main thread. */
+/**
+ * Contents from this size up are deflated in worker threads; smaller ones on the main thread,
+ * unless there are many of them (more than SMALL_INLINE_MISSES): a rebuild that deflates a file
+ * or two pays no worker start-up, a cold build spreads the work over the cores.
+ */
 const WORKER_THRESHOLD = 64 * 1024;
-/** Bound on the bytes of content held in memory for deflating at one time. */
-const MEMORY_BUDGET = 48 * 1024 * 1024;
+const SMALL_INLINE_MISSES = 8;
 /** Preparation (cache look-up, read, deflate, cache store) of this many entries at once. */
 const PREPARE_CONCURRENCY = 8;
+/** Wheel entries up to this size are inflated in one synchronous call; larger ones are streamed. */
+const SYNC_INFLATE_LIMIT = 8 * 1024 * 1024;
 /** Wheel files kept open at once while copying. */
 const MAX_OPEN_SOURCES = 64;
 
@@ -150,9 +156,10 @@ export async function writeZip(manifest: TreeManifest, opts: WriteZipOptions): P
   preparing.catch(() => undefined);
 
   let handle: FileHandle | undefined;
+  let out: ZipOutput | undefined;
   try {
     handle = await open(temp, 'w', 0o644);
-    const out = new ZipOutput(handle);
+    out = new ZipOutput(handle);
     const central: Buffer[] = [];
     for (let index = 0; index < entries.length; index++) {
       signal?.throwIfAborted();
@@ -179,6 +186,7 @@ export async function writeZip(manifest: TreeManifest, opts: WriteZipOptions): P
       ...writer.stats,
     };
   } catch (error) {
+    await out?.settle().catch(() => undefined);
     await handle?.close().catch(() => undefined);
     handle = undefined;
     await rm(temp, { force: true });
@@ -239,8 +247,7 @@ class EntryWriter {
   readonly #level: number;
   /** Open wheel files (descriptors), least recently used first. */
   readonly #sources = new Map<string, number>();
-  #budget = MEMORY_BUDGET;
-  readonly #budgetWaiters: (() => void)[] = [];
+  #misses = 0;
 
   constructor(cache: EntryCache, level: number) {
     this.#cache = cache;
@@ -254,26 +261,36 @@ class EntryWriter {
       this.stats.reusedEntries++;
       return this.#planFromCache(entry, hit);
     }
-    const claim = Math.min(entry.size, MEMORY_BUDGET);
-    await this.#acquire(claim);
-    try {
-      signal.throwIfAborted();
-      const from = dataRef(entry);
-      const content = await this.#readContent(entry, from);
-      const crc = crc32(content);
-      if (entry.crc32 !== null && crc !== entry.crc32) {
-        throw sourceChanged(entry, from, 'its CRC-32 does not match the wheel\'s central directory');
+    signal.throwIfAborted();
+    const from = dataRef(entry);
+    const cacheFile = this.#cache.fileFor(entry.contentKey);
+    let job: DeflateJob;
+    if (from.kind === 'file') {
+      job = { path: from.file, start: from.start, size: entry.size, wholeFile: true, expectedCrc: null, level: this.#level, cacheFile };
+    } else {
+      const fd = openSync(from.wheel, 'r');
+      let start: number;
+      try {
+        start = readEntryDataOffset(fd, from.wheel, from.entryName, from.localHeaderOffset);
+      } finally {
+        closeSync(fd);
       }
-      const size = content.length;
-      const deflated =
-        size >= WORKER_THRESHOLD ? await this.pool.deflate(content, this.#level) : deflateHere(content, this.#level);
-      const method = deflated.length < size ? 8 : 0;
-      const stored = await this.#cache.store(entry.contentKey, { method, crc32: crc, size, deflated });
-      this.stats.compressedEntries++;
-      return this.#planFromCache(entry, stored);
-    } finally {
-      this.#release(claim);
+      job = { path: from.wheel, start, size: entry.size, wholeFile: false, expectedCrc: entry.crc32, level: this.#level, cacheFile };
     }
+    this.#misses++;
+    const inWorker = entry.size >= WORKER_THRESHOLD || this.#misses > SMALL_INLINE_MISSES;
+    const outcome = inWorker ? await this.pool.run(job) : deflateToCacheHere(job);
+    if (!outcome.ok) {
+      throw sourceChanged(
+        entry,
+        from,
+        outcome.problem === 'size'
+          ? `it has ${String(outcome.actual)} bytes, not ${String(entry.size)}`
+          : "its CRC-32 does not match the wheel's central directory",
+      );
+    }
+    this.stats.compressedEntries++;
+    return this.#planFromCache(entry, { ...outcome, size: entry.size, file: cacheFile });
   }
 
   #planFromCache(entry: TreeEntry, cached: CachedContent): Plan {
@@ -287,42 +304,6 @@ class EntryWriter {
       };
     }
     return { kind: 'store', crc32: cached.crc32, from: dataRef(entry) };
-  }
-
-  async #readContent(entry: TreeEntry, from: DataRef): Promise<Buffer> {
-    let content: Buffer;
-    if (from.kind === 'file') {
-      content = await readFile(from.file);
-    } else {
-      const fd = openSync(from.wheel, 'r');
-      try {
-        const start = readEntryDataOffset(fd, from.wheel, from.entryName, from.localHeaderOffset);
-        content = Buffer.alloc(entry.size);
-        let bytesRead = 0;
-        while (bytesRead < entry.size) {
-          const n = readSync(fd, content, bytesRead, entry.size - bytesRead, start + bytesRead);
-          if (n === 0) break;
-          bytesRead += n;
-        }
-        content = content.subarray(0, bytesRead);
-      } finally {
-        closeSync(fd);
-      }
-    }
-    if (content.length !== entry.size) {
-      throw sourceChanged(entry, from, `it has ${String(content.length)} bytes, not ${String(entry.size)}`);
-    }
-    return content;
-  }
-
-  async #acquire(bytes: number): Promise<void> {
-    while (this.#budget < bytes) await new Promise<void>((resolve) => this.#budgetWaiters.push(resolve));
-    this.#budget -= bytes;
-  }
-
-  #release(bytes: number): void {
-    this.#budget += bytes;
-    for (const wake of this.#budgetWaiters.splice(0)) wake();
   }
 
   async writeEntry(out: ZipOutput, entry: TreeEntry, plan: Plan, signal: AbortSignal | undefined): Promise<Buffer> {
@@ -352,7 +333,7 @@ class EntryWriter {
           break;
         }
         case 'inflate':
-          await this.#inflateInto(out, entry, plan, start, signal);
+          await this.#inflateInto(out, entry, plan, fd, start, signal);
           this.stats.inflatedEntries++;
           break;
       }
@@ -369,6 +350,7 @@ class EntryWriter {
     out: ZipOutput,
     entry: TreeEntry,
     plan: Extract<Plan, { kind: 'inflate' }>,
+    fd: number,
     start: number,
     signal: AbortSignal | undefined,
   ): Promise<void> {
@@ -376,21 +358,58 @@ class EntryWriter {
     let crc = 0;
     let size = 0;
     const from = plan.from;
+    if (entry.size <= SYNC_INFLATE_LIMIT) {
+      // Small enough to hold: one read and one inflate call, without a thread-pool round trip
+      // per chunk (what costs most for the hundreds of small entries a bundle has).
+      const compressed = Buffer.allocUnsafe(plan.compressedSize);
+      let got = 0;
+      while (got < compressed.length) {
+        const n = readSync(fd, compressed, got, compressed.length - got, start + got);
+        if (n === 0) throw sourceChanged(entry, from, 'its data is truncated');
+        got += n;
+      }
+      let data: Buffer;
+      try {
+        data = inflateRawSync(compressed, { maxOutputLength: Math.max(1, entry.size) });
+      } catch (error) {
+        throw sourceChanged(entry, from, `it does not inflate to ${String(entry.size)} bytes (${error instanceof Error ? error.message : String(error)})`);
+      }
+      size = data.length;
+      crc = crc32(data);
+      await out.write(data);
+    } else {
+      await this.#inflateStream(out, entry, plan.compressedSize, from, start, signal, (chunk) => {
+        size += chunk.length;
+        crc = crc32(chunk, crc);
+      });
+    }
+    if (size !== entry.size) throw sourceChanged(entry, from, `it inflates to ${String(size)} bytes, not ${String(entry.size)}`);
+    if (crc !== plan.crc32) throw sourceChanged(entry, from, 'its CRC-32 does not match the wheel\'s central directory');
+  }
+
+  async #inflateStream(
+    out: ZipOutput,
+    entry: TreeEntry,
+    compressedSize: number,
+    from: Extract<DataRef, { kind: 'wheel' }>,
+    start: number,
+    signal: AbortSignal | undefined,
+    onChunk: (chunk: Buffer) => void,
+  ): Promise<void> {
+    let size = 0;
     await pipeline(
-      createReadStream(from.wheel, { start, end: start + plan.compressedSize - 1, highWaterMark: 1 << 20 }),
+      createReadStream(from.wheel, { start, end: start + compressedSize - 1, highWaterMark: 1 << 20 }),
       createInflateRaw(),
       async (chunks: AsyncIterable<Buffer>) => {
         for await (const chunk of chunks) {
           size += chunk.length;
           if (size > entry.size) throw sourceChanged(entry, from, `it inflates to more than ${String(entry.size)} bytes`);
-          crc = crc32(chunk, crc);
+          onChunk(chunk);
           await out.write(chunk);
         }
       },
       signal === undefined ? {} : { signal },
     );
-    if (size !== entry.size) throw sourceChanged(entry, from, `it inflates to ${String(size)} bytes, not ${String(entry.size)}`);
-    if (crc !== plan.crc32) throw sourceChanged(entry, from, 'its CRC-32 does not match the wheel\'s central directory');
   }
 
   /**
