@@ -79,7 +79,7 @@ export async function makeProject(dir: string): Promise<Project> {
   for (const entry of wheelEntries) {
     if (entry.name.includes('.data/scripts/')) continue;
     const path = entry.name.replace(/^lib-1\.0\.data\/(purelib|platlib)\//, '');
-    contents.set(path, Buffer.from(entry.data));
+    contents.set(path, Buffer.from(entry.data ?? ''));
   }
   const files: { zipPath: string; file: string }[] = [];
   const add = async (zipPath: string, data: string | Buffer, mode = 0o644): Promise<void> => {
