@@ -1,17 +1,27 @@
 import js from '@eslint/js';
+import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
-export default tseslint.config(
+export default defineConfig(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', 'examples/**', 'bench/.work/**', '**/*.cjs', 'packages/cli/build.mjs', 'bench/**/*.mjs'],
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      'examples/**',
+      'bench/.work/**',
+      '**/*.cjs',
+      'packages/cli/build.mjs',
+      'bench/**/*.mjs',
+    ],
   },
   js.configs.recommended,
-  ...tseslint.configs.strictTypeChecked,
+  tseslint.configs.strictTypeChecked,
   {
     languageOptions: {
       parserOptions: {
         projectService: {
           allowDefaultProject: ['*.js', '*.ts'],
+          defaultProject: 'tsconfig.tests.json',
         },
         tsconfigRootDir: import.meta.dirname,
       },
@@ -21,6 +31,8 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
       'no-console': 'error',
+      // `onEvent: (e) => emit(e)` is clearer than a braced body; void returns stay flagged elsewhere.
+      '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
     },
   },
   {

@@ -1,16 +1,20 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+const src = (pkg: string) =>
+  fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
 
 export default defineConfig({
   resolve: {
-    alias: {
-      '@lbuild/core': src('core'),
-      '@lbuild/python-lambda': src('python-lambda'),
-      '@lbuild/lambda-deploy': src('lambda-deploy'),
-      '@lbuild/lambda-emulator': src('lambda-emulator'),
-    },
+    alias: [
+      ...['core', 'python-lambda', 'lambda-deploy', 'lambda-emulator'].flatMap((pkg) => [
+        { find: new RegExp(`^@lbuild/${pkg}$`), replacement: src(pkg) },
+        {
+          find: new RegExp(`^@lbuild/${pkg}/(.+)$`),
+          replacement: src(pkg).replace(/index\.ts$/, '$1.ts'),
+        },
+      ]),
+    ],
   },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],

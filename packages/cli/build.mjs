@@ -86,7 +86,7 @@ await build({
   alias: {
     '@lbuild/core': join(here, '..', 'core', 'src', 'index.ts'),
     '@lbuild/python-lambda': join(here, '..', 'python-lambda', 'src', 'index.ts'),
-    '@lbuild/lambda-deploy': join(here, '..', 'lambda-deploy', 'src', 'index.ts'),
+    '@lbuild/lambda-deploy': join(here, '..', 'lambda-deploy', 'src'),
   },
 });
 

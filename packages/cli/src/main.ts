@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { toFailure, type Failure } from '@lbuild/core';
 import { buildCommand } from './commands/build.js';
 import { cleanCommand } from './commands/clean.js';
+import { deployCommand } from './commands/deploy.js';
 import { graphCommand } from './commands/graph.js';
 import { schemaCommand } from './commands/schema.js';
 import { watchCommand } from './commands/watch.js';
@@ -14,28 +15,48 @@ declare const LBUILD_VERSION: string | undefined;
 
 function positiveInt(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError('expected a whole number of at least 1');
   return n;
 }
 
 export function program(run: (code: Promise<number>) => void): Command {
   const cmd = new Command('lbuild')
-    .description('Incremental builds with content-hash stamps: reproducible Python Lambda zips, deployed only when they change.')
+    .description(
+      'Incremental builds with content-hash stamps: reproducible Python Lambda zips, deployed only when they change.',
+    )
     .version(typeof LBUILD_VERSION === 'string' ? LBUILD_VERSION : '0.0.0-dev')
-    .argument('[targets...]', 'targets (or aliases) to build; default: the configured default targets')
-    .option('-q, --question', 'run nothing; exit 0 if up to date, 1 if something would run, 2 on error (like make -q)')
+    .argument(
+      '[targets...]',
+      'targets (or aliases) to build; default: the configured default targets',
+    )
+    .option(
+      '-q, --question',
+      'run nothing; exit 0 if up to date, 1 if something would run, 2 on error (like make -q)',
+    )
     .option('-n, --dry-run', 'list what would run, run nothing')
-    .option('--explain', 'say why each target runs (which input, dependency, setting or output changed)')
+    .option(
+      '--explain',
+      'say why each target runs (which input, dependency, setting or output changed)',
+    )
     .option('-B, --always-make', 'run every selected target, whatever its stamp says')
     .option('-C, --directory <dir>', 'run as if started in <dir>')
     .option('-j, --jobs <n>', 'targets to run at once (default: number of cores)', positiveInt)
     .option('-k, --keep-going', 'after a failure, go on with targets that do not depend on it')
     .option('--json', 'print one machine-readable summary on stdout')
-    .addOption(new Option('--log-format <format>', 'human lines, or pino JSON lines').choices(['human', 'json']).default('human'))
+    .addOption(
+      new Option('--log-format <format>', 'human lines, or pino JSON lines')
+        .choices(['human', 'json'])
+        .default('human'),
+    )
     .option('--offline', 'answer from the last recorded stamps; make no calls to remote services')
     .option('-v, --verbose', 'also list targets that are up to date or skipped')
     .option('-w, --watch', 'build, then rebuild what changed whenever an input changes')
-    .option('--poll [ms]', 'with --watch: poll for changes instead of native file events (network and container file systems)', (v) => positiveInt(v))
+    .option(
+      '--poll [ms]',
+      'with --watch: poll for changes instead of native file events (network and container file systems)',
+      (v) => positiveInt(v),
+    )
     .addHelpText(
       'after',
       `
@@ -73,6 +94,22 @@ Exit status: 0 success, 1 a target failed (or is stale under -q), 2 usage, confi
     });
 
   cmd
+    .command('deploy')
+    .description("build each function's zip and upload it to Lambda only if its CodeSha256 differs")
+    .argument('[names...]', 'functions ([function.NAME] tables); default: all of them')
+    .addHelpText(
+      'after',
+      `
+With -q: exit 0 when a deploy would change nothing (one GetFunction per function), 1 when it would.
+With --offline: answer from the last recorded deploy, without calling AWS.
+AWS access uses the SDK's default credential chain, profiles and region resolution; endpoints can
+be overridden with AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_LAMBDA and AWS_ENDPOINT_URL_S3.`,
+    )
+    .action((names: string[], _opts, self: Command) => {
+      run(deployCommand(names, self.optsWithGlobals<GlobalOptions>()));
+    });
+
+  cmd
     .command('schema')
     .description('print the JSON Schema of the config file, for editors')
     .action(() => {
@@ -100,8 +137,11 @@ export async function main(argv: string[]): Promise<number> {
     }
     const failure: Failure = toFailure(error);
     const cwd = workingDirectory(cmd.opts<GlobalOptions>());
-    process.stderr.write(formatFailure(failure, colorsFor(process.stderr), cwd, 'lbuild: error') + '\n');
-    if (failure.kind === 'internal' && error instanceof Error && process.env.LBUILD_DEBUG) process.stderr.write(`${error.stack ?? ''}\n`);
+    process.stderr.write(
+      formatFailure(failure, colorsFor(process.stderr), cwd, 'lbuild: error') + '\n',
+    );
+    if (failure.kind === 'internal' && error instanceof Error && process.env.LBUILD_DEBUG)
+      process.stderr.write(`${error.stack ?? ''}\n`);
     return exitCodeForFailure(failure);
   }
 }

@@ -9,7 +9,10 @@ let counter = 0;
  */
 export function temporarySibling(path: string): string {
   counter++;
-  return join(dirname(path), `.${basename(path)}.${process.pid}.${counter}.${Date.now().toString(36)}.tmp`);
+  return join(
+    dirname(path),
+    `.${basename(path)}.${process.pid}.${counter}.${Date.now().toString(36)}.tmp`,
+  );
 }
 
 /** Writes a file so that readers see either the old content or the new, never a torn write. */

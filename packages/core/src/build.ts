@@ -81,7 +81,10 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
   }
 }
 
-function summarise(reports: TargetReport[], signal: AbortSignal | undefined): BuildSummary['status'] {
+function summarise(
+  reports: TargetReport[],
+  signal: AbortSignal | undefined,
+): BuildSummary['status'] {
   if (signal?.aborted || reports.some((r) => r.status === 'interrupted')) return 'interrupted';
   if (reports.some((r) => r.status === 'failed')) return 'failed';
   if (reports.some((r) => r.status === 'stale' || r.status === 'would-run')) return 'stale';
@@ -101,7 +104,13 @@ class Scheduler {
   readonly #stop = new AbortController();
   #stopReason: 'failure' | 'signal' | 'answered' | undefined;
 
-  constructor(options: BuildOptions, mode: BuildMode, stateDir: string, jobs: number, emit: (e: BuildEvent) => void) {
+  constructor(
+    options: BuildOptions,
+    mode: BuildMode,
+    stateDir: string,
+    jobs: number,
+    emit: (e: BuildEvent) => void,
+  ) {
     this.#options = options;
     this.#mode = mode;
     this.#emit = emit;
@@ -143,11 +152,17 @@ class Scheduler {
     const def = this.#options.graph.get(key);
     const depReports = await Promise.all(def.deps.map((dep) => this.#visit(dep)));
     const base = { key, kind: def.kind, reasons: [] as Reason[], durationMs: 0 };
-    if (depReports.some((r) => r.status === 'failed' || r.status === 'skipped' || r.status === 'interrupted')) {
+    if (
+      depReports.some(
+        (r) => r.status === 'failed' || r.status === 'skipped' || r.status === 'interrupted',
+      )
+    ) {
       return { ...base, status: 'skipped' };
     }
-    if (this.#stop.signal.aborted && this.#stopReason !== 'failure') return { ...base, status: 'skipped' };
-    if (this.#stop.signal.aborted && !this.#options.keepGoing) return { ...base, status: 'skipped' };
+    if (this.#stop.signal.aborted && this.#stopReason !== 'failure')
+      return { ...base, status: 'skipped' };
+    if (this.#stop.signal.aborted && !this.#options.keepGoing)
+      return { ...base, status: 'skipped' };
 
     const pending = depReports.filter((r) => r.status === 'stale' || r.status === 'would-run');
     if (pending.length > 0) {
@@ -167,7 +182,7 @@ class Scheduler {
           outputHash: r.outputHash ?? '',
         });
       }
-      const prepared = await this.#prepare(def, deps);
+      const prepared = await this.#prepare(def);
       const firstOnly = this.#mode === 'query' && !this.#options.explain;
       const verification = this.#options.force
         ? { reasons: [{ kind: 'forced' } as Reason], refresh: false, files: {}, outputs: {} }
@@ -183,19 +198,37 @@ class Scheduler {
           });
       let reasons = verification.reasons;
       const stamp = prepared.stamp;
-      if (reasons.length === 0 && stamp && def.checkExternal && this.#options.external !== false) {
-        const external = await def.checkExternal({
+      const checkExternal = this.#options.external !== false ? def.checkExternal : undefined;
+      if (checkExternal && (this.#mode !== 'build' || reasons.length === 0)) {
+        const external = await checkExternal({
           key,
           root: this.#options.root,
           signal: this.#stop.signal,
           deps,
-          value: stamp.value,
+          value: stamp?.value,
         });
-        if (external) reasons = [{ kind: 'external', message: external }];
+        if (this.#mode === 'build') {
+          if (external) reasons = [{ kind: 'external', message: external }];
+        } else {
+          // Asked whether a run would change anything, the outside world has the last word.
+          reasons = external
+            ? [
+                ...reasons.filter((r) => r.kind !== 'no-stamp'),
+                { kind: 'external', message: external },
+              ]
+            : [];
+        }
+      }
+      if (reasons.length === 0 && !stamp && this.#mode !== 'build') {
+        return { ...base, status: 'up-to-date', durationMs: Math.round(monotonicMs() - started) };
       }
       if (reasons.length === 0 && stamp) {
         if (verification.refresh && this.#mode === 'build') {
-          await this.#stamps.write({ ...stamp, files: { ...stamp.files, ...verification.files }, outputs: { ...stamp.outputs, ...verification.outputs } });
+          await this.#stamps.write({
+            ...stamp,
+            files: { ...stamp.files, ...verification.files },
+            outputs: { ...stamp.outputs, ...verification.outputs },
+          });
         }
         return {
           ...base,
@@ -216,11 +249,16 @@ class Scheduler {
       // A target that could not even be checked (a missing input) fails like one whose command
       // failed: without -k, nothing else starts.
       if (!this.#options.keepGoing) this.#halt('failure');
-      return { ...base, status: 'failed', failure: toFailure(error), durationMs: Math.round(monotonicMs() - started) };
+      return {
+        ...base,
+        status: 'failed',
+        failure: toFailure(error),
+        durationMs: Math.round(monotonicMs() - started),
+      };
     }
   }
 
-  async #prepare(def: TargetDefinition, _deps: Map<TargetKey, DependencyResult>) {
+  async #prepare(def: TargetDefinition) {
     const inputs: ExpandedInputs = expandInputs(this.#options.root, def.inputs ?? [], def.key);
     const recipe = await hashRecipe(await def.recipe());
     const stamp = this.#stamps.read(def.key);
@@ -230,7 +268,11 @@ class Scheduler {
   async #execute(
     def: TargetDefinition,
     deps: Map<TargetKey, DependencyResult>,
-    prepared: { inputs: ExpandedInputs; recipe: { hash: string; fields: Record<string, string> }; stamp: Stamp | undefined },
+    prepared: {
+      inputs: ExpandedInputs;
+      recipe: { hash: string; fields: Record<string, string> };
+      stamp: Stamp | undefined;
+    },
     reasons: Reason[],
   ): Promise<TargetReport> {
     const release = await this.#slots.acquire();
@@ -256,7 +298,7 @@ class Scheduler {
       // holds the old hash and the next build reruns the target.
       const inputFiles = await this.#hashAll(prepared.inputs.files, prepared.stamp?.files);
       // No stamp may claim success while the target is running or after it failed.
-      await this.#stamps.remove(def.key);
+      if (!def.keepStampOnFailure) await this.#stamps.remove(def.key);
       const stateDir = join(this.#stateDir, 'targets', keyToFileName(def.key));
       const cacheDir = join(this.#stateDir, 'cache');
       await mkdir(stateDir, { recursive: true });
@@ -267,7 +309,9 @@ class Scheduler {
         signal: controller.signal,
         deps,
         inputs: prepared.inputs.files.map((f) => join(root, f)),
-        inputGroups: (def.inputs ?? []).map((spec) => (prepared.inputs.matches[specId(spec)] ?? []).map((f) => join(root, f))),
+        inputGroups: (def.inputs ?? []).map((spec) =>
+          (prepared.inputs.matches[specId(spec)] ?? []).map((f) => join(root, f)),
+        ),
         stateDir,
         cacheDir,
         recordRead: (path) => reads.add(path),
@@ -277,24 +321,42 @@ class Scheduler {
           return state.hash;
         },
         log: (level, message, data) =>
-          this.#emit({ type: 'target-log', key: def.key, level, message, ...(data ? { data } : {}) }),
+          this.#emit({
+            type: 'target-log',
+            key: def.key,
+            level,
+            message,
+            ...(data ? { data } : {}),
+          }),
         output: (stream, text) => this.#emit({ type: 'target-output', key: def.key, stream, text }),
         progress: (done, total, unit) =>
-          this.#emit({ type: 'target-progress', key: def.key, done, total, ...(unit ? { unit } : {}) }),
+          this.#emit({
+            type: 'target-progress',
+            key: def.key,
+            done,
+            total,
+            ...(unit ? { unit } : {}),
+          }),
       };
       const outcome = await def.run(ctx);
-      if (controller.signal.aborted) throw Object.assign(new Error('aborted'), { name: 'AbortError' });
+      if (controller.signal.aborted)
+        throw Object.assign(new Error('aborted'), { name: 'AbortError' });
       for (const read of outcome?.reads ?? []) reads.add(read);
 
       for (const o of outputs) this.#hasher.forget(join(root, o));
       const produced = listOutputFiles(root, outputs);
       for (const declared of outputs) {
-        const exists = produced.has(declared) || [...produced].some((p) => p.startsWith(declared + '/'));
+        const exists =
+          produced.has(declared) || [...produced].some((p) => p.startsWith(declared + '/'));
         if (!exists && !statFile(join(root, declared))?.isDirectory()) {
-          throw buildError('output-not-produced', `target ${def.key} did not produce its declared output \`${declared}\``, {
-            hint: 'make the command write that file, or remove it from `outputs`',
-            ...(def.location ? { location: def.location } : {}),
-          });
+          throw buildError(
+            'output-not-produced',
+            `target ${def.key} did not produce its declared output \`${declared}\``,
+            {
+              hint: 'make the command write that file, or remove it from `outputs`',
+              ...(def.location ? { location: def.location } : {}),
+            },
+          );
         }
       }
       const outputRecords = await this.#hashAll([...produced].sort(), undefined);
@@ -319,7 +381,8 @@ class Scheduler {
         durationMs: duration(),
       };
       // A signal that arrived while hashing still means "do not claim success".
-      if (controller.signal.aborted) throw Object.assign(new Error('aborted'), { name: 'AbortError' });
+      if (isAborted(controller.signal))
+        throw Object.assign(new Error('aborted'), { name: 'AbortError' });
       await this.#stamps.write(stamp);
       return {
         ...base,
@@ -343,24 +406,41 @@ class Scheduler {
         return { ...base, status: 'interrupted', durationMs: duration() };
       }
       if (!this.#options.keepGoing) this.#halt('failure');
-      return { ...base, status: 'failed', failure: withTarget(toFailure(error), def), durationMs: duration() };
+      return {
+        ...base,
+        status: 'failed',
+        failure: withTarget(toFailure(error), def),
+        durationMs: duration(),
+      };
     } finally {
       this.#stop.signal.removeEventListener('abort', onStop);
       release();
     }
   }
 
-  async #hashAll(files: string[], known: Record<string, FileRecord> | undefined, optional = false): Promise<Record<string, FileRecord>> {
+  async #hashAll(
+    files: string[],
+    known: Record<string, FileRecord> | undefined,
+    optional = false,
+  ): Promise<Record<string, FileRecord>> {
     const root = this.#options.root;
-    const records = await mapLimit(files, HASH_CONCURRENCY, (file) => this.#hasher.state(join(root, file), known?.[file]));
+    const records = await mapLimit(files, HASH_CONCURRENCY, (file) =>
+      this.#hasher.state(join(root, file), known?.[file]),
+    );
     const out: Record<string, FileRecord> = {};
     files.forEach((file, i) => {
       const record = records[i];
       if (record) out[file] = record;
-      else if (!optional) throw buildError('input-vanished', `input ${file} disappeared during the build`);
+      else if (!optional)
+        throw buildError('input-vanished', `input ${file} disappeared during the build`);
     });
     return out;
   }
+}
+
+/** Reads `aborted` afresh (TypeScript narrows the property across awaits). */
+function isAborted(signal: AbortSignal): boolean {
+  return signal.aborted;
 }
 
 function hashesOf(records: Record<string, FileRecord>): Record<string, string> {

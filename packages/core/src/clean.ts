@@ -26,7 +26,10 @@ export async function clean(options: {
   all?: boolean;
   onWait?: (holder: string | undefined) => void;
 }): Promise<CleanResult> {
-  const lock = await acquireProjectLock(options.stateDir, options.onWait ? { onWait: options.onWait } : {});
+  const lock = await acquireProjectLock(
+    options.stateDir,
+    options.onWait ? { onWait: options.onWait } : {},
+  );
   try {
     const stamps = new StampStore(options.stateDir);
     const keys = options.targets ?? [...options.graph.targets.keys()];
@@ -43,7 +46,10 @@ export async function clean(options: {
         cleaned.push(key);
       }
       await stamps.remove(key);
-      await rm(join(options.stateDir, 'targets', keyToFileName(key)), { recursive: true, force: true });
+      await rm(join(options.stateDir, 'targets', keyToFileName(key)), {
+        recursive: true,
+        force: true,
+      });
     }
     if (options.all && !options.targets) {
       await rm(join(options.stateDir, 'cache'), { recursive: true, force: true });

@@ -16,7 +16,13 @@ export function commandTarget(entry: PluginEntry<CommandTargetConfig>): TargetDe
     ...(config.description ? { description: config.description } : {}),
     deps: config.deps ?? [],
     inputs: config.inputs?.length
-      ? [{ patterns: config.inputs, ...(config.exclude ? { exclude: config.exclude } : {}), location: entry.location('inputs') }]
+      ? [
+          {
+            patterns: config.inputs,
+            ...(config.exclude ? { exclude: config.exclude } : {}),
+            location: entry.location('inputs'),
+          },
+        ]
       : [],
     outputs: config.outputs ?? [],
     buildByDefault: config.default ?? true,
@@ -30,16 +36,29 @@ export function commandTarget(entry: PluginEntry<CommandTargetConfig>): TargetDe
     run: async (ctx) => {
       const display = argv ? argv.join(' ') : (config.command as string);
       const result = argv
-        ? await runProcess(argv[0] ?? '', argv.slice(1), { cwd: ctx.root, signal: ctx.signal, onOutput: ctx.output })
-        : await runProcess(config.command as string, [], { cwd: ctx.root, signal: ctx.signal, shell: true, onOutput: ctx.output });
+        ? await runProcess(argv[0] ?? '', argv.slice(1), {
+            cwd: ctx.root,
+            signal: ctx.signal,
+            onOutput: ctx.output,
+          })
+        : await runProcess(config.command as string, [], {
+            cwd: ctx.root,
+            signal: ctx.signal,
+            shell: true,
+            onOutput: ctx.output,
+          });
       if (result.exitCode === 0) return undefined;
       if (!argv && result.exitCode === 127) {
-        const missing = /(?:^|: )([^:\n]+): (?:command )?not found/.exec(result.stderr)?.[1]?.trim();
+        const missing = /(?:^|: )([^:\n]+): (?:command )?not found/
+          .exec(result.stderr)?.[1]
+          ?.trim();
         throw buildError('command-not-found', `command not found: ${missing ?? display}`, {
           hint: `target ${name} runs \`${display}\`; check the spelling, or install the program and make sure it is on PATH`,
         });
       }
-      const how = result.signal ? `was killed by ${result.signal}` : `exited with status ${String(result.exitCode)}`;
+      const how = result.signal
+        ? `was killed by ${result.signal}`
+        : `exited with status ${String(result.exitCode)}`;
       throw buildError('exit-non-zero', `\`${display}\` ${how}`, { hint: 'see its output above' });
     },
   };

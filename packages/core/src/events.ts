@@ -13,7 +13,8 @@ import type { Json, LogLevel } from './target.js';
  * - `would-run`: `-n` found it must run.
  * - `interrupted`: it was running when the build was interrupted.
  */
-export type TargetStatus = 'up-to-date' | 'built' | 'failed' | 'skipped' | 'stale' | 'would-run' | 'interrupted';
+export type TargetStatus =
+  'up-to-date' | 'built' | 'failed' | 'skipped' | 'stale' | 'would-run' | 'interrupted';
 
 export interface TargetReport {
   key: TargetKey;
@@ -36,7 +37,13 @@ export type BuildEvent =
   | { type: 'lock-wait'; holder?: string }
   | { type: 'target-start'; key: TargetKey; kind: string; reasons: Reason[] }
   | { type: 'target-output'; key: TargetKey; stream: 'stdout' | 'stderr'; text: string }
-  | { type: 'target-log'; key: TargetKey; level: LogLevel; message: string; data?: Record<string, Json> }
+  | {
+      type: 'target-log';
+      key: TargetKey;
+      level: LogLevel;
+      message: string;
+      data?: Record<string, Json>;
+    }
   | { type: 'target-progress'; key: TargetKey; done: number; total: number; unit?: string }
   | { type: 'target-finish'; report: TargetReport }
   | { type: 'build-finish'; summary: BuildSummary };

@@ -12,7 +12,10 @@ export class TargetGraph {
   /** Dependents of each key, for watch mode and `graph`. */
   readonly dependents: ReadonlyMap<TargetKey, TargetKey[]>;
 
-  constructor(definitions: readonly TargetDefinition[], aliases: ReadonlyMap<string, TargetKey> = new Map()) {
+  constructor(
+    definitions: readonly TargetDefinition[],
+    aliases: ReadonlyMap<string, TargetKey> = new Map(),
+  ) {
     const targets = new Map<TargetKey, TargetDefinition>();
     for (const def of definitions) {
       const previous = targets.get(def.key);
@@ -39,10 +42,16 @@ export class TargetGraph {
       for (const dep of def.deps) {
         if (!targets.has(dep)) {
           const suggestion = closest(dep, [...targets.keys()]);
-          throw configError('unknown-dependency', `target ${def.key} depends on \`${dep}\`, which is not a target`, {
-            hint: suggestion ? `did you mean \`${suggestion}\`?` : `defined targets: ${[...targets.keys()].join(', ')}`,
-            ...(def.location ? { location: def.location } : {}),
-          });
+          throw configError(
+            'unknown-dependency',
+            `target ${def.key} depends on \`${dep}\`, which is not a target`,
+            {
+              hint: suggestion
+                ? `did you mean \`${suggestion}\`?`
+                : `defined targets: ${[...targets.keys()].join(', ')}`,
+              ...(def.location ? { location: def.location } : {}),
+            },
+          );
         }
         const list = dependents.get(dep) ?? [];
         list.push(def.key);

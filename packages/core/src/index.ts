@@ -9,10 +9,24 @@ export type { Plugin, PluginEntry, PluginTargets } from './plugin.js';
 export { definePlugin } from './plugin.js';
 export { runBuild, stateDirOf, type BuildOptions } from './build.js';
 export { TargetGraph, closest } from './graph.js';
-export { loadProject, findConfig, projectFromConfig, configJsonSchema, CONFIG_FILE, type Project, type ConfigFile } from './config/load.js';
+export {
+  loadProject,
+  findConfig,
+  projectFromConfig,
+  configJsonSchema,
+  CONFIG_FILE,
+  type Project,
+  type ConfigFile,
+} from './config/load.js';
 export { describeIssues, kindOf } from './config/issues.js';
 export { locateKey } from './config/locate.js';
-export { hashFileContent, hashString, hashJson, stableStringify, type ContentHash } from './hash.js';
+export {
+  hashFileContent,
+  hashString,
+  hashJson,
+  stableStringify,
+  type ContentHash,
+} from './hash.js';
 export { FileHasher, type FileRecord } from './file-state.js';
 export { StampStore, type Stamp } from './stamp.js';
 export { expandInputs } from './inputs.js';

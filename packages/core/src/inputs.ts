@@ -24,7 +24,11 @@ function compareBytes(a: string, b: string): number {
  * Lists the files a target's input specs match. A plain path names one file that must exist; a
  * plain directory stands for everything below it; globs may match nothing.
  */
-export function expandInputs(root: string, specs: readonly InputSpec[], owner: string): ExpandedInputs {
+export function expandInputs(
+  root: string,
+  specs: readonly InputSpec[],
+  owner: string,
+): ExpandedInputs {
   const matches: Record<string, string[]> = {};
   const all = new Set<string>();
   for (const spec of specs) {
@@ -42,10 +46,14 @@ export function expandInputs(root: string, specs: readonly InputSpec[], owner: s
       } else if (stats?.isFile()) {
         found.add(clean);
       } else {
-        throw configError('missing-input', `missing input \`${pattern}\` of target ${owner}: no such file`, {
-          hint: 'create the file, fix the path (it is relative to the project root), or use a glob if it may be absent',
-          ...(spec.location ? { location: spec.location } : {}),
-        });
+        throw configError(
+          'missing-input',
+          `missing input \`${pattern}\` of target ${owner}: no such file`,
+          {
+            hint: 'create the file, fix the path (it is relative to the project root), or use a glob if it may be absent',
+            ...(spec.location ? { location: spec.location } : {}),
+          },
+        );
       }
     }
     if (globs.length > 0) {

@@ -3,5 +3,8 @@ export type TargetKey = string;
 
 /** Keys become file names under `.lbuild/`; anything outside a safe set is percent-encoded. */
 export function keyToFileName(key: TargetKey): string {
-  return key.replace(/[^A-Za-z0-9._-]/g, (c) => '%' + c.charCodeAt(0).toString(16).padStart(2, '0'));
+  return key.replace(
+    /[^A-Za-z0-9._-]/g,
+    (c) => '%' + c.charCodeAt(0).toString(16).padStart(2, '0'),
+  );
 }

@@ -14,7 +14,7 @@ export interface PluginEntry<C> {
   /** Absolute path of the config file. */
   configFile: string;
   /** Where a key of this entry was written, for errors that point into the file. */
-  location(...keys: string[]): SourceLocation;
+  readonly location: (...keys: string[]) => SourceLocation;
 }
 
 export interface PluginTargets {

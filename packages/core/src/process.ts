@@ -23,7 +23,11 @@ const KILL_GRACE_MS = 3000;
  * Runs a child in its own process group so that an interrupt ends the whole tree it started (a
  * shell, the Python it runs, pip's own children), not just the direct child.
  */
-export async function runProcess(file: string, args: readonly string[], options: RunProcessOptions): Promise<ProcessResult> {
+export async function runProcess(
+  file: string,
+  args: readonly string[],
+  options: RunProcessOptions,
+): Promise<ProcessResult> {
   const { execa } = await import('execa');
   const child = execa(file, args, {
     cwd: options.cwd,
@@ -47,7 +51,10 @@ export async function runProcess(file: string, args: readonly string[], options:
     const result = await child;
     if (options.signal.aborted) throw Object.assign(new Error('aborted'), { name: 'AbortError' });
     const spawnError = (result as { code?: string }).code;
-    if (spawnError === 'ENOENT' || result.failed && result.exitCode === undefined && result.signal === undefined) {
+    if (
+      spawnError === 'ENOENT' ||
+      (result.failed && result.exitCode === undefined && result.signal === undefined)
+    ) {
       throw buildError('command-not-found', `command not found: ${file}`, {
         hint: 'check the spelling, or install it and make sure it is on PATH',
       });
@@ -55,8 +62,8 @@ export async function runProcess(file: string, args: readonly string[], options:
     return {
       exitCode: result.exitCode,
       signal: result.signal,
-      stdout: String(result.stdout),
-      stderr: String(result.stderr),
+      stdout: result.stdout,
+      stderr: result.stderr,
     };
   } finally {
     options.signal.removeEventListener('abort', kill);

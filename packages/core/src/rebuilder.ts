@@ -49,7 +49,11 @@ export async function verifyTrace(input: VerifyInput): Promise<Verification> {
 
   for (const field of new Set([...Object.keys(stamp.recipe), ...Object.keys(input.recipe)])) {
     if (stamp.recipe[field] !== input.recipe[field]) {
-      reasons.push(field.startsWith('env.') ? { kind: 'env-changed', name: field.slice(4) } : { kind: 'recipe-changed', field });
+      reasons.push(
+        field.startsWith('env.')
+          ? { kind: 'env-changed', name: field.slice(4) }
+          : { kind: 'recipe-changed', field },
+      );
       if (done()) return result;
     }
   }
@@ -113,10 +117,14 @@ export async function verifyTrace(input: VerifyInput): Promise<Verification> {
     }
   }
   for (const path of current) {
-    if (!(path in stamp.outputs)) reasons.push({ kind: 'output-modified', path, from: '', to: 'new file' });
+    if (!(path in stamp.outputs))
+      reasons.push({ kind: 'output-modified', path, from: '', to: 'new file' });
   }
   for (const declared of input.outputs) {
-    if (!current.has(declared) && !Object.keys(stamp.outputs).some((p) => p === declared || p.startsWith(declared + '/'))) {
+    if (
+      !current.has(declared) &&
+      !Object.keys(stamp.outputs).some((p) => p === declared || p.startsWith(declared + '/'))
+    ) {
       reasons.push({ kind: 'output-missing', path: declared });
     }
   }
@@ -146,7 +154,8 @@ export function listOutputFiles(root: string, outputs: readonly string[]): Set<s
     if (stats?.isFile()) files.add(output);
     else if (stats?.isDirectory()) {
       for (const entry of readdirSync(abs, { recursive: true, withFileTypes: true })) {
-        if (entry.isFile()) files.add(relative(root, join(entry.parentPath, entry.name)).split('\\').join('/'));
+        if (entry.isFile())
+          files.add(relative(root, join(entry.parentPath, entry.name)).split('\\').join('/'));
       }
     }
   }
@@ -159,7 +168,13 @@ export function changedSince(path: string, before: ReturnType<typeof statFile>):
   if (!now) return false;
   if (!before) return true;
   return !statMatches(
-    { hash: '' as never, size: before.size, mtimeMs: before.mtimeMs, ctimeMs: before.ctimeMs, ino: before.ino },
+    {
+      hash: '' as never,
+      size: before.size,
+      mtimeMs: before.mtimeMs,
+      ctimeMs: before.ctimeMs,
+      ino: before.ino,
+    },
     now,
   );
 }

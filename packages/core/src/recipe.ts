@@ -5,7 +5,9 @@ import type { Json } from './target.js';
  * Flattens a recipe into dotted fields, each hashed on its own, so the stamp can say *which*
  * field changed without storing values (env values may be secrets; only their hashes are kept).
  */
-export async function hashRecipe(recipe: Json): Promise<{ hash: string; fields: Record<string, string> }> {
+export async function hashRecipe(
+  recipe: Json,
+): Promise<{ hash: string; fields: Record<string, string> }> {
   const leaves: [string, Json][] = [];
   const walk = (prefix: string, value: Json): void => {
     if (value !== null && typeof value === 'object' && !Array.isArray(value)) {

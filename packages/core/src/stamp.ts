@@ -55,7 +55,8 @@ export class StampStore {
     }
     try {
       const stamp = JSON.parse(text) as Stamp;
-      return stamp.version === STAMP_VERSION && stamp.key === key ? stamp : undefined;
+      // A stamp written by another version of lbuild has another shape: treat it as absent.
+      return (stamp.version as number) === STAMP_VERSION && stamp.key === key ? stamp : undefined;
     } catch {
       return undefined;
     }

@@ -47,12 +47,12 @@ export interface RunContext {
    * Notes a file this run read that was not a declared input (like a compiler's depfile): it
    * enters the trace, so a change to it reruns the target.
    */
-  recordRead(path: string): void;
+  readonly recordRead: (path: string) => void;
   /** The content hash of a file, shared with the engine's memo (never hashed twice in a run). */
-  hashFile(path: string): Promise<string>;
-  log(level: LogLevel, message: string, data?: Record<string, Json>): void;
-  output(stream: 'stdout' | 'stderr', text: string): void;
-  progress(done: number, total: number, unit?: string): void;
+  readonly hashFile: (path: string) => Promise<string>;
+  readonly log: (level: LogLevel, message: string, data?: Record<string, Json>) => void;
+  readonly output: (stream: 'stdout' | 'stderr', text: string) => void;
+  readonly progress: (done: number, total: number, unit?: string) => void;
 }
 
 export interface RunOutcome {
@@ -98,10 +98,17 @@ export interface TargetDefinition {
   location?: SourceLocation;
   /**
    * A check beyond the trace, for state that lives outside the project (a deployed function).
-   * Returns a reason when the target must run even though its trace verifies. Skipped with
-   * `--offline`.
+   * Returns a reason when running the target would change something, undefined when it would
+   * not. A build calls it when the trace verifies; `-q` and `-n` let it decide (it knows whether
+   * a run would change anything, even with no stamp). Skipped with `--offline`.
    */
   checkExternal?: (ctx: ExternalCheckContext) => Promise<string | undefined>;
+  /**
+   * Keep the previous stamp while running and after a failure (default: remove it first). For
+   * targets whose stamp records state outside the project (what is deployed), which a failed
+   * run leaves as it was; a failed run still never writes a stamp.
+   */
+  keepStampOnFailure?: boolean;
   /**
    * Does the work. Expected failures are thrown as LbuildError. Outputs must be written
    * atomically or removed on failure: the engine only deletes declared outputs that a failed or

@@ -62,27 +62,42 @@ export async function watch(options: WatchOptions): Promise<void> {
       if (hadPrevious) options.onEvent({ type: 'config-reloaded' });
       return true;
     } catch (error) {
-      options.onEvent({ type: 'config-error', failure: toFailure(error), keptPrevious: project !== undefined });
+      options.onEvent({
+        type: 'config-error',
+        failure: toFailure(error),
+        keptPrevious: project !== undefined,
+      });
       return false;
     }
   };
 
   const selected = (p: Project): TargetKey[] =>
-    options.select ? options.select(p, options.names) : options.names.length ? options.names.map((n) => p.graph.resolve(n)) : p.defaults;
+    options.select
+      ? options.select(p, options.names)
+      : options.names.length
+        ? options.names.map((n) => p.graph.resolve(n))
+        : p.defaults;
 
   const watcher = chokidar.watch([], {
     ignoreInitial: true,
     persistent: true,
     usePolling: options.poll !== undefined && options.poll !== false,
-    ...(typeof options.poll === 'number' ? { interval: options.poll, binaryInterval: options.poll } : { interval: 200, binaryInterval: 300 }),
+    ...(typeof options.poll === 'number'
+      ? { interval: options.poll, binaryInterval: options.poll }
+      : { interval: 200, binaryInterval: 300 }),
     ignored: (path: string) => {
       const parts = path.split(sep);
-      return parts.includes('.lbuild') || parts.includes('.git') || parts.includes('node_modules') || ignoreOutputs(path);
+      return (
+        parts.includes('.lbuild') ||
+        parts.includes('.git') ||
+        parts.includes('node_modules') ||
+        ignoreOutputs(path)
+      );
     },
   });
   const watched = new Set<string>();
 
-  const refreshWatchSet = async (): Promise<void> => {
+  const refreshWatchSet = (): void => {
     if (!project) return;
     const p = project;
     const paths = new Set<string>([p.config.file]);
@@ -101,14 +116,23 @@ export async function watch(options: WatchOptions): Promise<void> {
         for (const pattern of spec.patterns) paths.add(join(p.root, globBase(pattern)));
       }
       // Files a run recorded reading (requirements includes, local packages, ...).
-      for (const file of Object.keys(stamps.read(key)?.files ?? {})) paths.add(isAbsolute(file) ? file : join(p.root, file));
+      for (const file of Object.keys(stamps.read(key)?.files ?? {}))
+        paths.add(isAbsolute(file) ? file : join(p.root, file));
     }
-    const isOutput = picomatch(outputs.flatMap((o) => [o, `${o}/**`]), { dot: true });
+    const isOutput = picomatch(
+      outputs.flatMap((o) => [o, `${o}/**`]),
+      { dot: true },
+    );
     ignoreOutputs = (path) => outputs.length > 0 && isOutput(resolve(path));
     const added = [...paths].filter((path) => !watched.has(path));
     for (const path of added) watched.add(path);
     if (added.length) watcher.add(added);
-    options.onEvent({ type: 'watching', paths: watched.size, root: p.root, polling: Boolean(options.poll) });
+    options.onEvent({
+      type: 'watching',
+      paths: watched.size,
+      root: p.root,
+      polling: Boolean(options.poll),
+    });
   };
 
   const build = async (): Promise<void> => {
@@ -126,7 +150,14 @@ export async function watch(options: WatchOptions): Promise<void> {
       options.signal.addEventListener('abort', onAbort, { once: true });
       try {
         if (why.length) options.onEvent({ type: 'rebuild-start', changed: why });
-        const summary = await runBuild({ ...options.build, root: p.root, graph: p.graph, targets: selected(p), mode: 'build', signal: current.signal });
+        const summary = await runBuild({
+          ...options.build,
+          root: p.root,
+          graph: p.graph,
+          targets: selected(p),
+          mode: 'build',
+          signal: current.signal,
+        });
         options.onEvent({ type: 'rebuild-finish', changed: why, summary });
       } catch (error) {
         options.onEvent({ type: 'build-error', failure: toFailure(error) });
@@ -134,7 +165,7 @@ export async function watch(options: WatchOptions): Promise<void> {
         options.signal.removeEventListener('abort', onAbort);
         current = undefined;
       }
-      await refreshWatchSet();
+      refreshWatchSet();
     }
     // `state` may have moved to building+queued while the build awaited.
     const again = (state as string) === 'building+queued';

@@ -175,7 +175,7 @@ function failWith(
 }
 
 /** Turns an AWS SDK error that escaped the retries into a Failure a user can act on (the SDK error is its cause). */
-function toLbuildError(error: unknown, what: string, fn: string): unknown {
+export function toLbuildError(error: unknown, what: string, fn: string): unknown {
   if (error instanceof LbuildError || isAbortError(error)) return error;
   const name = errorName(error);
   const message = error instanceof Error ? error.message : String(error);

@@ -2,3 +2,5 @@ export * from './config.js';
 export * from './handler-check.js';
 export * from './clients.js';
 export * from './deploy.js';
+export * from './remote-state.js';
+export { lambdaDeployPlugin, uploadKey } from './plugin.js';

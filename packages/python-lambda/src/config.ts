@@ -36,7 +36,9 @@ export const bundleSchema = z.strictObject({
   files: z.optional(z.record(z.string().check(z.minLength(1)), relativePath)),
   /** The Lambda runtime's Python, e.g. "3.12". */
   python: z.optional(
-    z.string().check(z.regex(/^3\.\d+$/, { error: 'python is the runtime\'s "major.minor", e.g. "3.12"' })),
+    z
+      .string()
+      .check(z.regex(/^3\.\d+$/, { error: 'python is the runtime\'s "major.minor", e.g. "3.12"' })),
   ),
   architecture: z.optional(z.enum(['x86_64', 'arm64'])),
   /** Where the zip is written; default dist/NAME.zip. */

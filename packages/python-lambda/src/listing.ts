@@ -2,7 +2,22 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 /** Build leftovers and caches inside local projects and find-links folders that never matter. */
-const SKIP = new Set(['.git', '.hg', '.svn', '__pycache__', 'build', 'dist', '.tox', '.nox', '.venv', 'venv', 'node_modules', '.mypy_cache', '.pytest_cache', '.ruff_cache']);
+const SKIP = new Set([
+  '.git',
+  '.hg',
+  '.svn',
+  '__pycache__',
+  'build',
+  'dist',
+  '.tox',
+  '.nox',
+  '.venv',
+  'venv',
+  'node_modules',
+  '.mypy_cache',
+  '.pytest_cache',
+  '.ruff_cache',
+]);
 
 /**
  * The files below `dir`, relative and sorted, without version-control, cache and build
@@ -22,7 +37,8 @@ export function listFiles(dir: string): string[] {
     if (!entry.isFile()) continue;
     const rel = relative(dir, join(entry.parentPath, entry.name)).split('\\').join('/');
     const parts = rel.split('/');
-    if (parts.some((p) => SKIP.has(p) || p.endsWith('.egg-info') || p.startsWith('.tmp-'))) continue;
+    if (parts.some((p) => SKIP.has(p) || p.endsWith('.egg-info') || p.startsWith('.tmp-')))
+      continue;
     files.push(rel);
   }
   return files.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));

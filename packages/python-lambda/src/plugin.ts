@@ -38,7 +38,8 @@ const stateRel = (key: string, file: string) => `.lbuild/targets/${keyToFileName
 /** `[bundle.NAME]` → NAME:wheelhouse → NAME:staging → NAME:tree → NAME:zip (alias NAME). */
 export const pythonLambdaPlugin = definePlugin<BundleConfig>({
   table: 'bundle',
-  description: 'A Python AWS Lambda zip: wheels for the runtime, project sources and extra files, byte-reproducible.',
+  description:
+    'A Python AWS Lambda zip: wheels for the runtime, project sources and extra files, byte-reproducible.',
   schema: bundleSchema,
   targets(entry) {
     const c = entry.config;
@@ -60,7 +61,8 @@ export const pythonLambdaPlugin = definePlugin<BundleConfig>({
       location: entry.location,
     };
     const targets: TargetDefinition[] = [];
-    if (bundle.requirements !== undefined) targets.push(wheelhouseTarget(bundle), stagingTarget(bundle));
+    if (bundle.requirements !== undefined)
+      targets.push(wheelhouseTarget(bundle), stagingTarget(bundle));
     targets.push(treeTarget(bundle), zipTarget(bundle));
     return { targets, aliases: { [entry.name]: `${entry.name}:zip` } };
   },
@@ -94,7 +96,9 @@ async function pythonOf(bundle: Bundle, signal?: AbortSignal) {
 async function requirementsOf(bundle: Bundle) {
   const { readRequirements } = await pip();
   try {
-    return await readRequirements(join(bundle.root, bundle.requirements ?? ''), { cwd: bundle.root });
+    return await readRequirements(join(bundle.root, bundle.requirements ?? ''), {
+      cwd: bundle.root,
+    });
   } catch (error) {
     throw located(error, bundle.location('requirements'));
   }
@@ -108,9 +112,15 @@ function located(error: unknown, location: SourceLocation): unknown {
 }
 
 /** Everything that decides which wheels the requirements get (see wheelhouseRecipe). */
-async function pipRecipe(bundle: Bundle): Promise<{ recipe: Json; inputs: { files: string[]; directories: string[] } }> {
+async function pipRecipe(
+  bundle: Bundle,
+): Promise<{ recipe: Json; inputs: { files: string[]; directories: string[] } }> {
   const { wheelhouseRecipe, wheelhouseInputs, chooseStrategy } = await pip();
-  const [python, platform, requirements] = await Promise.all([pythonOf(bundle), platformOf(bundle), requirementsOf(bundle)]);
+  const [python, platform, requirements] = await Promise.all([
+    pythonOf(bundle),
+    platformOf(bundle),
+    requirementsOf(bundle),
+  ]);
   const strategy = chooseStrategy(python, platform).strategy;
   const recipe = wheelhouseRecipe({
     python,
@@ -140,12 +150,18 @@ function wheelhouseTarget(bundle: Bundle): TargetDefinition {
       const { recipe, inputs } = await pipRecipe(bundle);
       return {
         pip: recipe,
-        listings: Object.fromEntries(inputs.directories.map((d) => [rel(bundle.root, d), listFiles(d)])),
+        listings: Object.fromEntries(
+          inputs.directories.map((d) => [rel(bundle.root, d), listFiles(d)]),
+        ),
       };
     },
     run: async (ctx) => {
       const { fillWheelhouse, wheelhouseInputs } = await pip();
-      const [python, platform, requirements] = await Promise.all([pythonOf(bundle, ctx.signal), platformOf(bundle), requirementsOf(bundle)]);
+      const [python, platform, requirements] = await Promise.all([
+        pythonOf(bundle, ctx.signal),
+        platformOf(bundle),
+        requirementsOf(bundle),
+      ]);
       const result = await fillWheelhouse({
         python,
         requirements,
@@ -159,12 +175,20 @@ function wheelhouseTarget(bundle: Bundle): TargetDefinition {
         onWarning: (message) => ctx.log('warn', message),
       });
       const inputs = wheelhouseInputs(requirements, bundle.index, bundle.root);
-      const reads = [...inputs.files, ...inputs.directories.flatMap((d) => listFiles(d).map((f) => join(d, f)))];
+      const reads = [
+        ...inputs.files,
+        ...inputs.directories.flatMap((d) => listFiles(d).map((f) => join(d, f))),
+      ];
       // The resolved set, by content: staging reruns only when it changes (early cutoff for a
       // requirements edit that picks the same wheels, such as a new comment).
       const wheels: Record<string, string> = {};
-      for (const wheel of result.wheels) wheels[wheel.split('/').pop() ?? wheel] = await ctx.hashFile(wheel);
-      await writeFileAtomic(join(bundle.root, listOut), JSON.stringify({ platform: platform.key, strategy: result.strategy, wheels }, null, 2) + '\n');
+      for (const wheel of result.wheels)
+        wheels[wheel.split('/').pop() ?? wheel] = await ctx.hashFile(wheel);
+      await writeFileAtomic(
+        join(bundle.root, listOut),
+        JSON.stringify({ platform: platform.key, strategy: result.strategy, wheels }, null, 2) +
+          '\n',
+      );
       const count = result.wheels.length;
       return {
         reads,
@@ -189,7 +213,11 @@ function stagingTarget(bundle: Bundle): TargetDefinition {
     },
     run: async (ctx) => {
       const { resolveStaging, chooseStrategy } = await pip();
-      const [python, platform, requirements] = await Promise.all([pythonOf(bundle, ctx.signal), platformOf(bundle), requirementsOf(bundle)]);
+      const [python, platform, requirements] = await Promise.all([
+        pythonOf(bundle, ctx.signal),
+        platformOf(bundle),
+        requirementsOf(bundle),
+      ]);
       const result = await resolveStaging({
         python,
         requirements,
@@ -240,11 +268,21 @@ function treeTarget(bundle: Bundle): TargetDefinition {
       const byPath = new Map(extraFiles.map((f) => [rel(bundle.root, f), f]));
       const listed = [
         ...sourceFiles.map((file) => ({ zipPath: rel(bundle.root, file), file })),
-        ...Object.entries(files).map(([zipPath, path]) => ({ zipPath: zipPath.replace(/^\.\//, ''), file: byPath.get(path.replace(/^\.\//, '')) ?? join(bundle.root, path) })),
+        ...Object.entries(files).map(([zipPath, path]) => ({
+          zipPath: zipPath.replace(/^\.\//, ''),
+          file: byPath.get(path.replace(/^\.\//, '')) ?? join(bundle.root, path),
+        })),
       ];
-      const manifest = await buildTree({ wheels, files: listed, hashFile: ctx.hashFile, signal: ctx.signal });
+      const manifest = await buildTree({
+        wheels,
+        files: listed,
+        hashFile: ctx.hashFile,
+        signal: ctx.signal,
+      });
       await writeFileAtomic(join(bundle.root, manifestOut), JSON.stringify(manifest));
-      return { summary: `${manifest.entries.length} files, ${formatBytes(manifestUnzippedSize(manifest))} unzipped` };
+      return {
+        summary: `${manifest.entries.length} files, ${formatBytes(manifestUnzippedSize(manifest))} unzipped`,
+      };
     },
   };
 }
@@ -263,8 +301,13 @@ function zipTarget(bundle: Bundle): TargetDefinition {
     // What decides the bytes besides the tree: the zip format (writer and deflate versions) and
     // the compression level. The size limit decides whether it is written at all.
     recipe: async () => {
-      const { ZIP_FORMAT_ID, DEFAULT_ZIP_LEVEL, LAMBDA_MAX_UNZIPPED_BYTES } = await import('./zip/index.js');
-      return { format: ZIP_FORMAT_ID, level: level ?? DEFAULT_ZIP_LEVEL, maxUnzipped: maxUnzipped ?? LAMBDA_MAX_UNZIPPED_BYTES };
+      const { ZIP_FORMAT_ID, DEFAULT_ZIP_LEVEL, LAMBDA_MAX_UNZIPPED_BYTES } =
+        await import('./zip/index.js');
+      return {
+        format: ZIP_FORMAT_ID,
+        level: level ?? DEFAULT_ZIP_LEVEL,
+        maxUnzipped: maxUnzipped ?? LAMBDA_MAX_UNZIPPED_BYTES,
+      };
     },
     run: async (ctx: RunContext) => {
       const { writeZip } = await import('./zip/index.js');
@@ -281,11 +324,23 @@ function zipTarget(bundle: Bundle): TargetDefinition {
         onProgress: (done, total) => ctx.progress(done, total, 'files'),
       });
       if (result.size > DIRECT_UPLOAD_LIMIT) {
-        ctx.log('warn', `${bundle.output} is ${formatBytes(result.size)} zipped: over Lambda's 50 MB direct-upload limit, so deploys must go through S3 (set s3-bucket on the function)`);
+        ctx.log(
+          'warn',
+          `${bundle.output} is ${formatBytes(result.size)} zipped: over Lambda's 50 MB direct-upload limit, so deploys must go through S3 (set s3-bucket on the function)`,
+        );
       }
-      ctx.log('debug', `zip: ${result.compressedEntries} compressed, ${result.reusedEntries} from cache, ${result.copiedEntries} copied from wheels`);
+      ctx.log(
+        'debug',
+        `zip: ${result.compressedEntries} compressed, ${result.reusedEntries} from cache, ${result.copiedEntries} copied from wheels`,
+      );
       return {
-        value: { sha256: result.sha256Hex, codeSha256: result.codeSha256, size: result.size, entries: result.entries, unzippedSize: result.unzippedSize },
+        value: {
+          sha256: result.sha256Hex,
+          codeSha256: result.codeSha256,
+          size: result.size,
+          entries: result.entries,
+          unzippedSize: result.unzippedSize,
+        },
         summary: `${bundle.output}: ${formatBytes(result.size)}, ${result.entries} files, sha256 ${result.sha256Hex} (CodeSha256 ${result.codeSha256})`,
       };
     },

@@ -7,9 +7,17 @@ import { createJsonLogger } from '../render/log.js';
 import { abortOnSignals } from '../signals.js';
 
 /** `lbuild [TARGET...]`, `-q`, `-n`: bring targets up to date, or say whether they are. */
-export async function buildCommand(names: string[], options: GlobalOptions, select?: (project: Project, names: string[]) => string[]): Promise<number> {
+export async function buildCommand(
+  names: string[],
+  options: GlobalOptions,
+  select?: (project: Project, names: readonly string[]) => string[],
+): Promise<number> {
   const project = await openProject(options);
-  const targets = select ? select(project, names) : names.length ? names.map((n) => project.graph.resolve(n)) : project.defaults;
+  const targets = select
+    ? select(project, names)
+    : names.length
+      ? names.map((n) => project.graph.resolve(n))
+      : project.defaults;
   const mode: BuildMode = options.question ? 'query' : options.dryRun ? 'dry-run' : 'build';
   const human = new HumanRenderer({
     out: () => (options.json ? process.stderr : process.stdout),
@@ -33,7 +41,7 @@ export async function buildCommand(names: string[], options: GlobalOptions, sele
       force: Boolean(options.alwaysMake),
       ...(options.jobs ? { jobs: options.jobs } : {}),
       keepGoing: Boolean(options.keepGoing),
-      explain: Boolean(options.explain || options.json || mode === 'dry-run'),
+      explain: options.explain === true || options.json === true || mode === 'dry-run',
       external: !options.offline,
       signal: signals.signal,
       onEvent: (e) => {

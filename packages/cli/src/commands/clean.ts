@@ -2,7 +2,10 @@ import { clean, stateDirOf } from '@lbuild/core';
 import { openProject, type GlobalOptions } from '../context.js';
 
 /** `lbuild clean [TARGET...]`: removes outputs and stamps builds made, never anything else. */
-export async function cleanCommand(names: string[], options: GlobalOptions & { all?: boolean }): Promise<number> {
+export async function cleanCommand(
+  names: string[],
+  options: GlobalOptions & { all?: boolean },
+): Promise<number> {
   const project = await openProject(options);
   const targets = names.length ? names.map((n) => project.graph.resolve(n)) : undefined;
   const result = await clean({
@@ -11,13 +14,16 @@ export async function cleanCommand(names: string[], options: GlobalOptions & { a
     graph: project.graph,
     ...(targets ? { targets } : {}),
     all: Boolean(options.all),
-    onWait: () => process.stderr.write('waiting for another lbuild to finish building this project…\n'),
+    onWait: () =>
+      process.stderr.write('waiting for another lbuild to finish building this project…\n'),
   });
   if (options.json) {
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   } else {
     for (const file of result.removed) process.stdout.write(`removed ${file}\n`);
-    process.stdout.write(`lbuild: cleaned ${result.targets.length} target${result.targets.length === 1 ? '' : 's'}\n`);
+    process.stdout.write(
+      `lbuild: cleaned ${result.targets.length} target${result.targets.length === 1 ? '' : 's'}\n`,
+    );
   }
   return 0;
 }

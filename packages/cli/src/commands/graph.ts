@@ -6,11 +6,14 @@ export async function graphCommand(options: GlobalOptions & { dot?: boolean }): 
   const project = await openProject(options);
   const targets = [...project.graph.targets.values()];
   const aliases = new Map<string, string[]>();
-  for (const [alias, key] of project.graph.aliases) aliases.set(key, [...(aliases.get(key) ?? []), alias]);
+  for (const [alias, key] of project.graph.aliases)
+    aliases.set(key, [...(aliases.get(key) ?? []), alias]);
   if (options.dot) {
     const lines = ['digraph lbuild {', '  rankdir=LR;', '  node [shape=box];'];
-    for (const t of targets) lines.push(`  ${JSON.stringify(t.key)} [label=${JSON.stringify(`${t.key}\n(${t.kind})`)}];`);
-    for (const t of targets) for (const d of t.deps) lines.push(`  ${JSON.stringify(d)} -> ${JSON.stringify(t.key)};`);
+    for (const t of targets)
+      lines.push(`  ${JSON.stringify(t.key)} [label=${JSON.stringify(`${t.key}\n(${t.kind})`)}];`);
+    for (const t of targets)
+      for (const d of t.deps) lines.push(`  ${JSON.stringify(d)} -> ${JSON.stringify(t.key)};`);
     lines.push('}');
     process.stdout.write(lines.join('\n') + '\n');
     return 0;
@@ -31,7 +34,11 @@ export async function graphCommand(options: GlobalOptions & { dot?: boolean }): 
   }
   const describe = (t: TargetDefinition) => {
     const alias = aliases.get(t.key);
-    const marks = [t.kind, ...(alias ? [`alias ${alias.join(', ')}`] : []), ...(project.defaults.includes(t.key) ? ['default'] : [])];
+    const marks = [
+      t.kind,
+      ...(alias ? [`alias ${alias.join(', ')}`] : []),
+      ...(project.defaults.includes(t.key) ? ['default'] : []),
+    ];
     const lines = [`${t.key}  (${marks.join('; ')})`];
     if (t.deps.length) lines.push(`  deps:    ${t.deps.join(', ')}`);
     const inputs = t.inputs?.flatMap((i) => i.patterns) ?? [];
@@ -39,6 +46,11 @@ export async function graphCommand(options: GlobalOptions & { dot?: boolean }): 
     if (t.outputs?.length) lines.push(`  outputs: ${t.outputs.join(', ')}`);
     return lines.join('\n');
   };
-  process.stdout.write(project.graph.closure([...project.graph.targets.keys()].sort()).map((k) => describe(project.graph.get(k))).join('\n') + '\n');
+  process.stdout.write(
+    project.graph
+      .closure([...project.graph.targets.keys()].sort())
+      .map((k) => describe(project.graph.get(k)))
+      .join('\n') + '\n',
+  );
   return 0;
 }

@@ -1,4 +1,10 @@
-import { watch, type BuildSummary, type Project, type TargetKey, type WatchEvent } from '@lbuild/core';
+import {
+  watch,
+  type BuildSummary,
+  type Project,
+  type TargetKey,
+  type WatchEvent,
+} from '@lbuild/core';
 import { workingDirectory, type GlobalOptions } from '../context.js';
 import { colorsFor } from '../render/colors.js';
 import { formatFailure } from '../render/failure.js';
@@ -25,12 +31,20 @@ export async function watchCommand(
   const onEvent = (event: WatchEvent) => {
     switch (event.type) {
       case 'watching':
-        if (first) out.write(c.dim(`watching ${event.paths} paths under ${event.root}${event.polling ? ' (polling)' : ''}; Ctrl-C to stop\n`));
+        if (first)
+          out.write(
+            c.dim(
+              `watching ${event.paths} paths under ${event.root}${event.polling ? ' (polling)' : ''}; Ctrl-C to stop\n`,
+            ),
+          );
         first = false;
         return;
       case 'config-error':
-        process.stderr.write(formatFailure(event.failure, colorsFor(process.stderr), cwd, 'config error') + '\n');
-        if (event.keptPrevious) process.stderr.write(c.dim('still watching with the last good configuration\n'));
+        process.stderr.write(
+          formatFailure(event.failure, colorsFor(process.stderr), cwd, 'config error') + '\n',
+        );
+        if (event.keptPrevious)
+          process.stderr.write(c.dim('still watching with the last good configuration\n'));
         return;
       case 'config-reloaded':
         out.write(`${stamp()} configuration reloaded\n`);
@@ -48,12 +62,23 @@ export async function watchCommand(
   const renderRebuild = (changed: string[], summary: BuildSummary) => {
     const ran = summary.targets.filter((t) => t.status === 'built' || t.status === 'failed');
     if (ran.length === 0 && summary.status === 'ok') return; // A touch or an unchanged save.
-    const what = changed.length ? `${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ` (+${changed.length - 3} more)` : ''}` : 'start';
+    const what = changed.length
+      ? `${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ` (+${changed.length - 3} more)` : ''}`
+      : 'start';
     const targets = ran.map((t) => (t.status === 'failed' ? c.red(t.key) : t.key)).join(', ');
     const summaries = ran.flatMap((t) => (t.summary ? [t.summary] : []));
-    const status = summary.status === 'ok' ? c.green('ok') : summary.status === 'failed' ? c.red('failed') : summary.status;
-    out.write(`${stamp()} ${what} → ${targets || 'nothing to run'} ${status} in ${formatDuration(summary.durationMs)}${summaries.length ? ' — ' + summaries.join('; ') : ''}\n`);
-    for (const t of summary.targets) if (t.failure) process.stderr.write(formatFailure(t.failure, colorsFor(process.stderr), cwd) + '\n');
+    const status =
+      summary.status === 'ok'
+        ? c.green('ok')
+        : summary.status === 'failed'
+          ? c.red('failed')
+          : summary.status;
+    out.write(
+      `${stamp()} ${what} → ${targets || 'nothing to run'} ${status} in ${formatDuration(summary.durationMs)}${summaries.length ? ' — ' + summaries.join('; ') : ''}\n`,
+    );
+    for (const t of summary.targets)
+      if (t.failure)
+        process.stderr.write(formatFailure(t.failure, colorsFor(process.stderr), cwd) + '\n');
   };
   try {
     await watch({

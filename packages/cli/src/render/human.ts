@@ -1,4 +1,11 @@
-import { describeReason, type BuildEvent, type BuildMode, type BuildSummary, type TargetKey, type TargetReport } from '@lbuild/core';
+import {
+  describeReason,
+  type BuildEvent,
+  type BuildMode,
+  type BuildSummary,
+  type TargetKey,
+  type TargetReport,
+} from '@lbuild/core';
 import { colorsFor, type Colors } from './colors.js';
 import { formatFailure } from './failure.js';
 
@@ -36,7 +43,7 @@ export class HumanRenderer {
   }
 
   get #live(): boolean {
-    return Boolean(this.#o.out().isTTY) && this.#o.mode === 'build' && process.env.CI === undefined;
+    return this.#o.out().isTTY && this.#o.mode === 'build' && process.env.CI === undefined;
   }
 
   onEvent = (event: BuildEvent): void => {
@@ -46,12 +53,16 @@ export class HumanRenderer {
       case 'build-finish':
         return;
       case 'lock-wait':
-        this.#line(`${c.yellow('waiting')} for another lbuild${event.holder ? ` (${event.holder})` : ''} to finish building this project…`, true);
+        this.#line(
+          `${c.yellow('waiting')} for another lbuild${event.holder ? ` (${event.holder})` : ''} to finish building this project…`,
+          true,
+        );
         return;
       case 'target-start': {
         this.#running.set(event.key, { started: Date.now() });
         this.#line(`${c.cyan('▶')} ${c.bold(event.key)}`);
-        if (this.#o.explain) for (const r of event.reasons) this.#line(c.dim(`    because ${describeReason(r)}`));
+        if (this.#o.explain)
+          for (const r of event.reasons) this.#line(c.dim(`    because ${describeReason(r)}`));
         this.#startTicker();
         return;
       }
@@ -61,11 +72,17 @@ export class HumanRenderer {
         return;
       case 'target-log':
         if (event.level === 'debug' && !this.#o.verbose) return;
-        this.#line(event.level === 'warn' ? `  ${c.yellow('warning:')} ${event.message}` : `  ${event.message}`, event.level === 'warn');
+        this.#line(
+          event.level === 'warn'
+            ? `  ${c.yellow('warning:')} ${event.message}`
+            : `  ${event.message}`,
+          event.level === 'warn',
+        );
         return;
       case 'target-progress': {
         const running = this.#running.get(event.key);
-        if (running) running.progress = `${event.done}/${event.total}${event.unit ? ' ' + event.unit : ''}`;
+        if (running)
+          running.progress = `${event.done}/${event.total}${event.unit ? ' ' + event.unit : ''}`;
         return;
       }
       case 'target-finish':
@@ -81,7 +98,9 @@ export class HumanRenderer {
     const time = c.dim(`(${formatDuration(report.durationMs)})`);
     switch (report.status) {
       case 'built':
-        this.#line(`${c.green('✓')} ${report.key} ${time}${report.unchanged ? c.dim(' output unchanged') : ''}`);
+        this.#line(
+          `${c.green('✓')} ${report.key} ${time}${report.unchanged ? c.dim(' output unchanged') : ''}`,
+        );
         if (report.summary) this.#line(`  ${report.summary}`);
         return;
       case 'failed':
@@ -92,11 +111,13 @@ export class HumanRenderer {
         this.#line(`${c.red('✗')} ${report.key} interrupted`, true);
         return;
       case 'stale':
-        if (this.#o.explain) this.#line(`${report.key} would run: ${report.reasons.map(describeReason).join('; ')}`);
+        if (this.#o.explain)
+          this.#line(`${report.key} would run: ${report.reasons.map(describeReason).join('; ')}`);
         return;
       case 'would-run':
         this.#line(`${c.yellow('would run')} ${report.key}`);
-        if (this.#o.explain) for (const r of report.reasons) this.#line(c.dim(`    because ${describeReason(r)}`));
+        if (this.#o.explain)
+          for (const r of report.reasons) this.#line(c.dim(`    because ${describeReason(r)}`));
         return;
       case 'up-to-date':
         if (this.#o.verbose) this.#line(c.dim(`  ${report.key} up to date`));
@@ -109,15 +130,25 @@ export class HumanRenderer {
 
   summary(summary: BuildSummary): void {
     const c = this.#c;
-    const counts = (status: TargetReport['status']) => summary.targets.filter((t) => t.status === status).length;
+    const counts = (status: TargetReport['status']) =>
+      summary.targets.filter((t) => t.status === status).length;
     const total = summary.targets.length;
     const took = formatDuration(summary.durationMs);
     switch (summary.mode) {
       case 'query':
-        if (this.#o.explain) this.#line(summary.status === 'ok' ? `lbuild: up to date (${total} targets)` : `lbuild: not up to date`);
+        if (this.#o.explain)
+          this.#line(
+            summary.status === 'ok'
+              ? `lbuild: up to date (${total} targets)`
+              : `lbuild: not up to date`,
+          );
         return;
       case 'dry-run':
-        this.#line(counts('would-run') ? `lbuild: ${counts('would-run')} of ${total} targets would run` : `lbuild: up to date (${total} targets), nothing would run`);
+        this.#line(
+          counts('would-run')
+            ? `lbuild: ${counts('would-run')} of ${total} targets would run`
+            : `lbuild: up to date (${total} targets), nothing would run`,
+        );
         return;
       case 'build':
         break;
@@ -129,15 +160,23 @@ export class HumanRenderer {
           this.#line(`lbuild: up to date (${total} target${total === 1 ? '' : 's'})`);
         } else {
           const unchanged = summary.targets.filter((t) => t.unchanged).length;
-          this.#line(`lbuild: ${c.green('built')} ${built} target${built === 1 ? '' : 's'}${unchanged ? ` (${unchanged} with unchanged output)` : ''}, ${total - built} up to date, in ${took}`);
+          this.#line(
+            `lbuild: ${c.green('built')} ${built} target${built === 1 ? '' : 's'}${unchanged ? ` (${unchanged} with unchanged output)` : ''}, ${total - built} up to date, in ${took}`,
+          );
         }
         return;
       }
       case 'failed':
-        this.#line(`lbuild: ${c.red('build failed')}: ${counts('failed')} failed, ${counts('skipped')} skipped, ${counts('built')} built, in ${took}`, true);
+        this.#line(
+          `lbuild: ${c.red('build failed')}: ${counts('failed')} failed, ${counts('skipped')} skipped, ${counts('built')} built, in ${took}`,
+          true,
+        );
         return;
       case 'interrupted':
-        this.#line(`lbuild: ${c.red('interrupted')}; finished targets keep their stamps, the rest will run next time`, true);
+        this.#line(
+          `lbuild: ${c.red('interrupted')}; finished targets keep their stamps, the rest will run next time`,
+          true,
+        );
         return;
       case 'stale':
         return;
@@ -169,7 +208,10 @@ export class HumanRenderer {
   #drawStatus(): void {
     if (!this.#live || this.#running.size === 0 || !this.#timer) return;
     const now = Date.now();
-    const parts = [...this.#running].map(([key, r]) => `${key} ${formatDuration(now - r.started)}${r.progress ? ` ${r.progress}` : ''}`);
+    const parts = [...this.#running].map(
+      ([key, r]) =>
+        `${key} ${formatDuration(now - r.started)}${r.progress ? ` ${r.progress}` : ''}`,
+    );
     const text = `${SPINNER[this.#frame % SPINNER.length] ?? ''} ${parts.join(', ')}`;
     const width = this.#o.out().columns || 80;
     this.#o.out().write(this.#c.dim(text.slice(0, width - 1)));

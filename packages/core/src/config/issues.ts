@@ -16,7 +16,12 @@ export interface ConfigIssue {
  * is where the lbuild table sits in the file (`tool.lbuild` in pyproject.toml), so messages name
  * keys as the user wrote them.
  */
-export function describeIssues(issues: readonly Issue[], schema: AnySchema, data: unknown, prefix: readonly string[] = []): ConfigIssue[] {
+export function describeIssues(
+  issues: readonly Issue[],
+  schema: AnySchema,
+  data: unknown,
+  prefix: readonly string[] = [],
+): ConfigIssue[] {
   const out: ConfigIssue[] = [];
   for (const issue of issues) {
     const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
@@ -33,49 +38,95 @@ export function describeIssues(issues: readonly Issue[], schema: AnySchema, data
           out.push({
             path: [...path, key],
             message: `unknown key \`${key}\`${where}`,
-            hint: suggestion ? `did you mean \`${suggestion}\`?` : known.length ? `known keys: ${known.join(', ')}` : 'remove it',
+            hint: suggestion
+              ? `did you mean \`${suggestion}\`?`
+              : known.length
+                ? `known keys: ${known.join(', ')}`
+                : 'remove it',
           });
         }
         break;
       }
       case 'invalid_type':
         if (value === undefined) {
-          out.push({ path, message: custom ?? `${name} is required`, hint: `add ${path.at(-1) ?? 'it'} = ${example(issue.expected)}` });
+          out.push({
+            path,
+            message: custom ?? `${name} is required`,
+            hint: `add ${path.at(-1) ?? 'it'} = ${example(issue.expected)}`,
+          });
         } else {
           const list = issue.expected === 'array' && typeof value === 'string';
           out.push({
             path,
             message: custom ?? `${name} must be ${article(issue.expected)} (got ${kindOf(value)})`,
-            ...(list ? { hint: `write a list: ${String(path.at(-1))} = [${JSON.stringify(value)}]` } : {}),
+            ...(list
+              ? { hint: `write a list: ${String(path.at(-1))} = [${JSON.stringify(value)}]` }
+              : {}),
           });
         }
         break;
       case 'invalid_union': {
-        const types = issue.errors.flatMap((e) => e.filter((i) => i.code === 'invalid_type').map((i) => i.expected));
+        const types = issue.errors.flatMap((e) =>
+          e.filter((i) => i.code === 'invalid_type').map((i) => i.expected),
+        );
         const expected = [...new Set(types.map(article))];
         if (value === undefined) {
-          out.push({ path, message: custom ?? `${name} is required`, hint: `add ${String(path.at(-1) ?? 'it')} = ${example(types[0] ?? '')}` });
+          out.push({
+            path,
+            message: custom ?? `${name} is required`,
+            hint: `add ${String(path.at(-1) ?? 'it')} = ${example(types[0] ?? '')}`,
+          });
           break;
         }
-        out.push({ path, message: custom ?? `${name} must be ${expected.join(' or ') || 'a different value'} (got ${kindOf(value)})` });
+        out.push({
+          path,
+          message:
+            custom ??
+            `${name} must be ${expected.join(' or ') || 'a different value'} (got ${kindOf(value)})`,
+        });
         break;
       }
       case 'invalid_value':
         out.push({
           path,
-          message: custom ?? `${name} must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')} (got ${JSON.stringify(value)})`,
+          message:
+            custom ??
+            `${name} must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')} (got ${JSON.stringify(value)})`,
         });
         break;
       case 'too_small':
       case 'too_big': {
-        const bound = issue.code === 'too_small' ? `at least ${String(issue.minimum)}` : `at most ${String(issue.maximum)}`;
-        const what = issue.origin === 'string' ? `${bound} characters long` : issue.origin === 'array' ? `a list of ${bound} items` : bound;
-        const empty = issue.code === 'too_small' && Number(issue.minimum) === 1 && (issue.origin === 'string' || issue.origin === 'array');
-        out.push({ path, message: custom ?? (empty ? `${name} must not be empty` : `${name} must be ${what} (got ${JSON.stringify(value)})`) });
+        const bound =
+          issue.code === 'too_small'
+            ? `at least ${String(issue.minimum)}`
+            : `at most ${String(issue.maximum)}`;
+        const what =
+          issue.origin === 'string'
+            ? `${bound} characters long`
+            : issue.origin === 'array'
+              ? `a list of ${bound} items`
+              : bound;
+        const empty =
+          issue.code === 'too_small' &&
+          Number(issue.minimum) === 1 &&
+          (issue.origin === 'string' || issue.origin === 'array');
+        out.push({
+          path,
+          message:
+            custom ??
+            (empty
+              ? `${name} must not be empty`
+              : `${name} must be ${what} (got ${JSON.stringify(value)})`),
+        });
         break;
       }
       case 'invalid_format':
-        out.push({ path, message: custom ? `${custom} (got ${JSON.stringify(value)})` : `${name} is not a valid ${issue.format} (got ${JSON.stringify(value)})` });
+        out.push({
+          path,
+          message: custom
+            ? `${custom} (got ${JSON.stringify(value)})`
+            : `${name} is not a valid ${issue.format} (got ${JSON.stringify(value)})`,
+        });
         break;
       default:
         out.push({ path, message: custom ?? `${name} is invalid` });
@@ -126,7 +177,7 @@ export function kindOf(value: unknown): string {
     case 'number':
       return `the number ${String(value)}`;
     case 'boolean':
-      return `${String(value)}`;
+      return String(value);
     case 'object':
       return 'a table';
     default:
@@ -161,7 +212,13 @@ function unwrap(schema: AnySchema | undefined): AnySchema | undefined {
   for (let i = 0; i < 10; i++) {
     const def = defOf(current);
     if (!def) return current;
-    if (def.type === 'optional' || def.type === 'default' || def.type === 'nullable' || def.type === 'prefault') current = def.innerType;
+    if (
+      def.type === 'optional' ||
+      def.type === 'default' ||
+      def.type === 'nullable' ||
+      def.type === 'prefault'
+    )
+      current = def.innerType;
     else if (def.type === 'pipe') current = def.in;
     else return current;
   }

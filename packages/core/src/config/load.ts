@@ -40,15 +40,21 @@ export interface Project {
 export async function findConfig(start: string): Promise<ConfigFile> {
   let dir = resolve(start);
   for (;;) {
-    const found = (await readConfig(join(dir, CONFIG_FILE), [])) ?? (await readConfig(join(dir, 'pyproject.toml'), ['tool', 'lbuild']));
+    const found =
+      (await readConfig(join(dir, CONFIG_FILE), [])) ??
+      (await readConfig(join(dir, 'pyproject.toml'), ['tool', 'lbuild']));
     if (found) return found;
     const parent = dirname(dir);
     if (parent === dir) break;
     dir = parent;
   }
-  throw configError('no-config', `no ${CONFIG_FILE} (or pyproject.toml with a [tool.lbuild] table) in ${resolve(start)} or any directory above it`, {
-    hint: `create ${CONFIG_FILE} in the project root, or run lbuild with -C <project directory>`,
-  });
+  throw configError(
+    'no-config',
+    `no ${CONFIG_FILE} (or pyproject.toml with a [tool.lbuild] table) in ${resolve(start)} or any directory above it`,
+    {
+      hint: `create ${CONFIG_FILE} in the project root, or run lbuild with -C <project directory>`,
+    },
+  );
 }
 
 async function readConfig(file: string, prefix: string[]): Promise<ConfigFile | undefined> {
@@ -61,12 +67,13 @@ async function readConfig(file: string, prefix: string[]): Promise<ConfigFile | 
   const { parse, TomlError } = await import('smol-toml');
   let parsed: Record<string, unknown>;
   try {
-    parsed = parse(source) as Record<string, unknown>;
+    parsed = parse(source);
   } catch (error) {
     if (error instanceof TomlError) {
       const explained = explainTomlError(error, source, file, prefix);
       if (explained) throw explained;
-      const reason = error.message.split('\n')[0]?.replace(/^Invalid TOML document: /, '') ?? 'syntax error';
+      const reason =
+        error.message.split('\n')[0]?.replace(/^Invalid TOML document: /, '') ?? 'syntax error';
       throw configError('malformed-toml', `${relativeName(file)} is not valid TOML: ${reason}`, {
         hint: 'fix the syntax at the position shown (TOML reference: https://toml.io)',
         location: { file, line: error.line, column: error.column },
@@ -78,9 +85,13 @@ async function readConfig(file: string, prefix: string[]): Promise<ConfigFile | 
   for (const key of prefix) data = (data as Record<string, unknown> | undefined)?.[key];
   if (data === undefined) return undefined;
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    throw configError('invalid-config', `[${prefix.join('.')}] in ${relativeName(file)} must be a table`, {
-      location: { file, key: prefix.join('.'), ...locateKey(source, prefix) },
-    });
+    throw configError(
+      'invalid-config',
+      `[${prefix.join('.')}] in ${relativeName(file)} must be a table`,
+      {
+        location: { file, key: prefix.join('.'), ...locateKey(source, prefix) },
+      },
+    );
   }
   return { root: dirname(file), file, prefix, source, data: data as Record<string, unknown> };
 }
@@ -89,7 +100,12 @@ async function readConfig(file: string, prefix: string[]): Promise<ConfigFile | 
  * Two slips whose TOML parser wording misleads: a table header written twice (for
  * `[target.NAME]`, a duplicate target) and a string not closed on its line.
  */
-function explainTomlError(error: { message: string; line: number; column: number }, source: string, file: string, prefix: string[]): LbuildError | undefined {
+function explainTomlError(
+  error: { message: string; line: number; column: number },
+  source: string,
+  file: string,
+  prefix: string[],
+): LbuildError | undefined {
   const text = source.split(/\r?\n/)[error.line - 1] ?? '';
   const name = relativeName(file);
   const header = /^\s*\[\s*([^[\]]+?)\s*\]\s*(?:#.*)?$/.exec(text)?.[1];
@@ -99,15 +115,29 @@ function explainTomlError(error: { message: string; line: number; column: number
     const location = { file, line: error.line, column: text.indexOf('[') + 1, key: keys.join('.') };
     const since = first !== undefined && first !== error.line ? ` (first at line ${first})` : '';
     const inner = keys.slice(prefix.length);
-    if (keys.length === prefix.length + 2 && prefix.every((k, i) => keys[i] === k) && inner[0] === 'target') {
-      return configError('duplicate-target', `duplicate target \`${inner[1] ?? ''}\`: [${header}] is defined twice in ${name}`, {
-        hint: `target names must be unique${since}: rename one of them, or merge the two tables`,
-        location,
-      });
+    if (
+      keys.length === prefix.length + 2 &&
+      prefix.every((k, i) => keys[i] === k) &&
+      inner[0] === 'target'
+    ) {
+      return configError(
+        'duplicate-target',
+        `duplicate target \`${inner[1] ?? ''}\`: [${header}] is defined twice in ${name}`,
+        {
+          hint: `target names must be unique${since}: rename one of them, or merge the two tables`,
+          location,
+        },
+      );
     }
-    return configError('malformed-toml', `[${header}] is defined twice in ${name}`, { hint: `merge the two tables${since}`, location });
+    return configError('malformed-toml', `[${header}] is defined twice in ${name}`, {
+      hint: `merge the two tables${since}`,
+      location,
+    });
   }
-  if (error.message.includes('control characters are not allowed in strings') && error.column > text.length) {
+  if (
+    error.message.includes('control characters are not allowed in strings') &&
+    error.column > text.length
+  ) {
     return configError('malformed-toml', `${name} is not valid TOML: unterminated string`, {
       hint: 'close the string on the line where it starts, with the quote it opened with (a string of several lines uses """)',
       location: { file, line: error.line, column: error.column },
@@ -125,13 +155,14 @@ export function rootSchema(plugins: readonly Plugin[]) {
     default: z.optional(z.array(z.string())),
     target: z.optional(z.record(z.string(), commandTargetSchema)),
   };
-  for (const plugin of plugins) shape[plugin.table] = z.optional(z.record(z.string(), plugin.schema));
+  for (const plugin of plugins)
+    shape[plugin.table] = z.optional(z.record(z.string(), plugin.schema));
   return z.strictObject(shape);
 }
 
 /** The JSON Schema of the whole config file, for editors (published in the repository). */
 export function configJsonSchema(plugins: readonly Plugin[]): Record<string, unknown> {
-  return z.toJSONSchema(rootSchema(plugins), { unrepresentable: 'any' }) as Record<string, unknown>;
+  return z.toJSONSchema(rootSchema(plugins), { unrepresentable: 'any' });
 }
 
 /** Loads, validates and turns a config into the target graph. */
@@ -148,7 +179,12 @@ export function projectFromConfig(config: ConfigFile, plugins: readonly Plugin[]
   const schema = rootSchema(plugins);
   const parsed = schema.safeParse(config.data);
   if (!parsed.success) {
-    const failures: Failure[] = describeIssues(parsed.error.issues, schema, config.data, config.prefix).map((issue) => ({
+    const failures: Failure[] = describeIssues(
+      parsed.error.issues,
+      schema,
+      config.data,
+      config.prefix,
+    ).map((issue) => ({
       reason: issue.message.startsWith('unknown key') ? 'unknown-key' : 'invalid-config',
       message: issue.message,
       kind: 'config',
@@ -158,7 +194,10 @@ export function projectFromConfig(config: ConfigFile, plugins: readonly Plugin[]
     const [first, ...others] = failures;
     if (first) throw new LbuildError(others.length ? { ...first, others } : first);
   }
-  const data = (parsed.data ?? {}) as Record<string, Record<string, unknown> | string[] | undefined>;
+  const data = (parsed.data ?? {}) as Record<
+    string,
+    Record<string, unknown> | string[] | undefined
+  >;
 
   const definitions: TargetDefinition[] = [];
   const aliases = new Map<string, TargetKey>();
@@ -178,7 +217,8 @@ export function projectFromConfig(config: ConfigFile, plugins: readonly Plugin[]
     };
   };
   const targets = (data.target ?? {}) as Record<string, z.infer<typeof commandTargetSchema>>;
-  for (const [name, value] of Object.entries(targets)) definitions.push(commandTarget(entryOf('target', name, value)));
+  for (const [name, value] of Object.entries(targets))
+    definitions.push(commandTarget(entryOf('target', name, value)));
   for (const plugin of plugins) {
     const table = (data[plugin.table] ?? {}) as Record<string, unknown>;
     for (const [name, value] of Object.entries(table)) {
@@ -200,7 +240,8 @@ export function projectFromConfig(config: ConfigFile, plugins: readonly Plugin[]
     try {
       return graph.resolve(name);
     } catch (error) {
-      if (error instanceof LbuildError) throw new LbuildError({ ...error.failure, location: locate(['default', i]) });
+      if (error instanceof LbuildError)
+        throw new LbuildError({ ...error.failure, location: locate(['default', i]) });
       throw error;
     }
   });

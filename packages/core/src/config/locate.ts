@@ -3,7 +3,10 @@
  * errors, and a validation error is much more useful with a line number, so this scanner follows
  * table headers and `key =` lines (bare, quoted and dotted keys) well enough to point at them.
  */
-export function locateKey(source: string, path: readonly string[]): { line: number; column: number } | undefined {
+export function locateKey(
+  source: string,
+  path: readonly string[],
+): { line: number; column: number } | undefined {
   const lines = source.split(/\r?\n/);
   let table: string[] = [];
   let best: { line: number; column: number; depth: number } | undefined;
@@ -12,7 +15,8 @@ export function locateKey(source: string, path: readonly string[]): { line: numb
     while (depth < full.length && depth < path.length && full[depth] === path[depth]) depth++;
     // A deeper header or dotted key that starts with the path also introduces it (`[targets.a]`
     // defines `targets`): the first such line is where the key is.
-    if ((depth === full.length || depth === path.length) && (!best || depth > best.depth)) best = { line, column, depth };
+    if ((depth === full.length || depth === path.length) && (!best || depth > best.depth))
+      best = { line, column, depth };
   };
   lines.forEach((raw, index) => {
     const text = raw.trim();
@@ -23,7 +27,10 @@ export function locateKey(source: string, path: readonly string[]): { line: numb
       consider(table, index + 1, raw.indexOf('[') + 1);
       return;
     }
-    const assignment = /^((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*=/.exec(text);
+    const assignment =
+      /^((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*=/.exec(
+        text,
+      );
     if (assignment?.[1]) {
       const key = [...table, ...splitKey(assignment[1])];
       consider(key, index + 1, raw.length - raw.trimStart().length + 1);
@@ -31,7 +38,9 @@ export function locateKey(source: string, path: readonly string[]): { line: numb
       if (key.length < path.length && key.every((k, i) => path[i] === k)) {
         const inner = path[key.length];
         if (inner !== undefined) {
-          const at = raw.search(new RegExp(`[{,]\\s*(?:${escape(inner)}|"${escape(inner)}"|'${escape(inner)}')\\s*=`));
+          const at = raw.search(
+            new RegExp(`[{,]\\s*(?:${escape(inner)}|"${escape(inner)}"|'${escape(inner)}')\\s*=`),
+          );
           if (at >= 0) consider([...key, inner], index + 1, at + 2);
         }
       }

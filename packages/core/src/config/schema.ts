@@ -11,7 +11,18 @@ export const commandTargetSchema = z.strictObject({
   exclude: z.optional(z.array(z.string())),
   outputs: z.optional(z.array(z.string())),
   deps: z.optional(z.array(z.string())),
-  env: z.optional(z.array(z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'environment variable names are letters, digits and _, and do not start with a digit' })))),
+  env: z.optional(
+    z.array(
+      z
+        .string()
+        .check(
+          z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+            error:
+              'environment variable names are letters, digits and _, and do not start with a digit',
+          }),
+        ),
+    ),
+  ),
   /** Built when no target is named on the command line (default true). */
   default: z.optional(z.boolean()),
 });

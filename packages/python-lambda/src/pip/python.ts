@@ -1,7 +1,8 @@
 import { access, constants, readFile, realpath, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
-import { z } from 'zod';
+// zod/mini: this module is loaded by every check of a bundle's wheelhouse; full zod costs ~25 ms to load.
+import * as z from 'zod/mini';
 import { configError, writeFileAtomic } from '@lbuild/core';
 import { execaRunner } from './runner.js';
 import type { ProcessRunner } from './runner.js';
@@ -112,9 +113,9 @@ const probeOutput = z.object({
   implementation: z.string(),
   system: z.string(),
   machine: z.string(),
-  libc: z.string().nullable(),
-  pipDir: z.string().nullable(),
-  pipVersion: z.string().nullable(),
+  libc: z.nullable(z.string()),
+  pipDir: z.nullable(z.string()),
+  pipVersion: z.nullable(z.string()),
   wheel: z.boolean(),
   setuptools: z.boolean(),
   purelib: z.string(),
@@ -129,8 +130,8 @@ const buildPythonSchema = z.object({
   implementation: z.string(),
   system: z.string(),
   machine: z.string(),
-  glibc: z.string().optional(),
-  pip: z.object({ version: z.string(), dir: z.string() }).optional(),
+  glibc: z.optional(z.string()),
+  pip: z.optional(z.object({ version: z.string(), dir: z.string() })),
   hasWheel: z.boolean(),
   hasSetuptools: z.boolean(),
   sitePackages: z.string(),
@@ -139,7 +140,7 @@ const buildPythonSchema = z.object({
 /** What a cached probe depends on: stat signatures of paths, and environment variables. */
 const cacheEntrySchema = z.object({
   checks: z.array(z.object({ path: z.string(), sig: z.string() })),
-  env: z.record(z.string(), z.string().nullable()),
+  env: z.record(z.string(), z.nullable(z.string())),
   python: buildPythonSchema,
 });
 const cacheFileSchema = z.object({

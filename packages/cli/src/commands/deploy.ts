@@ -1,0 +1,45 @@
+import { closest, configError, type Project, type TargetKey } from '@lbuild/core';
+import { uploadKey } from '@lbuild/lambda-deploy/plugin';
+import type { GlobalOptions } from '../context.js';
+import { buildCommand } from './build.js';
+import { watchCommand } from './watch.js';
+
+/** The upload targets for `lbuild deploy [NAME...]`: the named functions, or all of them. */
+export function selectFunctions(project: Project, names: readonly string[]): TargetKey[] {
+  const all = [...project.graph.targets.values()]
+    .filter((t) => t.kind === 'upload')
+    .map((t) => t.key);
+  if (names.length === 0) {
+    if (all.length === 0) {
+      throw configError(
+        'no-functions',
+        'nothing to deploy: the config has no [function.NAME] table',
+        {
+          hint: 'add one, e.g. [function.api] with bundle = "api" and function-name = "..." (see the README, "Deploying")',
+          location: { file: project.config.file },
+        },
+      );
+    }
+    return all;
+  }
+  return names.map((name) => {
+    const key = uploadKey(name);
+    if (project.graph.targets.has(key)) return key;
+    const suggestion = closest(
+      name,
+      all.map((k) => k.replace(/:upload$/, '')),
+    );
+    throw configError('unknown-function', `no function named \`${name}\``, {
+      hint: suggestion
+        ? `did you mean \`${suggestion}\`?`
+        : `functions are defined by [function.NAME] tables${all.length ? `: ${all.map((k) => k.replace(/:upload$/, '')).join(', ')}` : ''}`,
+    });
+  });
+}
+
+/** `lbuild deploy [NAME...]`: build each function's zip and upload it when its hash changed. */
+export function deployCommand(names: string[], options: GlobalOptions): Promise<number> {
+  return options.watch
+    ? watchCommand(names, options, selectFunctions)
+    : buildCommand(names, options, selectFunctions);
+}

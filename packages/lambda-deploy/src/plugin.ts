@@ -1,0 +1,126 @@
+import { buildError, definePlugin, type Json, type TargetDefinition } from '@lbuild/core';
+import {
+  FunctionTableSchema,
+  toFunctionConfig,
+  type FunctionConfig,
+  type FunctionTable,
+} from './config.js';
+
+/** The key of a function's upload target: `lbuild deploy api` runs `api:upload`. */
+export const uploadKey = (name: string): string => `${name}:upload`;
+
+/** What the zip target of a bundle records about its zip (see python-lambda's zip target). */
+interface ZipValue {
+  sha256: string;
+  codeSha256: string;
+  size: number;
+}
+
+/**
+ * Settings outside lbuild.toml that choose *where* a deploy goes. A different profile, region
+ * or endpoint is a different function, so they enter the fingerprint (as hashes only).
+ */
+const DESTINATION_ENV = [
+  'AWS_PROFILE',
+  'AWS_REGION',
+  'AWS_DEFAULT_REGION',
+  'AWS_ENDPOINT_URL',
+  'AWS_ENDPOINT_URL_LAMBDA',
+  'AWS_ENDPOINT_URL_S3',
+];
+
+/**
+ * `[function.NAME]` → NAME:upload, on top of the bundle's zip (taken by key, so any plugin that
+ * makes a `<bundle>:zip` with a `{ sha256, codeSha256 }` value can be deployed).
+ */
+export const lambdaDeployPlugin = definePlugin<FunctionTable>({
+  table: 'function',
+  description: 'An AWS Lambda function: uploads its bundle zip only when the CodeSha256 differs.',
+  schema: FunctionTableSchema,
+  targets(entry) {
+    const config = toFunctionConfig(entry.name, entry.config);
+    return { targets: [uploadTarget(config, entry.location('bundle'))] };
+  },
+});
+
+function uploadTarget(
+  config: FunctionConfig,
+  location: TargetDefinition['location'],
+): TargetDefinition {
+  const zipKey = `${config.bundle}:zip`;
+  const zipOf = (deps: ReadonlyMap<string, { outputs: string[]; value: Json | undefined }>) => {
+    const dep = deps.get(zipKey);
+    const value = dep?.value as ZipValue | undefined;
+    const path = dep?.outputs[0];
+    if (!value?.codeSha256 || !path)
+      throw buildError('zip-missing', `the zip of bundle ${config.bundle} has no recorded hash`, {
+        hint: `build it: lbuild ${config.bundle}`,
+      });
+    return { path, value };
+  };
+  const clients = async () => {
+    // The SDK warns on every run that releases after January 2027 need Node 22; lbuild pins
+    // its SDK version, so the warning says nothing actionable to an lbuild user.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+    const { createClients } = await import('./clients.js');
+    return createClients(config);
+  };
+  return {
+    key: uploadKey(config.name),
+    kind: 'upload',
+    description: `deploy ${config.bundle} to Lambda function ${config.functionName}`,
+    deps: [zipKey],
+    buildByDefault: false,
+    keepStampOnFailure: true,
+    ...(location ? { location } : {}),
+    recipe: () => ({
+      function: { ...config } as unknown as Json,
+      env: Object.fromEntries(DESTINATION_ENV.map((name) => [name, process.env[name] ?? null])),
+    }),
+    // One GetFunction: does the function already run this zip with this configuration?
+    checkExternal: async (ctx) => {
+      const { remoteDifferences } = await import('./remote-state.js');
+      const { value } = zipOf(ctx.deps);
+      const c = await clients();
+      try {
+        const differences = await remoteDifferences(config, c, value.codeSha256, ctx.signal);
+        return differences.length ? differences.join('; ') : undefined;
+      } finally {
+        c.destroy();
+      }
+    },
+    run: async (ctx) => {
+      const { deployFunction } = await import('./deploy.js');
+      const zip = zipOf(ctx.deps);
+      const c = await clients();
+      try {
+        const result = await deployFunction({
+          config,
+          zipPath: zip.path,
+          sha256Hex: zip.value.sha256,
+          sha256Base64: zip.value.codeSha256,
+          clients: c,
+          signal: ctx.signal,
+          onEvent: (event) => ctx.log('info', event.message),
+        });
+        const what = result.uploaded
+          ? `uploaded to ${result.functionName}${result.via === 's3' ? ' through S3' : ''}${result.created ? ' (created)' : ''}`
+          : `skipped upload: ${result.functionName} already runs CodeSha256 ${result.codeSha256}`;
+        const settings = result.configChanged.length
+          ? `; updated ${result.configChanged.join(', ')}`
+          : '';
+        return {
+          value: {
+            functionArn: result.functionArn,
+            codeSha256: result.codeSha256,
+            revisionId: result.revisionId,
+            ...(result.version ? { version: result.version } : {}),
+          },
+          summary: `${what}${settings}${result.version ? `; version ${result.version}` : ''}`,
+        };
+      } finally {
+        c.destroy();
+      }
+    },
+  };
+}
