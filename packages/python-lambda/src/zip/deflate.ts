@@ -49,6 +49,15 @@ export function deflateHere(data: Uint8Array, level: number): Uint8Array {
   return fflate.deflateSync(data, { level: level as Fflate.DeflateOptions['level'] });
 }
 
+/**
+ * Contents larger than this are deflated with fflate's streaming `Deflate`, pushed in chunks of
+ * exactly STREAM_CHUNK bytes (the last one shorter), so that memory stays bounded whatever the
+ * file size. The output depends on the chunking, so both numbers are part of the zip format
+ * (see ZIP_FORMAT_ID). Such contents are always deflated in a worker.
+ */
+export const STREAM_THRESHOLD = 16 * 1024 * 1024;
+export const STREAM_CHUNK = 1024 * 1024;
+
 /** One content to deflate into the cache. */
 export interface DeflateJob {
   /** The file holding the content, and where in it. */
@@ -78,6 +87,7 @@ export type DeflateOutcome =
  * form is not smaller, write the cache file. The worker source below does exactly the same.
  */
 export function deflateToCacheHere(job: DeflateJob): DeflateOutcome {
+  if (job.size > STREAM_THRESHOLD) throw new Error('internal: contents over STREAM_THRESHOLD are deflated in workers');
   const fd = openSync(job.path, 'r');
   let content: Buffer;
   try {
@@ -138,9 +148,11 @@ const zlib = require('node:zlib');
 const fflate = require(workerData.fflatePath);
 const MAGIC = workerData.magic;
 const HEADER_SIZE = workerData.headerSize;
+const STREAM_THRESHOLD = workerData.streamThreshold;
+const STREAM_CHUNK = workerData.streamChunk;
 let table;
-function crc32(data) {
-  if (typeof zlib.crc32 === 'function') return zlib.crc32(data);
+function crc32(data, value = 0) {
+  if (typeof zlib.crc32 === 'function') return zlib.crc32(data, value);
   if (!table) {
     table = new Int32Array(256);
     for (let n = 0; n < 256; n++) {
@@ -149,9 +161,22 @@ function crc32(data) {
       table[n] = c;
     }
   }
-  let c = -1;
+  let c = ~value;
   for (let i = 0; i < data.length; i++) c = table[(c ^ data[i]) & 0xff] ^ (c >>> 8);
   return (c ^ -1) >>> 0;
+}
+function header(method, crc, size, compressedSize) {
+  const bytes = Buffer.alloc(HEADER_SIZE);
+  bytes.writeUInt32LE(MAGIC, 0);
+  bytes.writeUInt8(method, 4);
+  bytes.writeUInt32LE(crc >>> 0, 8);
+  bytes.writeBigUInt64LE(BigInt(size), 16);
+  bytes.writeBigUInt64LE(BigInt(compressedSize), 24);
+  return bytes;
+}
+function tempFor(cacheFile) {
+  fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
+  return cacheFile + '.' + process.pid + '-w' + threadId + '-' + counter++ + '.tmp';
 }
 function writeAll(fd, data) {
   let at = 0;
@@ -159,6 +184,7 @@ function writeAll(fd, data) {
 }
 let counter = 0;
 function run(job) {
+  if (job.size > STREAM_THRESHOLD) return runStreamed(job);
   const fd = fs.openSync(job.path, 'r');
   let content;
   try {
@@ -182,18 +208,11 @@ function run(job) {
   const deflated = fflate.deflateSync(content, { level: job.level });
   const method = deflated.length < job.size ? 8 : 0;
   const compressedSize = method === 8 ? deflated.length : job.size;
-  const header = Buffer.alloc(HEADER_SIZE);
-  header.writeUInt32LE(MAGIC, 0);
-  header.writeUInt8(method, 4);
-  header.writeUInt32LE(crc >>> 0, 8);
-  header.writeBigUInt64LE(BigInt(job.size), 16);
-  header.writeBigUInt64LE(BigInt(compressedSize), 24);
-  fs.mkdirSync(path.dirname(job.cacheFile), { recursive: true });
-  const temp = job.cacheFile + '.' + process.pid + '-w' + threadId + '-' + counter++ + '.tmp';
+  const temp = tempFor(job.cacheFile);
   try {
     const out = fs.openSync(temp, 'w');
     try {
-      writeAll(out, header);
+      writeAll(out, header(method, crc, job.size, compressedSize));
       if (method === 8) writeAll(out, deflated);
     } finally {
       fs.closeSync(out);
@@ -204,6 +223,58 @@ function run(job) {
     throw error;
   }
   return { ok: true, method, crc32: crc, compressedSize };
+}
+// A large content: read, CRC and deflate STREAM_CHUNK bytes at a time, writing as it goes.
+function runStreamed(job) {
+  const temp = tempFor(job.cacheFile);
+  let kept = false;
+  const fd = fs.openSync(job.path, 'r');
+  let out;
+  try {
+    if (job.wholeFile) {
+      const actual = fs.fstatSync(fd).size;
+      if (actual !== job.size) return { ok: false, problem: 'size', actual };
+    }
+    out = fs.openSync(temp, 'w');
+    writeAll(out, Buffer.alloc(HEADER_SIZE)); // the header, written last
+    let compressedSize = 0;
+    const deflater = new fflate.Deflate({ level: job.level }, (data) => {
+      writeAll(out, data);
+      compressedSize += data.length;
+    });
+    const chunk = Buffer.allocUnsafe(STREAM_CHUNK);
+    let crc = 0;
+    let done = 0;
+    while (done < job.size) {
+      const want = Math.min(STREAM_CHUNK, job.size - done);
+      let got = 0;
+      while (got < want) {
+        const n = fs.readSync(fd, chunk, got, want - got, job.start + done + got);
+        if (n === 0) break;
+        got += n;
+      }
+      if (got !== want) return { ok: false, problem: 'size', actual: done + got };
+      crc = crc32(chunk.subarray(0, want), crc);
+      done += want;
+      deflater.push(chunk.subarray(0, want), done === job.size);
+    }
+    if (job.expectedCrc !== null && crc !== job.expectedCrc) return { ok: false, problem: 'crc' };
+    const method = compressedSize < job.size ? 8 : 0;
+    if (method === 0) {
+      fs.ftruncateSync(out, HEADER_SIZE);
+      compressedSize = job.size;
+    }
+    fs.writeSync(out, header(method, crc, job.size, compressedSize), 0, HEADER_SIZE, 0);
+    fs.closeSync(out);
+    out = undefined;
+    fs.renameSync(temp, job.cacheFile);
+    kept = true;
+    return { ok: true, method, crc32: crc, compressedSize };
+  } finally {
+    fs.closeSync(fd);
+    if (out !== undefined) fs.closeSync(out);
+    if (!kept) fs.rmSync(temp, { force: true });
+  }
 }
 parentPort.on('message', (message) => {
   let reply;
@@ -280,7 +351,13 @@ export class DeflatePool {
   #spawn(): Worker {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { fflatePath: FFLATE_PATH, magic: CACHE_MAGIC, headerSize: CACHE_HEADER_SIZE },
+      workerData: {
+        fflatePath: FFLATE_PATH,
+        magic: CACHE_MAGIC,
+        headerSize: CACHE_HEADER_SIZE,
+        streamThreshold: STREAM_THRESHOLD,
+        streamChunk: STREAM_CHUNK,
+      },
       // A small young generation makes the worker collect its per-job buffers early.
       resourceLimits: { maxYoungGenerationSizeMb: 4 },
     });

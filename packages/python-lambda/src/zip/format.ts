@@ -15,6 +15,12 @@
  *   overflow, in the order size, compressed size, offset); the Zip64 end records when the entry
  *   count is 0xFFFF or more or the central directory's size or offset is 0xFFFFFFFF or more.
  * - Version needed: 2.0 (4.5 when the header has a Zip64 field).
+ *
+ * The rules that choose each entry's data (write-zip.ts) are part of the format too: a wheel's
+ * deflated data is copied when smaller than the content, else the content is stored; any other
+ * content is deflated with fflate at the caller's level (`deflateSync` up to 16 MiB, the
+ * streaming `Deflate` fed 1 MiB chunks above: STREAM_THRESHOLD and STREAM_CHUNK in deflate.ts)
+ * and stored when that is not smaller.
  */
 export const ZIP_FORMAT_ID = 'lbuild-zip/1 fflate-0.8.3';
 

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { EntryCache } from '../../src/zip/cache.js';
-import { DeflatePool, deflateHere, deflateToCacheHere } from '../../src/zip/deflate.js';
+import { Deflate } from 'fflate';
+import { DeflatePool, STREAM_CHUNK, STREAM_THRESHOLD, deflateHere, deflateToCacheHere } from '../../src/zip/deflate.js';
 import type { DeflateJob } from '../../src/zip/deflate.js';
 import { noise, withTempDir } from '../tree/fixtures.js';
 import { PY_SOURCE } from './zip-fixtures.js';
@@ -38,6 +39,44 @@ describe('deflate jobs', () => {
           if (here.ok && here.method === 8) expect(hereBytes.subarray(32)).toEqual(Buffer.from(deflateHere(content, 6)));
           expect(here).toMatchObject({ ok: true, method: name === 'text' ? 8 : 0, crc32: crc32(content) });
         }
+      } finally {
+        await pool.close();
+      }
+    }));
+
+  it('stream contents over the threshold in fixed chunks', { timeout: 120_000 }, () =>
+    withTempDir(async (dir) => {
+      const pool = new DeflatePool(1);
+      try {
+        const text = Buffer.from(PY_SOURCE.repeat(Math.ceil((STREAM_THRESHOLD + 3 * STREAM_CHUNK + 123) / PY_SOURCE.length))).subarray(
+          0,
+          STREAM_THRESHOLD + 3 * STREAM_CHUNK + 123,
+        );
+        const random = noise(STREAM_THRESHOLD + 1, 4);
+        for (const [name, content] of [['text', text], ['random', random]] as const) {
+          const source = join(dir, name);
+          await writeFile(source, content);
+          const cacheFile = join(dir, 'cache', name);
+          const outcome = await pool.run({ path: source, start: 0, size: content.length, wholeFile: true, expectedCrc: null, level: 6, cacheFile });
+          // The reference: fflate's streaming Deflate fed STREAM_CHUNK bytes at a time.
+          const parts: Uint8Array[] = [];
+          const reference = new Deflate({ level: 6 }, (data) => parts.push(data));
+          for (let at = 0; at < content.length; at += STREAM_CHUNK) {
+            reference.push(content.subarray(at, at + STREAM_CHUNK), at + STREAM_CHUNK >= content.length);
+          }
+          const expected = Buffer.concat(parts);
+          const written = await readFile(cacheFile);
+          if (name === 'text') {
+            expect(outcome).toEqual({ ok: true, method: 8, crc32: crc32(content), compressedSize: expected.length });
+            expect(written.subarray(32)).toEqual(expected);
+          } else {
+            expect(outcome).toEqual({ ok: true, method: 0, crc32: crc32(content), compressedSize: content.length });
+            expect(written.length).toBe(32);
+          }
+        }
+        expect(() =>
+          deflateToCacheHere({ path: join(dir, 'text'), start: 0, size: text.length, wholeFile: true, expectedCrc: null, level: 6, cacheFile: join(dir, 'x') }),
+        ).toThrow(/workers/);
       } finally {
         await pool.close();
       }

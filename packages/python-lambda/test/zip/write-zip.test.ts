@@ -8,7 +8,7 @@ import { DOS_DATE, DOS_TIME, ZIP_FORMAT_ID, readZipSummary, writeZip } from '../
 import { deflateHere } from '../../src/zip/deflate.js';
 import { crc32Portable, crc32 } from '../../src/zip/crc32.js';
 import { distInfo, makeHashFile, makeWheel, noise, withTempDir } from '../tree/fixtures.js';
-import { hasUnzip, makeProject, pythonZipReport, treeOf, unzipTest } from './zip-fixtures.js';
+import { PY_SOURCE, hasUnzip, makeProject, pythonZipReport, treeOf, unzipTest } from './zip-fixtures.js';
 
 const sha256 = (data: Uint8Array | string): string => createHash('sha256').update(data).digest('hex');
 
@@ -203,6 +203,21 @@ describe('writeZip', () => {
       );
       expect(await readFile(output)).toEqual(before);
       expect((await readdir(dir)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    }));
+
+  it('writes contents over the streaming threshold correctly', { timeout: 120_000 }, () =>
+    withTempDir(async (dir) => {
+      const big = Buffer.from(PY_SOURCE.repeat(1700)); // ~17.6 MB
+      const file = join(dir, 'big.py');
+      await writeFile(file, big);
+      const manifest = await buildTree({ wheels: [], files: [{ zipPath: 'big.py', file }], hashFile: makeHashFile().hashFile });
+      const output = join(dir, 'big.zip');
+      const result = await writeZip(manifest, { output, cacheDir: join(dir, 'cache') });
+      expect(big.length).toBeGreaterThan(16 * 1024 * 1024);
+      expect(result.compressedEntries).toBe(1);
+      const report = pythonZipReport(output);
+      expect(report.bad).toBeNull();
+      expect(report.entries[0]).toMatchObject({ name: 'big.py', compress_type: 8, sha256: sha256(big) });
     }));
 
   it('writes an empty zip for an empty manifest', () =>
