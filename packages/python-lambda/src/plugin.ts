@@ -251,7 +251,7 @@ function treeTarget(bundle: Bundle): TargetDefinition {
     ],
     outputs: [manifestOut],
     recipe: async () => {
-      const { TREE_MANIFEST_VERSION } = await import('./tree/index.js');
+      const { TREE_MANIFEST_VERSION } = await import('./tree/manifest.js');
       return { manifest: TREE_MANIFEST_VERSION, files, exclude };
     },
     run: async (ctx) => {
@@ -301,8 +301,9 @@ function zipTarget(bundle: Bundle): TargetDefinition {
     // What decides the bytes besides the tree: the zip format (writer and deflate versions) and
     // the compression level. The size limit decides whether it is written at all.
     recipe: async () => {
+      // format.js loads nothing; the writer (and fflate) only when the zip is written.
       const { ZIP_FORMAT_ID, DEFAULT_ZIP_LEVEL, LAMBDA_MAX_UNZIPPED_BYTES } =
-        await import('./zip/index.js');
+        await import('./zip/format.js');
       return {
         format: ZIP_FORMAT_ID,
         level: level ?? DEFAULT_ZIP_LEVEL,

@@ -1,5 +1,3 @@
-import { execa } from 'execa';
-
 /** One process to run. */
 export interface RunRequest {
   file: string;
@@ -65,6 +63,8 @@ function lineSplitter(
 
 /** Runs through execa: no shell, stdin closed, `cancelSignal` + `forceKillAfterDelay` for aborts. */
 export const execaRunner: ProcessRunner = async (request) => {
+  // Loaded on first use: a no-op check of the wheelhouse reads this module but runs no process.
+  const { execa } = await import('execa');
   const signal = request.signal;
   if (signal?.aborted === true) throw abortReason(signal);
   const lines: string[] = [];

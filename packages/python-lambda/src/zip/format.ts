@@ -161,3 +161,13 @@ export function endRecords(entryCount: number, centralOffset: number, centralSiz
   parts.push(end);
   return Buffer.concat(parts);
 }
+
+/**
+ * fflate's default. Measured on 573 MB of installed Python packages (site-packages, 43k files):
+ * level 6 gives 32.33% of the input at 33 MB/s, level 9 gives 32.26% at 19 MB/s. The 0.07 points
+ * are not worth 1.7x the time.
+ */
+export const DEFAULT_ZIP_LEVEL = 6;
+
+/** Lambda's limit on the unzipped size of a function's code and layers: 250 MB. */
+export const LAMBDA_MAX_UNZIPPED_BYTES = 262_144_000;

@@ -17,7 +17,13 @@ import { crc32 } from './crc32.js';
 import { DeflatePool, checkFflateVersion, deflateToCacheHere } from './deflate.js';
 import type { DeflateJob } from './deflate.js';
 import type { EntryHeader } from './format.js';
-import { centralHeader, endRecords, localHeader } from './format.js';
+import {
+  centralHeader,
+  DEFAULT_ZIP_LEVEL,
+  endRecords,
+  LAMBDA_MAX_UNZIPPED_BYTES,
+  localHeader,
+} from './format.js';
 import { ShortReadError, ZipOutput } from './output.js';
 
 export interface WriteZipOptions {
@@ -55,15 +61,8 @@ export interface ZipResult {
   inflatedEntries: number;
 }
 
-/**
- * fflate's default. Measured on 573 MB of installed Python packages (site-packages, 43k files):
- * level 6 gives 32.33% of the input at 33 MB/s, level 9 gives 32.26% at 19 MB/s. The 0.07 points
- * are not worth 1.7x the time.
- */
-export const DEFAULT_ZIP_LEVEL = 6;
-
-/** Lambda's limit on the unzipped size of a function's code and layers: 250 MB. */
-export const LAMBDA_MAX_UNZIPPED_BYTES = 262_144_000;
+// Defined in format.ts, which loads nothing: fingerprints read them on every no-op check.
+export { DEFAULT_ZIP_LEVEL, LAMBDA_MAX_UNZIPPED_BYTES };
 
 /**
  * Contents from this size up are deflated in worker threads; smaller ones on the main thread,
@@ -109,7 +108,10 @@ type Plan =
 export async function writeZip(manifest: TreeManifest, opts: WriteZipOptions): Promise<ZipResult> {
   const level = opts.level ?? DEFAULT_ZIP_LEVEL;
   if (!Number.isInteger(level) || level < 0 || level > 9) {
-    throw configError('invalid-zip-level', `The zip level must be an integer from 0 to 9, not ${String(level)}.`);
+    throw configError(
+      'invalid-zip-level',
+      `The zip level must be an integer from 0 to 9, not ${String(level)}.`,
+    );
   }
   const unzippedSize = manifestUnzippedSize(manifest);
   const limit = opts.maxUnzippedBytes ?? LAMBDA_MAX_UNZIPPED_BYTES;
@@ -128,14 +130,20 @@ export async function writeZip(manifest: TreeManifest, opts: WriteZipOptions): P
 
   const entries = manifest.entries;
   const writer = new EntryWriter(new EntryCache(opts.cacheDir, level), level);
-  const temp = join(dirname(opts.output), `.${basename(opts.output)}.${String(process.pid)}.${randomBytes(4).toString('hex')}.tmp`);
+  const temp = join(
+    dirname(opts.output),
+    `.${basename(opts.output)}.${String(process.pid)}.${randomBytes(4).toString('hex')}.tmp`,
+  );
   const stop = new AbortController();
   const stopSignal = signal === undefined ? stop.signal : AbortSignal.any([signal, stop.signal]);
 
   // Entries that need the cache are prepared ahead of the write loop, a few at a time, in order.
   const prepared = new Map<number, Promise<Plan>>();
   const toPrepare: number[] = [];
-  const settle = new Map<number, { resolve: (plan: Plan) => void; reject: (error: unknown) => void }>();
+  const settle = new Map<
+    number,
+    { resolve: (plan: Plan) => void; reject: (error: unknown) => void }
+  >();
   entries.forEach((entry, index) => {
     if (!needsCache(entry)) return;
     toPrepare.push(index);
@@ -210,9 +218,20 @@ function directPlan(entry: TreeEntry): Plan {
   if (entry.size === 0) return { kind: 'store', crc32: 0, from };
   if (entry.source.kind === 'wheel' && entry.source.method === 8 && entry.crc32 !== null) {
     if (entry.source.compressedSize < entry.size) {
-      return { kind: 'raw', method: 8, crc32: entry.crc32, compressedSize: entry.source.compressedSize, from };
+      return {
+        kind: 'raw',
+        method: 8,
+        crc32: entry.crc32,
+        compressedSize: entry.source.compressedSize,
+        from,
+      };
     }
-    return { kind: 'inflate', crc32: entry.crc32, compressedSize: entry.source.compressedSize, from };
+    return {
+      kind: 'inflate',
+      crc32: entry.crc32,
+      compressedSize: entry.source.compressedSize,
+      from,
+    };
   }
   throw new Error(`internal: ${entry.path} needs the cache`);
 }
@@ -266,7 +285,15 @@ class EntryWriter {
     const cacheFile = this.#cache.fileFor(entry.contentKey);
     let job: DeflateJob;
     if (from.kind === 'file') {
-      job = { path: from.file, start: from.start, size: entry.size, wholeFile: true, expectedCrc: null, level: this.#level, cacheFile };
+      job = {
+        path: from.file,
+        start: from.start,
+        size: entry.size,
+        wholeFile: true,
+        expectedCrc: null,
+        level: this.#level,
+        cacheFile,
+      };
     } else {
       const fd = openSync(from.wheel, 'r');
       let start: number;
@@ -275,7 +302,15 @@ class EntryWriter {
       } finally {
         closeSync(fd);
       }
-      job = { path: from.wheel, start, size: entry.size, wholeFile: false, expectedCrc: entry.crc32, level: this.#level, cacheFile };
+      job = {
+        path: from.wheel,
+        start,
+        size: entry.size,
+        wholeFile: false,
+        expectedCrc: entry.crc32,
+        level: this.#level,
+        cacheFile,
+      };
     }
     this.#misses++;
     const inWorker = entry.size >= WORKER_THRESHOLD || this.#misses > SMALL_INLINE_MISSES;
@@ -306,7 +341,12 @@ class EntryWriter {
     return { kind: 'store', crc32: cached.crc32, from: dataRef(entry) };
   }
 
-  async writeEntry(out: ZipOutput, entry: TreeEntry, plan: Plan, signal: AbortSignal | undefined): Promise<Buffer> {
+  async writeEntry(
+    out: ZipOutput,
+    entry: TreeEntry,
+    plan: Plan,
+    signal: AbortSignal | undefined,
+  ): Promise<Buffer> {
     const header: EntryHeader = {
       name: Buffer.from(entry.path, 'utf8'),
       method: plan.kind === 'raw' ? plan.method : 0,
@@ -372,7 +412,11 @@ class EntryWriter {
       try {
         data = inflateRawSync(compressed, { maxOutputLength: Math.max(1, entry.size) });
       } catch (error) {
-        throw sourceChanged(entry, from, `it does not inflate to ${String(entry.size)} bytes (${error instanceof Error ? error.message : String(error)})`);
+        throw sourceChanged(
+          entry,
+          from,
+          `it does not inflate to ${String(entry.size)} bytes (${error instanceof Error ? error.message : String(error)})`,
+        );
       }
       size = data.length;
       crc = crc32(data);
@@ -383,8 +427,14 @@ class EntryWriter {
         crc = crc32(chunk, crc);
       });
     }
-    if (size !== entry.size) throw sourceChanged(entry, from, `it inflates to ${String(size)} bytes, not ${String(entry.size)}`);
-    if (crc !== plan.crc32) throw sourceChanged(entry, from, 'its CRC-32 does not match the wheel\'s central directory');
+    if (size !== entry.size)
+      throw sourceChanged(
+        entry,
+        from,
+        `it inflates to ${String(size)} bytes, not ${String(entry.size)}`,
+      );
+    if (crc !== plan.crc32)
+      throw sourceChanged(entry, from, "its CRC-32 does not match the wheel's central directory");
   }
 
   async #inflateStream(
@@ -398,12 +448,21 @@ class EntryWriter {
   ): Promise<void> {
     let size = 0;
     await pipeline(
-      createReadStream(from.wheel, { start, end: start + compressedSize - 1, highWaterMark: 1 << 20 }),
+      createReadStream(from.wheel, {
+        start,
+        end: start + compressedSize - 1,
+        highWaterMark: 1 << 20,
+      }),
       createInflateRaw(),
       async (chunks: AsyncIterable<Buffer>) => {
         for await (const chunk of chunks) {
           size += chunk.length;
-          if (size > entry.size) throw sourceChanged(entry, from, `it inflates to more than ${String(entry.size)} bytes`);
+          if (size > entry.size)
+            throw sourceChanged(
+              entry,
+              from,
+              `it inflates to more than ${String(entry.size)} bytes`,
+            );
           onChunk(chunk);
           await out.write(chunk);
         }
@@ -430,7 +489,10 @@ class EntryWriter {
       this.#sources.delete(from.wheel); // re-inserted below: most recently used last
     }
     this.#sources.set(from.wheel, fd);
-    return { fd, start: readEntryDataOffset(fd, from.wheel, from.entryName, from.localHeaderOffset) };
+    return {
+      fd,
+      start: readEntryDataOffset(fd, from.wheel, from.entryName, from.localHeaderOffset),
+    };
   }
 
   closeSources(): void {
