@@ -23,15 +23,23 @@ import { FFLATE_VERSION } from './format.js';
  * resolves), so a content deflates to the same bytes wherever it runs.
  */
 const require = createRequire(import.meta.url);
-const FFLATE_PATH = require.resolve('fflate');
-const fflate = require(FFLATE_PATH) as typeof Fflate;
+// Resolved and loaded on first use: importing this module (for its constants, say, in a no-op
+// check) costs nothing.
+let fflatePath: string | undefined;
+let fflateModule: typeof Fflate | undefined;
+function resolveFflate(): string {
+  return (fflatePath ??= require.resolve('fflate'));
+}
+function fflate(): typeof Fflate {
+  return (fflateModule ??= require(resolveFflate()) as typeof Fflate);
+}
 
 let versionChecked = false;
 
 /** Throws when the installed fflate is not the one {@link ZIP_FORMAT_ID} names. */
 export function checkFflateVersion(): void {
   if (versionChecked) return;
-  const packageJson = join(dirname(FFLATE_PATH), '..', 'package.json');
+  const packageJson = join(dirname(resolveFflate()), '..', 'package.json');
   const { version } = JSON.parse(readFileSync(packageJson, 'utf8')) as { version: string };
   if (version !== FFLATE_VERSION) {
     throw new LbuildError({
@@ -46,7 +54,7 @@ export function checkFflateVersion(): void {
 
 /** Deflates on the calling thread. */
 export function deflateHere(data: Uint8Array, level: number): Uint8Array {
-  return fflate.deflateSync(data, { level: level as Fflate.DeflateOptions['level'] });
+  return fflate().deflateSync(data, { level: level as Fflate.DeflateOptions['level'] });
 }
 
 /**
@@ -352,7 +360,7 @@ export class DeflatePool {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: {
-        fflatePath: FFLATE_PATH,
+        fflatePath: resolveFflate(),
         magic: CACHE_MAGIC,
         headerSize: CACHE_HEADER_SIZE,
         streamThreshold: STREAM_THRESHOLD,
