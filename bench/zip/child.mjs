@@ -8,7 +8,10 @@ const { buildTree, writeZip } = await import(config.lib);
 
 // The engine's memoised content hash, with a stat-keyed cache across runs as the engine keeps
 // (unchanged files are not read again).
-const stored = config.hashCache && existsSync(config.hashCache) ? JSON.parse(readFileSync(config.hashCache, 'utf8')) : {};
+const stored =
+  config.hashCache && existsSync(config.hashCache)
+    ? JSON.parse(readFileSync(config.hashCache, 'utf8'))
+    : {};
 const memo = new Map();
 let hashedBytes = 0;
 function hashFile(path) {
@@ -19,7 +22,8 @@ function hashFile(path) {
       const key = `${info.size}:${info.mtimeMs}`;
       if (stored[path]?.key === key) return stored[path].hash;
       const hash = createHash('sha256');
-      for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk);
+      for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }))
+        hash.update(chunk);
       hashedBytes += info.size;
       const digest = hash.digest('hex');
       stored[path] = { key, hash: digest };
@@ -31,9 +35,17 @@ function hashFile(path) {
 }
 
 const t0 = performance.now();
-const manifest = await buildTree({ wheels: config.layout.wheels, files: config.layout.files, hashFile });
+const manifest = await buildTree({
+  wheels: config.layout.wheels,
+  files: config.layout.files,
+  hashFile,
+});
 const t1 = performance.now();
-const result = await writeZip(manifest, { output: config.output, cacheDir: config.cacheDir, level: config.level });
+const result = await writeZip(manifest, {
+  output: config.output,
+  cacheDir: config.cacheDir,
+  level: config.level,
+});
 const t2 = performance.now();
 if (config.hashCache) writeFileSync(config.hashCache, JSON.stringify(stored));
 process.stdout.write(

@@ -35,7 +35,8 @@ const WORDS = (
   'query params args kwargs options default timeout retry buffer stream chunk offset length size batch'
 ).split(' ');
 const TEMPLATES = [
-  (w, n) => `def ${w()}_${w()}(${w()}, ${w()}=None):\n    """Return the ${w()} for ${w()} ${n}."""\n`,
+  (w, n) =>
+    `def ${w()}_${w()}(${w()}, ${w()}=None):\n    """Return the ${w()} for ${w()} ${n}."""\n`,
   (w, n) => `    if ${w()} is None:\n        ${w()} = ${n}\n`,
   (w) => `    ${w()} = ${w()}.get("${w()}", ${w()})\n`,
   (w, n) => `    for ${w()} in range(${n}):\n        ${w()}.append(${w()}[${w()}])\n`,
@@ -50,7 +51,10 @@ function pythonText(random, bytes) {
   const parts = [];
   let size = 0;
   while (size < bytes) {
-    const line = TEMPLATES[Math.floor(random() * TEMPLATES.length)](w, Math.floor(random() * 10_000));
+    const line = TEMPLATES[Math.floor(random() * TEMPLATES.length)](
+      w,
+      Math.floor(random() * 10_000),
+    );
     parts.push(line);
     size += line.length;
   }
@@ -114,18 +118,34 @@ export function ensureFixture(root, { stored = false } = {}) {
       names.push(rel);
     };
     for (let j = 0; j < PARAMS.pyFilesPerWheel; j++) {
-      put(`${name}/sub${String(j % 9)}/mod${String(j)}.py`, pythonText(random, around(PARAMS.pyBytesAvg)));
+      put(
+        `${name}/sub${String(j % 9)}/mod${String(j)}.py`,
+        pythonText(random, around(PARAMS.pyBytesAvg)),
+      );
     }
     for (let j = 0; j < PARAMS.soFilesPerWheel; j++) {
-      put(`${name}/_native${String(j)}.cpython-311-x86_64-linux-gnu.so`, noise(random, around(PARAMS.soBytesAvg)));
+      put(
+        `${name}/_native${String(j)}.cpython-311-x86_64-linux-gnu.so`,
+        noise(random, around(PARAMS.soBytesAvg)),
+      );
     }
     const info = `${name}-1.0.dist-info`;
     put(`${info}/METADATA`, `Metadata-Version: 2.1\nName: ${name}\nVersion: 1.0\n`);
-    put(`${info}/WHEEL`, 'Wheel-Version: 1.0\nGenerator: bench\nRoot-Is-Purelib: false\nTag: cp311-cp311-linux_x86_64\n');
+    put(
+      `${info}/WHEEL`,
+      'Wheel-Version: 1.0\nGenerator: bench\nRoot-Is-Purelib: false\nTag: cp311-cp311-linux_x86_64\n',
+    );
     put(`${info}/RECORD`, names.map((n) => `${n},,`).join('\n') + '\n');
-    spec.push({ root: wheelRoot, out: join(wheelDir, `${name}-1.0-cp311-cp311-linux_x86_64.whl`), names: names.sort() });
+    spec.push({
+      root: wheelRoot,
+      out: join(wheelDir, `${name}-1.0-cp311-cp311-linux_x86_64.whl`),
+      names: names.sort(),
+    });
   }
-  execFileSync('python3', ['-c', PACK], { input: JSON.stringify({ stored, wheels: spec }), stdio: ['pipe', 'inherit', 'inherit'] });
+  execFileSync('python3', ['-c', PACK], {
+    input: JSON.stringify({ stored, wheels: spec }),
+    stdio: ['pipe', 'inherit', 'inherit'],
+  });
   rmSync(staging, { recursive: true, force: true });
   const files = [];
   for (let j = 0; j < PARAMS.projectFiles; j++) {

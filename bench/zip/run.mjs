@@ -7,7 +7,16 @@
 // deflated by lbuild (fflate, in worker threads) on a cold build, the worst case for the writer.
 // Prints median wall times and peak RSS, each build measured in a fresh process.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -59,7 +68,11 @@ await build({
   logLevel: 'error',
 });
 if (!existsSync(join(libDir, 'node_modules'))) {
-  symlinkSync(join(repo, 'packages', 'python-lambda', 'node_modules'), join(libDir, 'node_modules'), 'dir');
+  symlinkSync(
+    join(repo, 'packages', 'python-lambda', 'node_modules'),
+    join(libDir, 'node_modules'),
+    'dir',
+  );
 }
 
 function child(config) {
@@ -112,7 +125,10 @@ if (baseline) {
   const tree = join(out, 'make-tree');
   const makeZip = join(out, 'make-bundle.zip');
   const timed = (command, argv, cwd) => {
-    const r = spawnSync('/usr/bin/time', ['-f', '%e %M', command, ...argv], { cwd, encoding: 'utf8' });
+    const r = spawnSync('/usr/bin/time', ['-f', '%e %M', command, ...argv], {
+      cwd,
+      encoding: 'utf8',
+    });
     if (r.status !== 0) throw new Error(`${command} failed: ${r.stderr}`);
     const [seconds, kb] = r.stderr.trim().split('\n').at(-1).split(' ').map(Number);
     return { ms: seconds * 1000, rssMB: kb / 1024 };
@@ -122,7 +138,11 @@ if (baseline) {
     rmSync(tree, { recursive: true, force: true });
     rmSync(makeZip, { force: true });
     mkdirSync(tree);
-    const unzip = timed('sh', ['-c', `for w in "$@"; do unzip -q -o "$w" -d "${tree}"; done`, 'sh', ...layout.wheels], out);
+    const unzip = timed(
+      'sh',
+      ['-c', `for w in "$@"; do unzip -q -o "$w" -d "${tree}"; done`, 'sh', ...layout.wheels],
+      out,
+    );
     cpSync(layout.projectDir, tree, { recursive: true });
     const zip = timed('zip', ['-q', '-X', '-9', '-r', makeZip, '.'], tree);
     unzipTimes.push(unzip.ms);
@@ -130,7 +150,13 @@ if (baseline) {
     rss.push(Math.max(unzip.rssMB, zip.rssMB));
     zipSize = statSync(makeZip).size;
   }
-  makefile = { unzipMs: median(unzipTimes), zipMs: median(zipTimes), rssMB: Math.max(...rss), size: zipSize, runs: makeRuns };
+  makefile = {
+    unzipMs: median(unzipTimes),
+    zipMs: median(zipTimes),
+    rssMB: Math.max(...rss),
+    size: zipSize,
+    runs: makeRuns,
+  };
   rmSync(tree, { recursive: true, force: true });
 }
 
@@ -138,7 +164,9 @@ if (baseline) {
 const first = cold[0].result;
 const lines = [
   `lbuild zip benchmark: ${String(first.entries)} entries, ${mb(first.unzippedSize)} unzipped, ${String(PARAMS.wheels)} ${stored ? 'stored' : 'deflated'} wheels + ${String(PARAMS.projectFiles)} project files; level ${String(level)}; ${String(availableParallelism())} CPUs; Node ${process.version}; ${String(runs)} runs, medians`,
-  fixtureMs > 1000 ? `(fixture made in ${ms(fixtureMs)}; reused on later runs)` : '(fixture reused)',
+  fixtureMs > 1000
+    ? `(fixture made in ${ms(fixtureMs)}; reused on later runs)`
+    : '(fixture reused)',
   '',
   `| case | tree | zip | total | peak RSS | deflated | reused | copied | inflated |`,
   `|---|---|---|---|---|---|---|---|---|`,
@@ -153,7 +181,10 @@ for (const [name, set] of [
     `| ${name} | ${ms(median(set.map((x) => x.treeMs)))} | ${ms(median(set.map((x) => x.zipMs)))} | ${ms(median(set.map((x) => x.totalMs)))} | ${Math.max(...set.map((x) => x.maxRssMB)).toFixed(0)} MB | ${String(r.compressedEntries)} | ${String(r.reusedEntries)} | ${String(r.copiedEntries)} | ${String(r.inflatedEntries)} |`,
   );
 }
-lines.push('', `lbuild zip: ${mb(first.size)}, sha256 ${first.sha256Hex.slice(0, 16)}… (${coldDigests.size === 1 ? 'identical' : 'DIFFERENT'} over ${String(runs)} cold runs); unzip -tq: ${check.status === 0 ? 'ok' : `FAILED ${check.stdout}${check.stderr}`}`);
+lines.push(
+  '',
+  `lbuild zip: ${mb(first.size)}, sha256 ${first.sha256Hex.slice(0, 16)}… (${coldDigests.size === 1 ? 'identical' : 'DIFFERENT'} over ${String(runs)} cold runs); unzip -tq: ${check.status === 0 ? 'ok' : `FAILED ${check.stdout}${check.stderr}`}`,
+);
 if (makefile) {
   lines.push(
     `Makefile approach (${String(makefile.runs)} runs): unzip -q ${ms(makefile.unzipMs)} + zip -q -X -9 -r ${ms(makefile.zipMs)} = ${ms(makefile.unzipMs + makefile.zipMs)}, peak RSS ${makefile.rssMB.toFixed(0)} MB, zip ${mb(makefile.size)}`,
@@ -165,4 +196,7 @@ if (makefile) {
   );
 }
 console.log(lines.join('\n'));
-writeFileSync(join(work, stored ? 'last-result-stored.json' : 'last-result.json'), JSON.stringify({ params: PARAMS, level, runs, cold, edits, unchanged, makefile }, null, 2));
+writeFileSync(
+  join(work, stored ? 'last-result-stored.json' : 'last-result.json'),
+  JSON.stringify({ params: PARAMS, level, runs, cold, edits, unchanged, makefile }, null, 2),
+);

@@ -45,7 +45,10 @@ export async function buildTree(args: BuildTreeArgs): Promise<TreeManifest> {
   const wheelEntries = (
     await mapConcurrent(args.wheels, 4, async (wheel) => {
       signal?.throwIfAborted();
-      const [wheelHash, files] = await Promise.all([args.hashFile(wheel), readWheelFiles(wheel, signal)]);
+      const [wheelHash, files] = await Promise.all([
+        args.hashFile(wheel),
+        readWheelFiles(wheel, signal),
+      ]);
       return files.map((file): WheelTreeEntry => ({
         path: file.path,
         mode: file.executable ? 0o755 : 0o644,
@@ -64,27 +67,38 @@ export async function buildTree(args: BuildTreeArgs): Promise<TreeManifest> {
     })
   ).flat();
 
-  const fileEntries = await mapConcurrent(args.files, 16, async ({ zipPath, file }): Promise<FileTreeEntry> => {
-    signal?.throwIfAborted();
-    const why = unsafePathReason(zipPath);
-    if (why !== null) {
-      throw buildError('unsafe-zip-path', `The zip path "${zipPath}" of ${file} is unsafe: ${why}.`, {
-        hint: 'Give project files relative, \'/\'-separated paths inside the bundle.',
-      });
-    }
-    const [info, contentKey] = await Promise.all([stat(file), args.hashFile(file)]);
-    if (!info.isFile()) {
-      throw buildError('not-a-file', `${file} is not a regular file, so it cannot go into the bundle as "${zipPath}".`);
-    }
-    return {
-      path: zipPath,
-      mode: (info.mode & 0o111) !== 0 ? 0o755 : 0o644,
-      size: info.size,
-      crc32: null,
-      contentKey,
-      source: { kind: 'file', file },
-    };
-  });
+  const fileEntries = await mapConcurrent(
+    args.files,
+    16,
+    async ({ zipPath, file }): Promise<FileTreeEntry> => {
+      signal?.throwIfAborted();
+      const why = unsafePathReason(zipPath);
+      if (why !== null) {
+        throw buildError(
+          'unsafe-zip-path',
+          `The zip path "${zipPath}" of ${file} is unsafe: ${why}.`,
+          {
+            hint: "Give project files relative, '/'-separated paths inside the bundle.",
+          },
+        );
+      }
+      const [info, contentKey] = await Promise.all([stat(file), args.hashFile(file)]);
+      if (!info.isFile()) {
+        throw buildError(
+          'not-a-file',
+          `${file} is not a regular file, so it cannot go into the bundle as "${zipPath}".`,
+        );
+      }
+      return {
+        path: zipPath,
+        mode: (info.mode & 0o111) !== 0 ? 0o755 : 0o644,
+        size: info.size,
+        crc32: null,
+        contentKey,
+        source: { kind: 'file', file },
+      };
+    },
+  );
 
   signal?.throwIfAborted();
   const candidates: TreeEntry[] = [...fileEntries, ...wheelEntries];
@@ -116,7 +130,12 @@ export async function buildTree(args: BuildTreeArgs): Promise<TreeManifest> {
   return { version: TREE_MANIFEST_VERSION, entries };
 }
 
-function wheelContentKey(wheelHash: string, entryName: string, crc32: number, size: number): string {
+function wheelContentKey(
+  wheelHash: string,
+  entryName: string,
+  crc32: number,
+  size: number,
+): string {
   const digest = createHash('sha256')
     .update(JSON.stringify([wheelHash, entryName, crc32, size]))
     .digest('hex');
@@ -125,7 +144,8 @@ function wheelContentKey(wheelHash: string, entryName: string, crc32: number, si
 
 /** Project files first, then wheels by file name and entry name: an order that ignores argument order. */
 function compareSources(a: TreeEntry, b: TreeEntry): number {
-  if (a.source.kind === 'file' && b.source.kind === 'file') return a.contentKey < b.contentKey ? -1 : a.contentKey > b.contentKey ? 1 : 0;
+  if (a.source.kind === 'file' && b.source.kind === 'file')
+    return a.contentKey < b.contentKey ? -1 : a.contentKey > b.contentKey ? 1 : 0;
   if (a.source.kind === 'file') return -1;
   if (b.source.kind === 'file') return 1;
   return (
@@ -142,7 +162,9 @@ function describe(entry: TreeEntry): string {
 }
 
 async function readContent(entry: TreeEntry): Promise<Buffer> {
-  return entry.source.kind === 'file' ? readFile(entry.source.file) : readWheelEntryContent(entry.source);
+  return entry.source.kind === 'file'
+    ? readFile(entry.source.file)
+    : readWheelEntryContent(entry.source);
 }
 
 async function sameContent(a: TreeEntry, b: TreeEntry): Promise<boolean> {

@@ -38,6 +38,7 @@ export function decodeEntryName(raw: Buffer, generalPurposeBitFlag: number): str
   }
   if (ascii) return raw.toString('latin1');
   let out = '';
-  for (const byte of raw) out += byte < 0x80 ? String.fromCharCode(byte) : (CP437_HIGH[byte - 0x80] ?? '');
+  for (const byte of raw)
+    out += byte < 0x80 ? String.fromCharCode(byte) : (CP437_HIGH[byte - 0x80] ?? '');
   return out;
 }

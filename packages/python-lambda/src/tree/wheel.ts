@@ -32,7 +32,9 @@ function unsafeEntry(wheel: string, entryName: string, why: string): Error {
   return buildError(
     'unsafe-wheel-entry',
     `Wheel ${basename(wheel)} has an unsafe entry "${entryName}": ${why}.`,
-    { hint: 'lbuild does not install it. Rebuild the wheel, or report it to whoever published it.' },
+    {
+      hint: 'lbuild does not install it. Rebuild the wheel, or report it to whoever published it.',
+    },
   );
 }
 
@@ -103,7 +105,12 @@ class BlockReader extends yauzl.RandomAccessReader {
       const block = this.#block(Math.floor(at / BLOCK_SIZE));
       const from = at % BLOCK_SIZE;
       if (from >= block.length) break;
-      const n = block.copy(buffer, offset + done, from, Math.min(block.length, from + length - done));
+      const n = block.copy(
+        buffer,
+        offset + done,
+        from,
+        Math.min(block.length, from + length - done),
+      );
       done += n;
     }
     return done;
@@ -211,7 +218,10 @@ async function readCentralDirectory(wheel: string, signal?: AbortSignal): Promis
  * Refuses (LbuildError, reason `unsafe-wheel-entry`) entries whose path escapes the root, is
  * absolute, has a drive letter or a backslash, and symbolic links or other non-regular files.
  */
-export async function readWheelFiles(wheel: string, signal?: AbortSignal): Promise<WheelFileEntry[]> {
+export async function readWheelFiles(
+  wheel: string,
+  signal?: AbortSignal,
+): Promise<WheelFileEntry[]> {
   const raw = await readCentralDirectory(wheel, signal);
   const distInfo = new Set<string>();
   for (const entry of raw) {
@@ -219,7 +229,12 @@ export async function readWheelFiles(wheel: string, signal?: AbortSignal): Promi
     if (top.endsWith('.dist-info') && entry.name.length > top.length) distInfo.add(top);
   }
   if (distInfo.size !== 1) {
-    throw badWheel(wheel, distInfo.size === 0 ? 'it has no .dist-info directory' : `it has ${String(distInfo.size)} .dist-info directories (${[...distInfo].sort().join(', ')})`);
+    throw badWheel(
+      wheel,
+      distInfo.size === 0
+        ? 'it has no .dist-info directory'
+        : `it has ${String(distInfo.size)} .dist-info directories (${[...distInfo].sort().join(', ')})`,
+    );
   }
   const [infoDir] = [...distInfo] as [string];
   const dataPrefix = `${infoDir.slice(0, -'.dist-info'.length)}.data/`;
@@ -237,7 +252,10 @@ export async function readWheelFiles(wheel: string, signal?: AbortSignal): Promi
     }
     if (entry.encrypted) throw unsafeEntry(wheel, entry.name, 'it is encrypted');
     if (entry.method !== 0 && entry.method !== 8) {
-      throw badWheel(wheel, `entry "${entry.name}" uses compression method ${String(entry.method)}; only stored (0) and deflated (8) are supported`);
+      throw badWheel(
+        wheel,
+        `entry "${entry.name}" uses compression method ${String(entry.method)}; only stored (0) and deflated (8) are supported`,
+      );
     }
     const type = entry.mode & S_IFMT;
     files.push({
@@ -260,22 +278,39 @@ export async function readWheelFiles(wheel: string, signal?: AbortSignal): Promi
  * entry name. Reads synchronously: two small reads from the page cache cost microseconds, and a
  * zip of thousands of entries does this once per entry.
  */
-export function readEntryDataOffset(fd: number, wheel: string, entryName: string, localHeaderOffset: number): number {
+export function readEntryDataOffset(
+  fd: number,
+  wheel: string,
+  entryName: string,
+  localHeaderOffset: number,
+): number {
   const nameBytes = Buffer.from(entryName, 'utf8');
   const header = Buffer.alloc(30 + nameBytes.length);
   const bytesRead = readSync(fd, header, 0, header.length, localHeaderOffset);
   if (bytesRead < 30 || header.readUInt32LE(0) !== 0x04034b50) {
-    throw badWheel(wheel, `no local header for "${entryName}" at offset ${String(localHeaderOffset)}; the wheel changed after the tree was built`);
+    throw badWheel(
+      wheel,
+      `no local header for "${entryName}" at offset ${String(localHeaderOffset)}; the wheel changed after the tree was built`,
+    );
   }
   const nameLength = header.readUInt16LE(26);
   const extraLength = header.readUInt16LE(28);
   if (nameLength === nameBytes.length) {
     const flags = header.readUInt16LE(6);
-    if (bytesRead < 30 + nameLength || decodeEntryName(header.subarray(30, 30 + nameLength), flags) !== entryName) {
-      throw badWheel(wheel, `the local header at offset ${String(localHeaderOffset)} is not "${entryName}"; the wheel changed after the tree was built`);
+    if (
+      bytesRead < 30 + nameLength ||
+      decodeEntryName(header.subarray(30, 30 + nameLength), flags) !== entryName
+    ) {
+      throw badWheel(
+        wheel,
+        `the local header at offset ${String(localHeaderOffset)} is not "${entryName}"; the wheel changed after the tree was built`,
+      );
     }
   } else if ((header.readUInt16LE(6) & 0x800) !== 0) {
-    throw badWheel(wheel, `the local header at offset ${String(localHeaderOffset)} is not "${entryName}"; the wheel changed after the tree was built`);
+    throw badWheel(
+      wheel,
+      `the local header at offset ${String(localHeaderOffset)} is not "${entryName}"; the wheel changed after the tree was built`,
+    );
   }
   return localHeaderOffset + 30 + nameLength + extraLength;
 }
@@ -294,7 +329,8 @@ export async function readWheelEntryContent(source: {
     const start = readEntryDataOffset(fd, source.wheel, source.entryName, source.localHeaderOffset);
     data = Buffer.alloc(source.compressedSize);
     const bytesRead = readSync(fd, data, 0, data.length, start);
-    if (bytesRead !== data.length) throw badWheel(source.wheel, `entry "${source.entryName}" is truncated`);
+    if (bytesRead !== data.length)
+      throw badWheel(source.wheel, `entry "${source.entryName}" is truncated`);
   } finally {
     closeSync(fd);
   }

@@ -38,7 +38,12 @@ export const CACHE_HEADER_SIZE = 32;
 export const CACHE_MAGIC = 0x315a424c;
 
 /** The 32-byte header of a cache file (the deflate worker writes the same bytes). */
-export function encodeCacheHeader(method: 0 | 8, crc32: number, size: number, compressedSize: number): Buffer {
+export function encodeCacheHeader(
+  method: 0 | 8,
+  crc32: number,
+  size: number,
+  compressedSize: number,
+): Buffer {
   const header = Buffer.alloc(CACHE_HEADER_SIZE);
   header.writeUInt32LE(CACHE_MAGIC, 0);
   header.writeUInt8(method, 4);
@@ -58,7 +63,9 @@ export class EntryCache {
   }
 
   fileFor(contentKey: string): string {
-    const key = createHash('sha256').update(`${ZIP_FORMAT_ID}\0${String(this.#level)}\0${contentKey}`).digest('hex');
+    const key = createHash('sha256')
+      .update(`${ZIP_FORMAT_ID}\0${String(this.#level)}\0${contentKey}`)
+      .digest('hex');
     return join(this.#dir, key.slice(0, 2), key);
   }
 

@@ -1,5 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -95,7 +105,8 @@ export type DeflateOutcome =
  * form is not smaller, write the cache file. The worker source below does exactly the same.
  */
 export function deflateToCacheHere(job: DeflateJob): DeflateOutcome {
-  if (job.size > STREAM_THRESHOLD) throw new Error('internal: contents over STREAM_THRESHOLD are deflated in workers');
+  if (job.size > STREAM_THRESHOLD)
+    throw new Error('internal: contents over STREAM_THRESHOLD are deflated in workers');
   const fd = openSync(job.path, 'r');
   let content: Buffer;
   try {

@@ -7,7 +7,9 @@ import { buildTree, manifestContentDigest } from '../../src/tree/index.js';
 import type { TreeManifest } from '../../src/tree/index.js';
 import { distInfo, makeHashFile, makeWheel, withTempDir } from './fixtures.js';
 
-async function failureOf(promise: Promise<unknown>): Promise<{ reason: string; message: string; kind: string }> {
+async function failureOf(
+  promise: Promise<unknown>,
+): Promise<{ reason: string; message: string; kind: string }> {
   try {
     await promise;
   } catch (error) {
@@ -53,10 +55,16 @@ describe('buildTree', () => {
         'pure/data.bin',
       ]);
       const init = manifest.entries.find((entry) => entry.path === 'pure/__init__.py')!;
-      expect(init).toMatchObject({ mode: 0o644, size: 6, source: { kind: 'wheel', wheel: pure, entryName: 'pure/__init__.py', method: 8 } });
+      expect(init).toMatchObject({
+        mode: 0o644,
+        size: 6,
+        source: { kind: 'wheel', wheel: pure, entryName: 'pure/__init__.py', method: 8 },
+      });
       expect(init.crc32).toBe(crc32(Buffer.from('X = 1\n'))); // from the central directory
       expect(init.contentKey).toMatch(/^wheel:[0-9a-f]{64}$/);
-      expect(manifest.entries.find((entry) => entry.path === 'pure/data.bin')!.source).toMatchObject({ method: 0 });
+      expect(
+        manifest.entries.find((entry) => entry.path === 'pure/data.bin')!.source,
+      ).toMatchObject({ method: 0 });
       const speed = manifest.entries.find((entry) => entry.path === 'mixed/_speed.so')!;
       expect(speed.source).toMatchObject({ entryName: 'mixed-1.0.data/platlib/mixed/_speed.so' });
     }));
@@ -83,7 +91,9 @@ describe('buildTree', () => {
         ],
         hashFile: makeHashFile().hashFile,
       });
-      const modes = Object.fromEntries(manifest.entries.map((entry) => [entry.path, entry.mode.toString(8)]));
+      const modes = Object.fromEntries(
+        manifest.entries.map((entry) => [entry.path, entry.mode.toString(8)]),
+      );
       expect(modes).toMatchObject({
         bootstrap: '755',
         'handler.py': '644',
@@ -103,7 +113,17 @@ describe('buildTree', () => {
 
   it('sorts entries bytewise by UTF-8 path, not by UTF-16 code units or locale', () =>
     withTempDir(async (dir) => {
-      const names = ['b.py', 'B.py', 'a/z.py', 'a.py', 'é.py', 'z.py', '\u{1F600}.py', '\uFF5E.py', 'a-b.py'];
+      const names = [
+        'b.py',
+        'B.py',
+        'a/z.py',
+        'a.py',
+        'é.py',
+        'z.py',
+        '\u{1F600}.py',
+        '\uFF5E.py',
+        'a-b.py',
+      ];
       const files = [];
       for (const [index, name] of names.entries()) {
         const file = join(dir, `f${String(index)}`);
@@ -114,12 +134,17 @@ describe('buildTree', () => {
       const expected = [...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
       expect(paths(manifest)).toEqual(expected);
       // U+FF5E sorts before U+1F600 in UTF-8 but after it in UTF-16: the order is bytewise.
-      expect(paths(manifest).indexOf('\uFF5E.py')).toBeLessThan(paths(manifest).indexOf('\u{1F600}.py'));
+      expect(paths(manifest).indexOf('\uFF5E.py')).toBeLessThan(
+        paths(manifest).indexOf('\u{1F600}.py'),
+      );
     }));
 
   it('hashes each file once through hashFile and is stable', () =>
     withTempDir(async (dir) => {
-      const wheel = makeWheel(join(dir, 'p-1.0-py3-none-any.whl'), [{ name: 'p/__init__.py', data: '' }, ...distInfo('p')]);
+      const wheel = makeWheel(join(dir, 'p-1.0-py3-none-any.whl'), [
+        { name: 'p/__init__.py', data: '' },
+        ...distInfo('p'),
+      ]);
       const file = join(dir, 'app.py');
       await writeFile(file, 'print(1)\n');
       const { hashFile, calls } = makeHashFile();
@@ -137,10 +162,17 @@ describe('buildTree', () => {
       for (const sub of ['one', 'two/deeper']) {
         const dir = join(root, sub);
         await mkdir(dir, { recursive: true });
-        const wheel = makeWheel(join(dir, 'p-1.0-py3-none-any.whl'), [{ name: 'p/__init__.py', data: 'v = 2\n' }, ...distInfo('p')]);
+        const wheel = makeWheel(join(dir, 'p-1.0-py3-none-any.whl'), [
+          { name: 'p/__init__.py', data: 'v = 2\n' },
+          ...distInfo('p'),
+        ]);
         const file = join(dir, 'app.py');
         await writeFile(file, 'print(1)\n');
-        const manifest = await buildTree({ wheels: [wheel], files: [{ zipPath: 'app.py', file }], hashFile: makeHashFile().hashFile });
+        const manifest = await buildTree({
+          wheels: [wheel],
+          files: [{ zipPath: 'app.py', file }],
+          hashFile: makeHashFile().hashFile,
+        });
         digests.push(manifestContentDigest(manifest));
       }
       expect(digests[0]).toBe(digests[1]);
@@ -148,18 +180,47 @@ describe('buildTree', () => {
 
   describe('refuses unsafe wheels', () => {
     const cases: [string, string, string][] = [
-      ['../evil.py', 'rogue-1.0-py3-none-any.whl', 'Wheel rogue-1.0-py3-none-any.whl has an unsafe entry "../evil.py": its path escapes the bundle root.'],
-      ['rogue/../../evil.py', 'rogue-1.0-py3-none-any.whl', 'Wheel rogue-1.0-py3-none-any.whl has an unsafe entry "rogue/../../evil.py": its path escapes the bundle root.'],
-      ['/etc/passwd', 'rogue-1.0-py3-none-any.whl', 'Wheel rogue-1.0-py3-none-any.whl has an unsafe entry "/etc/passwd": it is an absolute path.'],
-      ['C:/Windows/evil.py', 'rogue-1.0-py3-none-any.whl', 'Wheel rogue-1.0-py3-none-any.whl has an unsafe entry "C:/Windows/evil.py": its path starts with a drive letter.'],
-      ['..\\evil.py', 'rogue-1.0-py3-none-any.whl', 'Wheel rogue-1.0-py3-none-any.whl has an unsafe entry "..\\evil.py": its path contains a backslash.'],
-      ['rogue-1.0.data/purelib/../../evil.py', 'rogue-1.0-py3-none-any.whl', 'Wheel rogue-1.0-py3-none-any.whl has an unsafe entry "rogue-1.0.data/purelib/../../evil.py": its path escapes the bundle root.'],
+      [
+        '../evil.py',
+        'rogue-1.0-py3-none-any.whl',
+        'Wheel rogue-1.0-py3-none-any.whl has an unsafe entry "../evil.py": its path escapes the bundle root.',
+      ],
+      [
+        'rogue/../../evil.py',
+        'rogue-1.0-py3-none-any.whl',
+        'Wheel rogue-1.0-py3-none-any.whl has an unsafe entry "rogue/../../evil.py": its path escapes the bundle root.',
+      ],
+      [
+        '/etc/passwd',
+        'rogue-1.0-py3-none-any.whl',
+        'Wheel rogue-1.0-py3-none-any.whl has an unsafe entry "/etc/passwd": it is an absolute path.',
+      ],
+      [
+        'C:/Windows/evil.py',
+        'rogue-1.0-py3-none-any.whl',
+        'Wheel rogue-1.0-py3-none-any.whl has an unsafe entry "C:/Windows/evil.py": its path starts with a drive letter.',
+      ],
+      [
+        '..\\evil.py',
+        'rogue-1.0-py3-none-any.whl',
+        'Wheel rogue-1.0-py3-none-any.whl has an unsafe entry "..\\evil.py": its path contains a backslash.',
+      ],
+      [
+        'rogue-1.0.data/purelib/../../evil.py',
+        'rogue-1.0-py3-none-any.whl',
+        'Wheel rogue-1.0-py3-none-any.whl has an unsafe entry "rogue-1.0.data/purelib/../../evil.py": its path escapes the bundle root.',
+      ],
     ];
     for (const [name, wheelName, message] of cases) {
       it(`entry ${JSON.stringify(name)}`, () =>
         withTempDir(async (dir) => {
-          const wheel = makeWheel(join(dir, wheelName), [{ name, data: 'import os\n' }, ...distInfo('rogue')]);
-          const failure = await failureOf(buildTree({ wheels: [wheel], files: [], hashFile: makeHashFile().hashFile }));
+          const wheel = makeWheel(join(dir, wheelName), [
+            { name, data: 'import os\n' },
+            ...distInfo('rogue'),
+          ]);
+          const failure = await failureOf(
+            buildTree({ wheels: [wheel], files: [], hashFile: makeHashFile().hashFile }),
+          );
           expect(failure).toEqual({
             reason: 'unsafe-wheel-entry',
             kind: 'build',
@@ -175,16 +236,22 @@ describe('buildTree', () => {
           { name: 'link/secrets', data: '/etc/shadow', mode: 0o120777 },
           ...distInfo('link'),
         ]);
-        const failure = await failureOf(buildTree({ wheels: [wheel], files: [], hashFile: makeHashFile().hashFile }));
+        const failure = await failureOf(
+          buildTree({ wheels: [wheel], files: [], hashFile: makeHashFile().hashFile }),
+        );
         expect(failure.reason).toBe('unsafe-wheel-entry');
-        expect(failure.message).toBe('Wheel link-1.0-py3-none-any.whl has an unsafe entry "link/secrets": it is a symbolic link.');
+        expect(failure.message).toBe(
+          'Wheel link-1.0-py3-none-any.whl has an unsafe entry "link/secrets": it is a symbolic link.',
+        );
       }));
 
     it('a wheel that is not a zip', () =>
       withTempDir(async (dir) => {
         const wheel = join(dir, 'broken-1.0-py3-none-any.whl');
         await writeFile(wheel, 'not a zip at all');
-        const failure = await failureOf(buildTree({ wheels: [wheel], files: [], hashFile: makeHashFile().hashFile }));
+        const failure = await failureOf(
+          buildTree({ wheels: [wheel], files: [], hashFile: makeHashFile().hashFile }),
+        );
         expect(failure.reason).toBe('bad-wheel');
         expect(failure.message).toMatch(/^Wheel broken-1\.0-py3-none-any\.whl cannot be read: /);
       }));
@@ -193,11 +260,22 @@ describe('buildTree', () => {
   describe('duplicate zip paths', () => {
     it('accepts the same content from a wheel and a project file, keeping the project file', () =>
       withTempDir(async (dir) => {
-        const wheel = makeWheel(join(dir, 'p-1.0-py3-none-any.whl'), [{ name: 'shared.py', data: 'SAME = 1\n' }, ...distInfo('p')]);
+        const wheel = makeWheel(join(dir, 'p-1.0-py3-none-any.whl'), [
+          { name: 'shared.py', data: 'SAME = 1\n' },
+          ...distInfo('p'),
+        ]);
         const file = join(dir, 'shared.py');
         await writeFile(file, 'SAME = 1\n');
-        const manifest = await buildTree({ wheels: [wheel], files: [{ zipPath: 'shared.py', file }], hashFile: makeHashFile().hashFile });
-        expect(manifest.entries.filter((entry) => entry.path === 'shared.py').map((entry) => entry.source.kind)).toEqual(['file']);
+        const manifest = await buildTree({
+          wheels: [wheel],
+          files: [{ zipPath: 'shared.py', file }],
+          hashFile: makeHashFile().hashFile,
+        });
+        expect(
+          manifest.entries
+            .filter((entry) => entry.path === 'shared.py')
+            .map((entry) => entry.source.kind),
+        ).toEqual(['file']);
       }));
 
     it('refuses a project file that would replace a wheel file', () =>
@@ -209,7 +287,11 @@ describe('buildTree', () => {
         const file = join(dir, 'mine.py');
         await writeFile(file, 'real = False\n');
         const failure = await failureOf(
-          buildTree({ wheels: [wheel], files: [{ zipPath: 'requests/__init__.py', file }], hashFile: makeHashFile().hashFile }),
+          buildTree({
+            wheels: [wheel],
+            files: [{ zipPath: 'requests/__init__.py', file }],
+            hashFile: makeHashFile().hashFile,
+          }),
         );
         expect(failure).toEqual({
           reason: 'duplicate-zip-path',
@@ -221,12 +303,23 @@ describe('buildTree', () => {
 
     it('refuses two wheels with different content at one path, whatever the argument order', () =>
       withTempDir(async (dir) => {
-        const a = makeWheel(join(dir, 'a-1.0-py3-none-any.whl'), [{ name: 'common/util.py', data: 'A\n' }, ...distInfo('a')]);
-        const b = makeWheel(join(dir, 'b-1.0-py3-none-any.whl'), [{ name: 'common/util.py', data: 'B\n' }, ...distInfo('b')]);
+        const a = makeWheel(join(dir, 'a-1.0-py3-none-any.whl'), [
+          { name: 'common/util.py', data: 'A\n' },
+          ...distInfo('a'),
+        ]);
+        const b = makeWheel(join(dir, 'b-1.0-py3-none-any.whl'), [
+          { name: 'common/util.py', data: 'B\n' },
+          ...distInfo('b'),
+        ]);
         const message =
           'Two sources put different content at "common/util.py": wheel a-1.0-py3-none-any.whl (entry "common/util.py") and wheel b-1.0-py3-none-any.whl (entry "common/util.py").';
-        for (const wheels of [[a, b], [b, a]]) {
-          const failure = await failureOf(buildTree({ wheels, files: [], hashFile: makeHashFile().hashFile }));
+        for (const wheels of [
+          [a, b],
+          [b, a],
+        ]) {
+          const failure = await failureOf(
+            buildTree({ wheels, files: [], hashFile: makeHashFile().hashFile }),
+          );
           expect(failure.reason).toBe('duplicate-zip-path');
           expect(failure.message).toBe(message);
         }
@@ -234,9 +327,19 @@ describe('buildTree', () => {
 
     it('accepts two wheels with the same bytes at one path (even compressed differently)', () =>
       withTempDir(async (dir) => {
-        const a = makeWheel(join(dir, 'a-1.0-py3-none-any.whl'), [{ name: 'ns/__init__.py', data: '# ns\n' }, ...distInfo('a')]);
-        const b = makeWheel(join(dir, 'b-1.0-py3-none-any.whl'), [{ name: 'ns/__init__.py', data: '# ns\n', store: true }, ...distInfo('b')]);
-        const manifest = await buildTree({ wheels: [b, a], files: [], hashFile: makeHashFile().hashFile });
+        const a = makeWheel(join(dir, 'a-1.0-py3-none-any.whl'), [
+          { name: 'ns/__init__.py', data: '# ns\n' },
+          ...distInfo('a'),
+        ]);
+        const b = makeWheel(join(dir, 'b-1.0-py3-none-any.whl'), [
+          { name: 'ns/__init__.py', data: '# ns\n', store: true },
+          ...distInfo('b'),
+        ]);
+        const manifest = await buildTree({
+          wheels: [b, a],
+          files: [],
+          hashFile: makeHashFile().hashFile,
+        });
         const kept = manifest.entries.filter((entry) => entry.path === 'ns/__init__.py');
         expect(kept).toHaveLength(1);
         expect(kept[0]!.source).toMatchObject({ wheel: a });
@@ -244,10 +347,19 @@ describe('buildTree', () => {
 
     it('refuses a path that is a file in one source and a directory in another', () =>
       withTempDir(async (dir) => {
-        const wheel = makeWheel(join(dir, 'p-1.0-py3-none-any.whl'), [{ name: 'p/config/x.py', data: 'x' }, ...distInfo('p')]);
+        const wheel = makeWheel(join(dir, 'p-1.0-py3-none-any.whl'), [
+          { name: 'p/config/x.py', data: 'x' },
+          ...distInfo('p'),
+        ]);
         const file = join(dir, 'config');
         await writeFile(file, 'c');
-        const failure = await failureOf(buildTree({ wheels: [wheel], files: [{ zipPath: 'p/config', file }], hashFile: makeHashFile().hashFile }));
+        const failure = await failureOf(
+          buildTree({
+            wheels: [wheel],
+            files: [{ zipPath: 'p/config', file }],
+            hashFile: makeHashFile().hashFile,
+          }),
+        );
         expect(failure.reason).toBe('zip-path-conflict');
         expect(failure.message).toBe(
           `"p/config" is a file in project file ${file} but a directory in wheel p-1.0-py3-none-any.whl (entry "p/config/x.py") ("p/config/x.py").`,
@@ -259,18 +371,34 @@ describe('buildTree', () => {
     withTempDir(async (dir) => {
       const file = join(dir, 'x.py');
       await writeFile(file, 'x');
-      const failure = await failureOf(buildTree({ wheels: [], files: [{ zipPath: '../x.py', file }], hashFile: makeHashFile().hashFile }));
+      const failure = await failureOf(
+        buildTree({
+          wheels: [],
+          files: [{ zipPath: '../x.py', file }],
+          hashFile: makeHashFile().hashFile,
+        }),
+      );
       expect(failure.reason).toBe('unsafe-zip-path');
-      expect(failure.message).toBe(`The zip path "../x.py" of ${file} is unsafe: its path escapes the bundle root.`);
+      expect(failure.message).toBe(
+        `The zip path "../x.py" of ${file} is unsafe: its path escapes the bundle root.`,
+      );
     }));
 
   it('stops when aborted', () =>
     withTempDir(async (dir) => {
-      const wheel = makeWheel(join(dir, 'p-1.0-py3-none-any.whl'), [{ name: 'p/a.py', data: 'a' }, ...distInfo('p')]);
+      const wheel = makeWheel(join(dir, 'p-1.0-py3-none-any.whl'), [
+        { name: 'p/a.py', data: 'a' },
+        ...distInfo('p'),
+      ]);
       const controller = new AbortController();
       controller.abort();
-      await expect(buildTree({ wheels: [wheel], files: [], hashFile: makeHashFile().hashFile, signal: controller.signal })).rejects.toThrow(
-        /abort/i,
-      );
+      await expect(
+        buildTree({
+          wheels: [wheel],
+          files: [],
+          hashFile: makeHashFile().hashFile,
+          signal: controller.signal,
+        }),
+      ).rejects.toThrow(/abort/i);
     }));
 });

@@ -48,13 +48,19 @@ export function distInfo(name: string): WheelSpecEntry[] {
   const info = `${name}-1.0.dist-info`;
   return [
     { name: `${info}/METADATA`, data: `Metadata-Version: 2.1\nName: ${name}\nVersion: 1.0\n` },
-    { name: `${info}/WHEEL`, data: 'Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n' },
+    {
+      name: `${info}/WHEEL`,
+      data: 'Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n',
+    },
     { name: `${info}/RECORD`, data: '' },
   ];
 }
 
 /** A memoising content hash like the engine's, counting how often each file was hashed. */
-export function makeHashFile(): { hashFile: (path: string) => Promise<string>; calls: Map<string, number> } {
+export function makeHashFile(): {
+  hashFile: (path: string) => Promise<string>;
+  calls: Map<string, number>;
+} {
   const memo = new Map<string, Promise<string>>();
   const calls = new Map<string, number>();
   return {

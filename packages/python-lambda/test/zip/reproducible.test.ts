@@ -49,13 +49,36 @@ interface Run {
   LC_ALL?: string;
 }
 
-function runChild(run: Run, cwd: string, manifestFile: string, output: string, cacheDir: string): ZipResult {
+function runChild(
+  run: Run,
+  cwd: string,
+  manifestFile: string,
+  output: string,
+  cacheDir: string,
+): ZipResult {
   const result = spawnSync(
     'sh',
-    ['-c', `umask ${run.umask} && exec "$0" "$@"`, process.execPath, childScript, manifestFile, output, cacheDir],
-    { cwd, env: { ...process.env, TZ: run.TZ, ...(run.LC_ALL === undefined ? {} : { LC_ALL: run.LC_ALL }) }, encoding: 'utf8' },
+    [
+      '-c',
+      `umask ${run.umask} && exec "$0" "$@"`,
+      process.execPath,
+      childScript,
+      manifestFile,
+      output,
+      cacheDir,
+    ],
+    {
+      cwd,
+      env: {
+        ...process.env,
+        TZ: run.TZ,
+        ...(run.LC_ALL === undefined ? {} : { LC_ALL: run.LC_ALL }),
+      },
+      encoding: 'utf8',
+    },
   );
-  if (result.status !== 0) throw new Error(`child failed (${String(result.status)}): ${result.stderr}`);
+  if (result.status !== 0)
+    throw new Error(`child failed (${String(result.status)}): ${result.stderr}`);
   return JSON.parse(result.stdout) as ZipResult;
 }
 
@@ -86,9 +109,14 @@ describe('reproducibility', () => {
       // Cold: a cache of its own. Warm: the same cache again.
       const cache = join(work, `cache-${String(index)}`);
       results.push(runChild(run, source.dir, source.file, output, cache));
-      results.push(runChild(run, work, source.file, join(work, `warm-${String(index)}.zip`), cache));
+      results.push(
+        runChild(run, work, source.file, join(work, `warm-${String(index)}.zip`), cache),
+      );
     }
-    const inProcess = await writeZip(a.manifest, { output: join(work, 'in-process.zip'), cacheDir: join(work, 'cache-here') });
+    const inProcess = await writeZip(a.manifest, {
+      output: join(work, 'in-process.zip'),
+      cacheDir: join(work, 'cache-here'),
+    });
 
     const digests = new Set([...results, inProcess].map((result) => result.sha256Hex));
     expect(digests.size).toBe(1);

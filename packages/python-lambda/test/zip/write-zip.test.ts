@@ -4,13 +4,27 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LbuildError } from '@lbuild/core';
 import { buildTree } from '../../src/tree/index.js';
-import { DOS_DATE, DOS_TIME, ZIP_FORMAT_ID, readZipSummary, writeZip } from '../../src/zip/index.js';
+import {
+  DOS_DATE,
+  DOS_TIME,
+  ZIP_FORMAT_ID,
+  readZipSummary,
+  writeZip,
+} from '../../src/zip/index.js';
 import { deflateHere } from '../../src/zip/deflate.js';
 import { crc32Portable, crc32 } from '../../src/zip/crc32.js';
 import { distInfo, makeHashFile, makeWheel, noise, withTempDir } from '../tree/fixtures.js';
-import { PY_SOURCE, hasUnzip, makeProject, pythonZipReport, treeOf, unzipTest } from './zip-fixtures.js';
+import {
+  PY_SOURCE,
+  hasUnzip,
+  makeProject,
+  pythonZipReport,
+  treeOf,
+  unzipTest,
+} from './zip-fixtures.js';
 
-const sha256 = (data: Uint8Array | string): string => createHash('sha256').update(data).digest('hex');
+const sha256 = (data: Uint8Array | string): string =>
+  createHash('sha256').update(data).digest('hex');
 
 async function failureOf(promise: Promise<unknown>): Promise<LbuildError['failure']> {
   try {
@@ -41,13 +55,19 @@ describe('writeZip', () => {
       expect(result.codeSha256).toBe(createHash('sha256').update(bytes).digest('base64'));
       expect(result.size).toBe(bytes.length);
       expect(result.entries).toBe(manifest.entries.length);
-      expect(result.unzippedSize).toBe([...project.contents.values()].reduce((sum, data) => sum + data.length, 0));
+      expect(result.unzippedSize).toBe(
+        [...project.contents.values()].reduce((sum, data) => sum + data.length, 0),
+      );
       expect(progress.at(-1)).toBe(1);
 
       const report = pythonZipReport(output);
       expect(report.bad).toBeNull();
-      expect(report.entries.map((entry) => entry.name)).toEqual(manifest.entries.map((entry) => entry.path));
-      expect(new Set(report.entries.map((entry) => entry.name))).toEqual(new Set(project.contents.keys()));
+      expect(report.entries.map((entry) => entry.name)).toEqual(
+        manifest.entries.map((entry) => entry.path),
+      );
+      expect(new Set(report.entries.map((entry) => entry.name))).toEqual(
+        new Set(project.contents.keys()),
+      );
       for (const entry of report.entries) {
         expect(entry.sha256, entry.name).toBe(sha256(project.contents.get(entry.name)!));
         expect(entry.date_time).toEqual([1980, 1, 1, 0, 0, 0]);
@@ -59,7 +79,9 @@ describe('writeZip', () => {
       }
       if (hasUnzip) expect(unzipTest(output)).toMatch(/No errors detected/);
 
-      const methods = Object.fromEntries((await readZipSummary(output)).entries.map((entry) => [entry.name, entry.method]));
+      const methods = Object.fromEntries(
+        (await readZipSummary(output)).entries.map((entry) => [entry.name, entry.method]),
+      );
       expect(methods).toMatchObject({
         'lib/__init__.py': 8,
         'lib/_native.so': 0,
@@ -89,7 +111,9 @@ describe('writeZip', () => {
       const fromWheel = manifest.entries.flatMap((entry) =>
         entry.source.kind === 'wheel' && entry.source.method === 8 && entry.size > 0 ? [entry] : [],
       );
-      const copied = fromWheel.filter((entry) => entry.source.kind === 'wheel' && entry.source.compressedSize < entry.size);
+      const copied = fromWheel.filter(
+        (entry) => entry.source.kind === 'wheel' && entry.source.compressedSize < entry.size,
+      );
       expect(copied.map((entry) => entry.path)).toContain('lib/__init__.py');
       expect(fromWheel.map((entry) => entry.path)).toContain('lib/_native.so');
       expect(first).toMatchObject({
@@ -99,7 +123,11 @@ describe('writeZip', () => {
         reusedEntries: 0,
       });
       const second = await writeZip(manifest, { output: join(dir, 'b.zip'), cacheDir });
-      expect(second).toMatchObject({ compressedEntries: 0, reusedEntries: 7, sha256Hex: first.sha256Hex });
+      expect(second).toMatchObject({
+        compressedEntries: 0,
+        reusedEntries: 7,
+        sha256Hex: first.sha256Hex,
+      });
     }));
 
   it('recompresses only the changed file on a rebuild', () =>
@@ -130,7 +158,9 @@ describe('writeZip', () => {
       const big = project.contents.get('app/big_module.py')!;
       const expected = deflateHere(big, 9);
       const zip = await readFile(output);
-      const entry = (await readZipSummary(output)).entries.find((e) => e.name === 'app/big_module.py')!;
+      const entry = (await readZipSummary(output)).entries.find(
+        (e) => e.name === 'app/big_module.py',
+      )!;
       expect(entry.compressedSize).toBe(expected.length);
       expect(Buffer.from(zip).indexOf(Buffer.from(expected))).toBeGreaterThan(0);
     }));
@@ -139,10 +169,23 @@ describe('writeZip', () => {
     withTempDir(async (dir) => {
       const project = await makeProject(dir);
       const manifest = await treeOf(project);
-      const cold = await writeZip(manifest, { output: join(dir, 'a.zip'), cacheDir: join(dir, 'c1') });
-      const warm = await writeZip(manifest, { output: join(dir, 'b.zip'), cacheDir: join(dir, 'c1') });
-      const other = await writeZip(manifest, { output: join(dir, 'c.zip'), cacheDir: join(dir, 'c2') });
-      const level1 = await writeZip(manifest, { output: join(dir, 'd.zip'), cacheDir: join(dir, 'c1'), level: 1 });
+      const cold = await writeZip(manifest, {
+        output: join(dir, 'a.zip'),
+        cacheDir: join(dir, 'c1'),
+      });
+      const warm = await writeZip(manifest, {
+        output: join(dir, 'b.zip'),
+        cacheDir: join(dir, 'c1'),
+      });
+      const other = await writeZip(manifest, {
+        output: join(dir, 'c.zip'),
+        cacheDir: join(dir, 'c2'),
+      });
+      const level1 = await writeZip(manifest, {
+        output: join(dir, 'd.zip'),
+        cacheDir: join(dir, 'c1'),
+        level: 1,
+      });
       expect(warm.sha256Hex).toBe(cold.sha256Hex);
       expect(other.sha256Hex).toBe(cold.sha256Hex);
       expect(level1.sha256Hex).not.toBe(cold.sha256Hex);
@@ -154,10 +197,14 @@ describe('writeZip', () => {
       const project = await makeProject(dir);
       const manifest = await treeOf(project);
       const output = join(dir, 'bundle.zip');
-      const failure = await failureOf(writeZip(manifest, { output, cacheDir: join(dir, 'cache'), maxUnzippedBytes: 1000 }));
+      const failure = await failureOf(
+        writeZip(manifest, { output, cacheDir: join(dir, 'cache'), maxUnzippedBytes: 1000 }),
+      );
       expect(failure.reason).toBe('zip-too-large');
       expect(failure.kind).toBe('build');
-      expect(failure.message).toMatch(/^The bundle holds \d+\.\d MB \(\d+ bytes\) unzipped, over the limit of 0\.0 MB \(1000 bytes\)\.$/);
+      expect(failure.message).toMatch(
+        /^The bundle holds \d+\.\d MB \(\d+ bytes\) unzipped, over the limit of 0\.0 MB \(1000 bytes\)\.$/,
+      );
       expect(failure.hint).toMatch(/maxUnzippedBytes/);
       expect(await readdir(dir)).not.toContain('bundle.zip');
       expect(await readdir(dir)).not.toContain('cache');
@@ -196,7 +243,9 @@ describe('writeZip', () => {
       const before = await readFile(output);
       const handler = project.files.find((file) => file.zipPath === 'handler.py')!.file;
       await writeFile(handler, 'changed\n');
-      const failure = await failureOf(writeZip(manifest, { output, cacheDir: join(dir, 'fresh-cache') }));
+      const failure = await failureOf(
+        writeZip(manifest, { output, cacheDir: join(dir, 'fresh-cache') }),
+      );
       expect(failure.reason).toBe('source-changed');
       expect(failure.message).toBe(
         `The content of "handler.py" in ${handler} changed after the tree was built: it has 8 bytes, not 56.`,
@@ -210,42 +259,68 @@ describe('writeZip', () => {
       const big = Buffer.from(PY_SOURCE.repeat(1700)); // ~17.6 MB
       const file = join(dir, 'big.py');
       await writeFile(file, big);
-      const manifest = await buildTree({ wheels: [], files: [{ zipPath: 'big.py', file }], hashFile: makeHashFile().hashFile });
+      const manifest = await buildTree({
+        wheels: [],
+        files: [{ zipPath: 'big.py', file }],
+        hashFile: makeHashFile().hashFile,
+      });
       const output = join(dir, 'big.zip');
       const result = await writeZip(manifest, { output, cacheDir: join(dir, 'cache') });
       expect(big.length).toBeGreaterThan(16 * 1024 * 1024);
       expect(result.compressedEntries).toBe(1);
       const report = pythonZipReport(output);
       expect(report.bad).toBeNull();
-      expect(report.entries[0]).toMatchObject({ name: 'big.py', compress_type: 8, sha256: sha256(big) });
-    }));
+      expect(report.entries[0]).toMatchObject({
+        name: 'big.py',
+        compress_type: 8,
+        sha256: sha256(big),
+      });
+    }),
+  );
 
   it('writes an empty zip for an empty manifest', () =>
     withTempDir(async (dir) => {
       const output = join(dir, 'empty.zip');
-      const result = await writeZip({ version: 1, entries: [] }, { output, cacheDir: join(dir, 'cache') });
+      const result = await writeZip(
+        { version: 1, entries: [] },
+        { output, cacheDir: join(dir, 'cache') },
+      );
       expect(result.size).toBe(22);
       expect(pythonZipReport(output)).toEqual({ bad: null, entries: [] });
     }));
 
-  it('uses Zip64 end records for 65,535 entries or more, readable by Python', { timeout: 120_000 }, () =>
-    withTempDir(async (dir) => {
-      const count = 65_536;
-      const entries = Array.from({ length: count }, (_, i) => ({ name: `many/f${String(i).padStart(5, '0')}.py`, data: '' }));
-      const wheel = makeWheel(join(dir, 'many-1.0-py3-none-any.whl'), [...entries, ...distInfo('many')]);
-      const manifest = await buildTree({ wheels: [wheel], files: [], hashFile: makeHashFile().hashFile });
-      const output = join(dir, 'many.zip');
-      const result = await writeZip(manifest, { output, cacheDir: join(dir, 'cache') });
-      expect(result.entries).toBe(count + 3);
-      const report = pythonZipReport(output);
-      expect(report.bad).toBeNull();
-      expect(report.entries).toHaveLength(count + 3);
-      const tail = (await readFile(output)).subarray(-98);
-      expect(tail.readUInt32LE(0)).toBe(0x06064b50); // Zip64 end of central directory record
-      expect(tail.readUInt32LE(56)).toBe(0x07064b50); // its locator
-      expect(tail.readUInt16LE(76 + 8)).toBe(0xffff);
-      if (hasUnzip) expect(unzipTest(output)).toMatch(/No errors detected/);
-    }));
+  it(
+    'uses Zip64 end records for 65,535 entries or more, readable by Python',
+    { timeout: 120_000 },
+    () =>
+      withTempDir(async (dir) => {
+        const count = 65_536;
+        const entries = Array.from({ length: count }, (_, i) => ({
+          name: `many/f${String(i).padStart(5, '0')}.py`,
+          data: '',
+        }));
+        const wheel = makeWheel(join(dir, 'many-1.0-py3-none-any.whl'), [
+          ...entries,
+          ...distInfo('many'),
+        ]);
+        const manifest = await buildTree({
+          wheels: [wheel],
+          files: [],
+          hashFile: makeHashFile().hashFile,
+        });
+        const output = join(dir, 'many.zip');
+        const result = await writeZip(manifest, { output, cacheDir: join(dir, 'cache') });
+        expect(result.entries).toBe(count + 3);
+        const report = pythonZipReport(output);
+        expect(report.bad).toBeNull();
+        expect(report.entries).toHaveLength(count + 3);
+        const tail = (await readFile(output)).subarray(-98);
+        expect(tail.readUInt32LE(0)).toBe(0x06064b50); // Zip64 end of central directory record
+        expect(tail.readUInt32LE(56)).toBe(0x07064b50); // its locator
+        expect(tail.readUInt16LE(76 + 8)).toBe(0xffff);
+        if (hasUnzip) expect(unzipTest(output)).toMatch(/No errors detected/);
+      }),
+  );
 
   it('names its format', () => {
     expect(ZIP_FORMAT_ID).toBe('lbuild-zip/1 fflate-0.8.3');

@@ -46,7 +46,10 @@ export function unzipTest(zip: string): string {
   return execFileSync('unzip', ['-tq', zip]).toString('utf8');
 }
 
-export const PY_SOURCE = Array.from({ length: 200 }, (_, i) => `def function_${String(i)}(value):\n    return value * ${String(i)} + 1\n`).join('\n');
+export const PY_SOURCE = Array.from(
+  { length: 200 },
+  (_, i) => `def function_${String(i)}(value):\n    return value * ${String(i)} + 1\n`,
+).join('\n');
 
 export interface Project {
   dir: string;
@@ -75,7 +78,10 @@ export async function makeProject(dir: string): Promise<Project> {
     { name: 'lib-1.0.data/scripts/lib-cli', data: '#!python\n', mode: 0o100755 },
     ...distInfo('lib'),
   ];
-  const wheel = makeWheel(join(dir, 'wheels', 'lib-1.0-cp311-cp311-linux_x86_64.whl'), wheelEntries);
+  const wheel = makeWheel(
+    join(dir, 'wheels', 'lib-1.0-cp311-cp311-linux_x86_64.whl'),
+    wheelEntries,
+  );
   for (const entry of wheelEntries) {
     if (entry.name.includes('.data/scripts/')) continue;
     const path = entry.name.replace(/^lib-1\.0\.data\/(purelib|platlib)\//, '');
@@ -99,6 +105,9 @@ export async function makeProject(dir: string): Promise<Project> {
 }
 
 export async function treeOf(project: Project): Promise<TreeManifest> {
-  return buildTree({ wheels: project.wheels, files: project.files, hashFile: makeHashFile().hashFile });
+  return buildTree({
+    wheels: project.wheels,
+    files: project.files,
+    hashFile: makeHashFile().hashFile,
+  });
 }
-
