@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import {
   buildError,
   definePlugin,
@@ -18,6 +18,14 @@ import { listFiles } from './listing.js';
 
 /** Lambda's limit for a zip uploaded directly (larger ones must go through S3). */
 export const DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024;
+
+/** What the wheelhouse target writes: the resolved wheels by content, for early cutoff. */
+interface WheelList {
+  platform: string;
+  strategy: string;
+  wheels: Record<string, string>;
+  local: string[];
+}
 
 /** The pieces of a bundle every target of it needs, resolved once from the config. */
 interface Bundle {
@@ -184,11 +192,15 @@ function wheelhouseTarget(bundle: Bundle): TargetDefinition {
       const wheels: Record<string, string> = {};
       for (const wheel of result.wheels)
         wheels[wheel.split('/').pop() ?? wheel] = await ctx.hashFile(wheel);
-      await writeFileAtomic(
-        join(bundle.root, listOut),
-        JSON.stringify({ platform: platform.key, strategy: result.strategy, wheels }, null, 2) +
-          '\n',
-      );
+      const list: WheelList = {
+        platform: platform.key,
+        strategy: result.strategy,
+        wheels,
+        // Built here from local projects: their deflate streams come from this machine's zlib,
+        // so the zip recompresses their entries (see the tree's recompressWheels).
+        local: result.localWheels.map((w) => basename(w.wheel)).sort(),
+      };
+      await writeFileAtomic(join(bundle.root, listOut), JSON.stringify(list, null, 2) + '\n');
       const count = result.wheels.length;
       return {
         reads,
@@ -229,7 +241,15 @@ function stagingTarget(bundle: Bundle): TargetDefinition {
         signal: ctx.signal,
         onOutput: (line) => ctx.log('debug', line),
       });
-      return { reads: requirements.files, summary: `${result.wheels.length} wheels staged` };
+      const listFile = ctx.deps.get(`${bundle.name}:wheelhouse`)?.outputs[0];
+      const list = listFile
+        ? (JSON.parse(await readFile(listFile, 'utf8')) as WheelList)
+        : undefined;
+      return {
+        reads: requirements.files,
+        value: { local: list?.local ?? [] },
+        summary: `${result.wheels.length} wheels staged`,
+      };
     },
   };
 }
@@ -273,8 +293,12 @@ function treeTarget(bundle: Bundle): TargetDefinition {
           file: byPath.get(path.replace(/^\.\//, '')) ?? join(bundle.root, path),
         })),
       ];
+      const local = (staging?.value as { local?: string[] } | undefined)?.local ?? [];
       const manifest = await buildTree({
         wheels,
+        ...(wheelDir && local.length
+          ? { recompressWheels: new Set(local.map((w) => join(wheelDir, w))) }
+          : {}),
         files: listed,
         hashFile: ctx.hashFile,
         signal: ctx.signal,
