@@ -20,6 +20,9 @@ export function exitCodeForSummary(summary: BuildSummary): number {
     case 'interrupted':
       return EXIT_INTERRUPTED;
     case 'failed': {
+      // `-q` runs nothing, so a failure there is a check that could not be made (a remote
+      // service that did not answer): an error, not "something would run".
+      if (summary.mode === 'query') return EXIT_ERROR;
       // A target that failed because of what the user wrote (a config error found while
       // building) is exit 2, like any other config error; a step that ran and failed is 1.
       const failures = summary.targets.flatMap((t) => (t.failure ? [t.failure] : []));
