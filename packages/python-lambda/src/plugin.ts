@@ -245,8 +245,10 @@ function stagingTarget(bundle: Bundle): TargetDefinition {
       const list = listFile
         ? (JSON.parse(await readFile(listFile, 'utf8')) as WheelList)
         : undefined;
+      // No reads of the requirements files: what they resolve to is the wheelhouse's output
+      // (wheels.json, by content), a dependency of this target. Recording them here made every
+      // edit that resolves to the same wheels (a comment) rerun staging, defeating that cutoff.
       return {
-        reads: requirements.files,
         value: { local: list?.local ?? [] },
         summary: `${result.wheels.length} wheels staged`,
       };
