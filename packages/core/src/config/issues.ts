@@ -120,14 +120,19 @@ export function describeIssues(
         });
         break;
       }
-      case 'invalid_format':
+      case 'invalid_format': {
+        // A custom message that already quotes the value (`role "x" is not ...`) says it once.
+        const got = JSON.stringify(value);
         out.push({
           path,
           message: custom
-            ? `${custom} (got ${JSON.stringify(value)})`
-            : `${name} is not a valid ${issue.format} (got ${JSON.stringify(value)})`,
+            ? custom.includes(got)
+              ? custom
+              : `${custom} (got ${got})`
+            : `${name} is not a valid ${issue.format} (got ${got})`,
         });
         break;
+      }
       default:
         out.push({ path, message: custom ?? `${name} is invalid` });
     }
