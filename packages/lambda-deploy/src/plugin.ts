@@ -1,4 +1,11 @@
-import { buildError, definePlugin, type Json, type TargetDefinition } from '@lbuild/core';
+import {
+  LbuildError,
+  buildError,
+  definePlugin,
+  type Json,
+  type SourceLocation,
+  type TargetDefinition,
+} from '@lbuild/core';
 import {
   FunctionTableSchema,
   toFunctionConfig,
@@ -39,13 +46,16 @@ export const lambdaDeployPlugin = definePlugin<FunctionTable>({
   schema: FunctionTableSchema,
   targets(entry) {
     const config = toFunctionConfig(entry.name, entry.config);
-    return { targets: [uploadTarget(config, entry.location('bundle'))] };
+    return {
+      targets: [uploadTarget(config, entry.location('bundle'), entry.location('handler'))],
+    };
   },
 });
 
 function uploadTarget(
   config: FunctionConfig,
   location: TargetDefinition['location'],
+  handlerLocation?: SourceLocation,
 ): TargetDefinition {
   const zipKey = `${config.bundle}:zip`;
   const zipOf = (deps: ReadonlyMap<string, { outputs: string[]; value: Json | undefined }>) => {
@@ -118,6 +128,18 @@ function uploadTarget(
           },
           summary: `${what}${settings}${result.version ? `; version ${result.version}` : ''}`,
         };
+      } catch (error) {
+        // A handler lbuild.toml sets that is not in the zip: point at `handler`, not `bundle`.
+        if (
+          handlerLocation !== undefined &&
+          config.handler !== undefined &&
+          error instanceof LbuildError &&
+          error.failure.reason.startsWith('handler-') &&
+          error.failure.location === undefined
+        ) {
+          throw new LbuildError({ ...error.failure, location: handlerLocation }, { cause: error });
+        }
+        throw error;
       } finally {
         c.destroy();
       }
