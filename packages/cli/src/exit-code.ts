@@ -8,6 +8,8 @@ export const EXIT_ERROR = 2;
 export const EXIT_INTERRUPTED = 130;
 
 export function exitCodeForFailure(failure: Failure): number {
+  // Ctrl-C while waiting for another lbuild's lock is an interruption, not a usage error.
+  if (failure.reason === 'interrupted') return EXIT_INTERRUPTED;
   return failure.kind === 'build' ? EXIT_FAILED : EXIT_ERROR;
 }
 
