@@ -87,6 +87,26 @@ describe('two lbuild runs on one project at once', () => {
     expect(project.lines('order.log')).toEqual(['start same', 'end same']);
   });
 
+  it('Ctrl-C on the waiting one ends it with exit 130 and leaves the first undisturbed', async () => {
+    const first = start([], '1');
+    await waitFor(() => project.lines('order.log').includes('start 1'), {
+      what: 'the first run to start its command',
+    });
+    const second = start([], '2');
+    await second.waitForStderr('waiting for another lbuild');
+    second.child.kill('SIGINT');
+    expect(await second.exited).toMatchObject({
+      code: 130,
+      stdout: '',
+      stderr: `waiting for another lbuild (pid ${first.pid}) to finish building this project…\nlbuild: error: interrupted while waiting for another lbuild to finish\n`,
+    });
+
+    project.write('go', '');
+    expect((await first.exited).code).toBe(0);
+    expect(project.lines('order.log')).toEqual(['start 1', 'end 1']);
+    expect((await project.run(['-q'], { env: { RUN: '1' } })).code).toBe(0);
+  });
+
   it('-q does not wait for a running build', async () => {
     const first = start([], '1');
     await waitFor(() => project.lines('order.log').includes('start 1'), {
