@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { LAMBDA_PYTHON_VERSIONS } from './pip/platform.js';
 
 /** Files that never belong in a Lambda package, excluded on top of the bundle's own `exclude`. */
 export const DEFAULT_EXCLUDES = [
@@ -34,12 +35,11 @@ export const bundleSchema = z.strictObject({
   exclude: z.optional(z.array(z.string())),
   /** Extra files: path in the zip = path in the project. */
   files: z.optional(z.record(z.string().check(z.minLength(1)), relativePath)),
-  /** The Lambda runtime's Python, e.g. "3.12". */
-  python: z.optional(
-    z
-      .string()
-      .check(z.regex(/^3\.\d+$/, { error: 'python is the runtime\'s "major.minor", e.g. "3.12"' })),
-  ),
+  /**
+   * The Lambda runtime's Python, e.g. "3.12": one of the runtimes lbuild knows the platform of, so
+   * that "2.7" is told the versions there are (a bare major.minor pattern called it malformed).
+   */
+  python: z.optional(z.enum(LAMBDA_PYTHON_VERSIONS as [string, ...string[]])),
   architecture: z.optional(z.enum(['x86_64', 'arm64'])),
   /** Where the zip is written; default dist/NAME.zip. */
   output: z.optional(relativePath),
