@@ -15,6 +15,13 @@ export interface BuildTreeArgs {
   files: { zipPath: string; file: string }[];
   /** The engine's memoised content hash of a file; the only way this module hashes anything. */
   hashFile: (absolutePath: string) => Promise<string>;
+  /**
+   * Wheels (absolute paths, as in `wheels`) built on this machine, from local path requirements.
+   * Their entries get `source.recompress: true`, so the zip writer deflates their content with
+   * fflate instead of copying the deflated data the build machine's zlib produced (see
+   * WheelEntrySource.recompress). Paths that are not in `wheels` are ignored.
+   */
+  recompressWheels?: ReadonlySet<string>;
   signal?: AbortSignal;
 }
 
@@ -49,6 +56,7 @@ export async function buildTree(args: BuildTreeArgs): Promise<TreeManifest> {
         args.hashFile(wheel),
         readWheelFiles(wheel, signal),
       ]);
+      const recompress = args.recompressWheels?.has(wheel) === true;
       return files.map((file): WheelTreeEntry => ({
         path: file.path,
         mode: file.executable ? 0o755 : 0o644,
@@ -62,6 +70,7 @@ export async function buildTree(args: BuildTreeArgs): Promise<TreeManifest> {
           method: file.method,
           compressedSize: file.compressedSize,
           localHeaderOffset: file.localHeaderOffset,
+          ...(recompress ? { recompress: true } : {}),
         },
       }));
     })

@@ -68,6 +68,17 @@ export interface WheelEntrySource {
   compressedSize: number;
   /** Offset of the entry's local file header in the wheel. */
   localHeaderOffset: number;
+  /**
+   * `true` for the entries of a wheel built on this machine (`BuildTreeArgs.recompressWheels`):
+   * its deflated data comes from the build machine's zlib, so another machine may deflate the
+   * same content to other bytes. The zip writer then never copies that data: it inflates the
+   * entry and deflates the content with fflate, as it does a project file. Absent (or `false`)
+   * otherwise: the wheel is the same file everywhere, and its deflated data is copied.
+   *
+   * It changes the zip's bytes, so {@link manifestContentDigest} includes it when it is `true`
+   * (and only then, so the digest of a manifest without it is what it always was).
+   */
+  recompress?: boolean;
 }
 
 export interface FileSource {
@@ -78,15 +89,18 @@ export interface FileSource {
 
 /**
  * SHA-256 (hex) of everything in the manifest that decides the zip's bytes: version, and each
- * entry's path, mode, size and contentKey. Source paths are left out, so the digest is the same
- * in any checkout. A caller fingerprints the zip step with this digest plus the writer's level
- * and `ZIP_FORMAT_ID`.
+ * entry's path, mode, size and contentKey, plus a wheel entry's `recompress` when it is `true`.
+ * Source paths are left out, so the digest is the same in any checkout. A caller fingerprints
+ * the zip step with this digest plus the writer's level and `ZIP_FORMAT_ID`.
  */
 export function manifestContentDigest(manifest: TreeManifest): string {
   const hash = createHash('sha256');
   hash.update(`lbuild-tree/${String(manifest.version)}\n`);
   for (const entry of manifest.entries) {
-    hash.update(JSON.stringify([entry.path, entry.mode, entry.size, entry.contentKey]));
+    const fields: (string | number)[] = [entry.path, entry.mode, entry.size, entry.contentKey];
+    if (entry.source.kind === 'wheel' && entry.source.recompress === true)
+      fields.push('recompress');
+    hash.update(JSON.stringify(fields));
     hash.update('\n');
   }
   return hash.digest('hex');

@@ -1,10 +1,11 @@
+import { createHash } from 'node:crypto';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { LbuildError } from '@lbuild/core';
 import { buildTree, manifestContentDigest } from '../../src/tree/index.js';
-import type { TreeManifest } from '../../src/tree/index.js';
+import type { TreeEntry, TreeManifest, WheelTreeEntry } from '../../src/tree/index.js';
 import { distInfo, makeHashFile, makeWheel, withTempDir } from './fixtures.js';
 
 async function failureOf(
@@ -176,6 +177,74 @@ describe('buildTree', () => {
         digests.push(manifestContentDigest(manifest));
       }
       expect(digests[0]).toBe(digests[1]);
+    }));
+
+  it('marks the entries of the wheels to recompress, and only those', () =>
+    withTempDir(async (dir) => {
+      const local = makeWheel(join(dir, 'local-1.0-py3-none-any.whl'), [
+        { name: 'local/__init__.py', data: 'L = 1\n' },
+        { name: 'local/stored.py', data: 'S = 1\n', store: true },
+        ...distInfo('local'),
+      ]);
+      const index = makeWheel(join(dir, 'index-1.0-py3-none-any.whl'), [
+        { name: 'index/__init__.py', data: 'I = 1\n' },
+        ...distInfo('index'),
+      ]);
+      const { hashFile } = makeHashFile();
+      const plain = await buildTree({ wheels: [local, index], files: [], hashFile });
+      const marked = await buildTree({
+        wheels: [local, index],
+        files: [],
+        hashFile,
+        // A path that is not among the wheels is ignored.
+        recompressWheels: new Set([local, join(dir, 'other-1.0-py3-none-any.whl')]),
+      });
+      expect(paths(marked)).toEqual(paths(plain));
+      for (const [at, entry] of marked.entries.entries()) {
+        const before = plain.entries[at]!;
+        expect(entry.source.kind).toBe('wheel');
+        if (entry.source.kind !== 'wheel') continue;
+        const fromLocal = entry.source.wheel === local;
+        expect(entry.source.recompress, entry.path).toBe(fromLocal ? true : undefined);
+        expect('recompress' in entry.source, entry.path).toBe(fromLocal);
+        // Nothing else changes: the same content, key and source.
+        const source = { ...entry.source };
+        delete source.recompress;
+        expect({ ...entry, source }).toEqual(before);
+      }
+      expect(plain.entries.some((entry) => 'recompress' in entry.source)).toBe(false);
+      // It survives the manifest's JSON round trip (the tree target writes it to disk).
+      expect(JSON.parse(JSON.stringify(marked))).toEqual(marked);
+    }));
+
+  it('puts recompress in the content digest when it is set, and leaves the digest as it was otherwise', () =>
+    withTempDir(async (dir) => {
+      const wheel = makeWheel(join(dir, 'local-1.0-py3-none-any.whl'), [
+        { name: 'local/__init__.py', data: 'L = 1\n' },
+        ...distInfo('local'),
+      ]);
+      const { hashFile } = makeHashFile();
+      const plain = await buildTree({ wheels: [wheel], files: [], hashFile });
+      const marked = await buildTree({
+        wheels: [wheel],
+        files: [],
+        hashFile,
+        recompressWheels: new Set([wheel]),
+      });
+      expect(manifestContentDigest(marked)).not.toBe(manifestContentDigest(plain));
+      // The digest of a manifest without the flag keeps its definition (fingerprints stay valid).
+      const hash = createHash('sha256').update('lbuild-tree/1\n');
+      for (const entry of plain.entries)
+        hash.update(`${JSON.stringify([entry.path, entry.mode, entry.size, entry.contentKey])}\n`);
+      expect(manifestContentDigest(plain)).toBe(hash.digest('hex'));
+      const unmarked: TreeManifest = {
+        ...marked,
+        entries: marked.entries.map((entry): TreeEntry => {
+          if (entry.source.kind !== 'wheel') return entry;
+          return { ...(entry as WheelTreeEntry), source: { ...entry.source, recompress: false } };
+        }),
+      };
+      expect(manifestContentDigest(unmarked)).toBe(manifestContentDigest(plain));
     }));
 
   describe('refuses unsafe wheels', () => {

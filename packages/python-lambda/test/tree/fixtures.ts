@@ -22,16 +22,25 @@ with zipfile.ZipFile(spec['path'], 'w') as zf:
         info.create_system = 3
         info.external_attr = (e['mode'] << 16) | (0x10 if e['name'].endswith('/') else 0)
         info.compress_type = zipfile.ZIP_STORED if e['store'] else zipfile.ZIP_DEFLATED
-        zf.writestr(info, base64.b64decode(e['data']))
+        zf.writestr(info, base64.b64decode(e['data']), compresslevel=spec['compresslevel'])
 `;
 
 /** The Python interpreter used to make and check fixtures (Python's zipfile is the reference). */
 export const PYTHON = process.env.PYTHON ?? 'python3';
 
-/** Writes a wheel with Python's zipfile (an independent zip writer, as wheels are made). */
-export function makeWheel(path: string, entries: WheelSpecEntry[]): string {
+/**
+ * Writes a wheel with Python's zipfile (an independent zip writer, as wheels are made).
+ * `compressLevel` is zlib's level for deflated entries (0–9; zipfile's default when omitted):
+ * the same content at another level gives other deflate bytes, as another machine's zlib may.
+ */
+export function makeWheel(
+  path: string,
+  entries: WheelSpecEntry[],
+  opts: { compressLevel?: number } = {},
+): string {
   const spec = {
     path,
+    compresslevel: opts.compressLevel ?? null,
     entries: entries.map((entry) => ({
       name: entry.name,
       mode: entry.mode ?? (entry.name.endsWith('/') ? 0o040755 : 0o100644),
