@@ -38,10 +38,11 @@ export function locateKey(
       if (key.length < path.length && key.every((k, i) => path[i] === k)) {
         const inner = path[key.length];
         if (inner !== undefined) {
-          const at = raw.search(
-            new RegExp(`[{,]\\s*(?:${escape(inner)}|"${escape(inner)}"|'${escape(inner)}')\\s*=`),
-          );
-          if (at >= 0) consider([...key, inner], index + 1, at + 2);
+          const found = new RegExp(
+            `[{,]\\s*(?:${escape(inner)}|"${escape(inner)}"|'${escape(inner)}')\\s*=`,
+          ).exec(raw);
+          // The column of the key itself, past the `{` or `,` and any spaces.
+          if (found) consider([...key, inner], index + 1, found.index + found[0].search(/[^{,\s]/) + 1);
         }
       }
     }
