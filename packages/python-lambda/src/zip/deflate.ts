@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { inflateRawSync } from 'node:zlib';
 import type * as Fflate from 'fflate';
 import { LbuildError } from '@lbuild/core';
 import { CACHE_HEADER_SIZE, CACHE_MAGIC, encodeCacheHeader } from './cache.js';
@@ -27,7 +28,9 @@ import { FFLATE_VERSION } from './format.js';
  * between releases, so the same input can deflate differently on another machine or Node
  * version. fflate is plain JavaScript: pinned to one version, its output depends only on the
  * input and the options. Inflating is safe with any implementation (its output is fixed by the
- * input), so wheel entries are inflated with Node's zlib.
+ * input), so wheel entries are inflated with Node's zlib: those the writer stores, and those of
+ * wheels built on this machine, which a job inflates before deflating them with fflate
+ * (DeflateJob.deflatedSize).
  *
  * The main thread and the workers load the same file (the CommonJS build that `require`
  * resolves), so a content deflates to the same bytes wherever it runs.
@@ -86,6 +89,14 @@ export interface DeflateJob {
   wholeFile: boolean;
   /** The CRC-32 the content must have, when it is known (a wheel entry's). */
   expectedCrc: number | null;
+  /**
+   * When set, `start` is where this many bytes of raw deflate data begin (a wheel entry's data,
+   * `wholeFile` false), and the content is what they inflate to with Node's zlib, which must be
+   * exactly `size` bytes. An inflater's output is fixed by its input, so the cache file is the
+   * same as for the content read as it is; a content over STREAM_THRESHOLD is cut into the same
+   * STREAM_CHUNK pieces, however the inflater hands it over.
+   */
+  deflatedSize?: number;
   level: number;
   /** The cache file to write (through a temporary name beside it). */
   cacheFile: string;
@@ -93,38 +104,27 @@ export interface DeflateJob {
 
 /**
  * What became of a job: the cache file is written, or the content was not what the tree said
- * (`size`: it has `actual` bytes; `crc`: its CRC-32 differs).
+ * (`size`: it has `actual` bytes; `crc`: its CRC-32 differs; `inflate`: the deflated data is
+ * truncated, does not inflate, or inflates to another size, as `detail` says).
  */
 export type DeflateOutcome =
   | { ok: true; method: 0 | 8; crc32: number; compressedSize: number }
   | { ok: false; problem: 'size'; actual: number }
-  | { ok: false; problem: 'crc' };
+  | { ok: false; problem: 'crc' }
+  | { ok: false; problem: 'inflate'; detail: string };
+
+type DeflateFailure = Extract<DeflateOutcome, { ok: false }>;
 
 /**
- * Runs a job on the calling thread: read, CRC, deflate with fflate, store when the deflated
- * form is not smaller, write the cache file. The worker source below does exactly the same.
+ * Runs a job on the calling thread: read (and inflate), CRC, deflate with fflate, store when the
+ * deflated form is not smaller, write the cache file. The worker source below does exactly the
+ * same.
  */
 export function deflateToCacheHere(job: DeflateJob): DeflateOutcome {
   if (job.size > STREAM_THRESHOLD)
     throw new Error('internal: contents over STREAM_THRESHOLD are deflated in workers');
-  const fd = openSync(job.path, 'r');
-  let content: Buffer;
-  try {
-    if (job.wholeFile) {
-      const actual = fstatSync(fd).size;
-      if (actual !== job.size) return { ok: false, problem: 'size', actual };
-    }
-    content = Buffer.allocUnsafe(job.size);
-    let got = 0;
-    while (got < job.size) {
-      const n = readSync(fd, content, got, job.size - got, job.start + got);
-      if (n === 0) break;
-      got += n;
-    }
-    if (got !== job.size) return { ok: false, problem: 'size', actual: got };
-  } finally {
-    closeSync(fd);
-  }
+  const content = readJobContent(job);
+  if (!Buffer.isBuffer(content)) return content;
   const crc = crc32(content);
   if (job.expectedCrc !== null && crc !== job.expectedCrc) return { ok: false, problem: 'crc' };
   const deflated = deflateHere(content, job.level);
@@ -148,6 +148,53 @@ export function deflateToCacheHere(job: DeflateJob): DeflateOutcome {
   return { ok: true, method, crc32: crc, compressedSize };
 }
 
+/** A job's content, read whole (and inflated when the job says so); the worker's readContent. */
+function readJobContent(job: DeflateJob): Buffer | DeflateFailure {
+  const fd = openSync(job.path, 'r');
+  const length = job.deflatedSize ?? job.size;
+  let data: Buffer;
+  try {
+    if (job.wholeFile) {
+      const actual = fstatSync(fd).size;
+      if (actual !== job.size) return { ok: false, problem: 'size', actual };
+    }
+    data = Buffer.allocUnsafe(length);
+    let got = 0;
+    while (got < length) {
+      const n = readSync(fd, data, got, length - got, job.start + got);
+      if (n === 0) break;
+      got += n;
+    }
+    if (got !== length) {
+      return job.deflatedSize === undefined
+        ? { ok: false, problem: 'size', actual: got }
+        : { ok: false, problem: 'inflate', detail: 'its deflated data is truncated' };
+    }
+  } finally {
+    closeSync(fd);
+  }
+  if (job.deflatedSize === undefined) return data;
+  let content: Buffer;
+  try {
+    content = inflateRawSync(data, { maxOutputLength: Math.max(1, job.size) });
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    return {
+      ok: false,
+      problem: 'inflate',
+      detail: `it does not inflate to ${String(job.size)} bytes (${why})`,
+    };
+  }
+  if (content.length !== job.size) {
+    return {
+      ok: false,
+      problem: 'inflate',
+      detail: `it inflates to ${String(content.length)} bytes, not ${String(job.size)}`,
+    };
+  }
+  return content;
+}
+
 function writeAll(fd: number, data: Uint8Array): void {
   let at = 0;
   while (at < data.length) at += writeSync(fd, data, at, data.length - at);
@@ -155,14 +202,16 @@ function writeAll(fd: number, data: Uint8Array): void {
 
 // The worker: plain CommonJS, run with `eval: true` so that it works both from the TypeScript
 // sources (tests) and from the compiled package, without a worker file to locate. It does the
-// whole job (read, CRC, deflate, write the cache file), so content never crosses threads and
-// the main thread allocates nothing for it. Keep it in step with deflateToCacheHere (a test
-// checks that both write the same cache file).
+// whole job (read and inflate, CRC, deflate, write the cache file), so content never crosses
+// threads and the main thread allocates nothing for it. Keep it in step with deflateToCacheHere
+// and readJobContent (tests check that both write the same cache file and report the same
+// problems).
 const WORKER_SOURCE = `
 'use strict';
 const { parentPort, workerData, threadId } = require('node:worker_threads');
 const fs = require('node:fs');
 const path = require('node:path');
+const { pipeline } = require('node:stream/promises');
 const zlib = require('node:zlib');
 const fflate = require(workerData.fflatePath);
 const MAGIC = workerData.magic;
@@ -203,25 +252,10 @@ function writeAll(fd, data) {
 }
 let counter = 0;
 function run(job) {
-  if (job.size > STREAM_THRESHOLD) return runStreamed(job);
-  const fd = fs.openSync(job.path, 'r');
-  let content;
-  try {
-    if (job.wholeFile) {
-      const actual = fs.fstatSync(fd).size;
-      if (actual !== job.size) return { ok: false, problem: 'size', actual };
-    }
-    content = Buffer.allocUnsafe(job.size);
-    let got = 0;
-    while (got < job.size) {
-      const n = fs.readSync(fd, content, got, job.size - got, job.start + got);
-      if (n === 0) break;
-      got += n;
-    }
-    if (got !== job.size) return { ok: false, problem: 'size', actual: got };
-  } finally {
-    fs.closeSync(fd);
-  }
+  if (job.size > STREAM_THRESHOLD)
+    return job.deflatedSize === undefined ? runStreamed(job) : runInflateStreamed(job);
+  const content = readContent(job);
+  if (!Buffer.isBuffer(content)) return content;
   const crc = crc32(content);
   if (job.expectedCrc !== null && crc !== job.expectedCrc) return { ok: false, problem: 'crc' };
   const deflated = fflate.deflateSync(content, { level: job.level });
@@ -242,6 +276,51 @@ function run(job) {
     throw error;
   }
   return { ok: true, method, crc32: crc, compressedSize };
+}
+// The content, read whole (and inflated when the job says so), or the problem with it.
+function readContent(job) {
+  const fd = fs.openSync(job.path, 'r');
+  const length = job.deflatedSize === undefined ? job.size : job.deflatedSize;
+  let data;
+  try {
+    if (job.wholeFile) {
+      const actual = fs.fstatSync(fd).size;
+      if (actual !== job.size) return { ok: false, problem: 'size', actual };
+    }
+    data = Buffer.allocUnsafe(length);
+    let got = 0;
+    while (got < length) {
+      const n = fs.readSync(fd, data, got, length - got, job.start + got);
+      if (n === 0) break;
+      got += n;
+    }
+    if (got !== length) {
+      return job.deflatedSize === undefined
+        ? { ok: false, problem: 'size', actual: got }
+        : { ok: false, problem: 'inflate', detail: 'its deflated data is truncated' };
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (job.deflatedSize === undefined) return data;
+  let content;
+  try {
+    content = zlib.inflateRawSync(data, { maxOutputLength: Math.max(1, job.size) });
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    return { ok: false, problem: 'inflate', detail: notInflating(job, why) };
+  }
+  if (content.length !== job.size) {
+    return {
+      ok: false,
+      problem: 'inflate',
+      detail: 'it inflates to ' + content.length + ' bytes, not ' + job.size,
+    };
+  }
+  return content;
+}
+function notInflating(job, why) {
+  return 'it does not inflate to ' + job.size + ' bytes (' + why + ')';
 }
 // A large content: read, CRC and deflate STREAM_CHUNK bytes at a time, writing as it goes.
 function runStreamed(job) {
@@ -295,14 +374,116 @@ function runStreamed(job) {
     if (!kept) fs.rmSync(temp, { force: true });
   }
 }
-parentPort.on('message', (message) => {
-  let reply;
+// A large wheel entry: inflated by zlib as a stream, whose pieces (of any size) are gathered
+// into the STREAM_CHUNK pieces runStreamed reads from a file, so the same content deflates to
+// the same bytes either way.
+async function runInflateStreamed(job) {
+  // zlib's message for no data at all, as inflateRawSync would say it.
+  if (job.deflatedSize === 0)
+    return { ok: false, problem: 'inflate', detail: notInflating(job, 'unexpected end of file') };
+  const temp = tempFor(job.cacheFile);
+  let kept = false;
+  let out;
+  let failure = null;
+  let deflatedRead = 0;
   try {
-    reply = { id: message.id, outcome: run(message.job) };
-  } catch (error) {
-    reply = { id: message.id, error: String((error && error.stack) || error) };
+    out = fs.openSync(temp, 'w');
+    writeAll(out, Buffer.alloc(HEADER_SIZE)); // the header, written last
+    let compressedSize = 0;
+    const deflater = new fflate.Deflate({ level: job.level }, (data) => {
+      writeAll(out, data);
+      compressedSize += data.length;
+    });
+    const chunk = Buffer.allocUnsafe(STREAM_CHUNK);
+    let fill = 0;
+    let crc = 0;
+    let done = 0;
+    let inflated = 0;
+    try {
+      await pipeline(
+        fs.createReadStream(job.path, {
+          start: job.start,
+          end: job.start + job.deflatedSize - 1,
+          highWaterMark: STREAM_CHUNK,
+        }),
+        async function* (source) {
+          for await (const data of source) {
+            deflatedRead += data.length;
+            yield data;
+          }
+        },
+        zlib.createInflateRaw(),
+        async (source) => {
+          for await (const data of source) {
+            inflated += data.length;
+            if (inflated > job.size) {
+              failure = {
+                ok: false,
+                problem: 'inflate',
+                detail: 'it inflates to more than ' + job.size + ' bytes',
+              };
+              throw new Error(failure.detail);
+            }
+            let at = 0;
+            while (at < data.length) {
+              const n = Math.min(STREAM_CHUNK - fill, data.length - at);
+              data.copy(chunk, fill, at, at + n);
+              fill += n;
+              at += n;
+              if (fill === STREAM_CHUNK || done + fill === job.size) {
+                crc = crc32(chunk.subarray(0, fill), crc);
+                done += fill;
+                deflater.push(chunk.subarray(0, fill), done === job.size);
+                fill = 0;
+              }
+            }
+          }
+        },
+      );
+    } catch (error) {
+      if (failure !== null) return failure;
+      if (deflatedRead < job.deflatedSize)
+        return { ok: false, problem: 'inflate', detail: 'its deflated data is truncated' };
+      if (error && typeof error.code === 'string' && error.code.startsWith('Z_'))
+        return { ok: false, problem: 'inflate', detail: notInflating(job, error.message) };
+      throw error;
+    }
+    if (deflatedRead < job.deflatedSize)
+      return { ok: false, problem: 'inflate', detail: 'its deflated data is truncated' };
+    if (inflated !== job.size) {
+      return {
+        ok: false,
+        problem: 'inflate',
+        detail: 'it inflates to ' + inflated + ' bytes, not ' + job.size,
+      };
+    }
+    if (job.expectedCrc !== null && crc !== job.expectedCrc) return { ok: false, problem: 'crc' };
+    const method = compressedSize < job.size ? 8 : 0;
+    if (method === 0) {
+      fs.ftruncateSync(out, HEADER_SIZE);
+      compressedSize = job.size;
+    }
+    fs.writeSync(out, header(method, crc, job.size, compressedSize), 0, HEADER_SIZE, 0);
+    fs.closeSync(out);
+    out = undefined;
+    fs.renameSync(temp, job.cacheFile);
+    kept = true;
+    return { ok: true, method, crc32: crc, compressedSize };
+  } finally {
+    if (out !== undefined) fs.closeSync(out);
+    if (!kept) fs.rmSync(temp, { force: true });
   }
-  parentPort.postMessage(reply);
+}
+parentPort.on('message', (message) => {
+  // A worker runs one job at a time (the pool sends the next one on the reply), so an
+  // asynchronous job (runInflateStreamed) never overlaps another.
+  Promise.resolve()
+    .then(() => run(message.job))
+    .then(
+      (outcome) => parentPort.postMessage({ id: message.id, outcome }),
+      (error) =>
+        parentPort.postMessage({ id: message.id, error: String((error && error.stack) || error) }),
+    );
 });
 `;
 

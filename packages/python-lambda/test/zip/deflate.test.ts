@@ -1,6 +1,6 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
+import { crc32, deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { EntryCache } from '../../src/zip/cache.js';
 import { Deflate } from 'fflate';
@@ -11,7 +11,7 @@ import {
   deflateHere,
   deflateToCacheHere,
 } from '../../src/zip/deflate.js';
-import type { DeflateJob } from '../../src/zip/deflate.js';
+import type { DeflateJob, DeflateOutcome } from '../../src/zip/deflate.js';
 import { noise, withTempDir } from '../tree/fixtures.js';
 import { PY_SOURCE } from './zip-fixtures.js';
 
@@ -140,6 +140,219 @@ describe('deflate jobs', () => {
         expect(await pool.run(wrongSize)).toEqual({ ok: false, problem: 'size', actual: 12 });
         expect(deflateToCacheHere(wrongCrc)).toEqual({ ok: false, problem: 'crc' });
         expect(await pool.run(wrongCrc)).toEqual({ ok: false, problem: 'crc' });
+      } finally {
+        await pool.close();
+      }
+    }));
+
+  it('inflate a wheel entry first, to the same cache file as the content itself, on either thread', () =>
+    withTempDir(async (dir) => {
+      const pool = new DeflatePool(2);
+      try {
+        const cases: [string, Buffer][] = [
+          ['text', Buffer.from(PY_SOURCE.repeat(20))],
+          ['noise', noise(300_000, 9)],
+          ['tiny', Buffer.from('x = 1\n')],
+        ];
+        for (const [name, content] of cases) {
+          const plain = join(dir, `${name}.src`);
+          await writeFile(plain, content);
+          const reference = deflateToCacheHere({
+            path: plain,
+            start: 0,
+            size: content.length,
+            wholeFile: true,
+            expectedCrc: null,
+            level: 6,
+            cacheFile: join(dir, 'plain', name),
+          });
+          const expected = await readFile(join(dir, 'plain', name));
+          // The same content deflated by zlib in three ways, as three machines might.
+          const streams = [0, 1, 9].map((level) => deflateRawSync(content, { level }));
+          if (name === 'text') expect(new Set(streams.map((s) => s.toString('hex'))).size).toBe(3);
+          for (const [index, stream] of streams.entries()) {
+            const wheel = join(dir, `${name}-${String(index)}.whl`);
+            await writeFile(wheel, Buffer.concat([Buffer.from('local header'), stream]));
+            const job = (cacheFile: string): DeflateJob => ({
+              path: wheel,
+              start: 12,
+              size: content.length,
+              wholeFile: false,
+              expectedCrc: crc32(content),
+              deflatedSize: stream.length,
+              level: 6,
+              cacheFile,
+            });
+            const here = deflateToCacheHere(job(join(dir, 'main', `${name}-${String(index)}`)));
+            const there = await pool.run(job(join(dir, 'worker', `${name}-${String(index)}`)));
+            expect(here).toEqual(reference);
+            expect(there).toEqual(reference);
+            expect(await readFile(join(dir, 'main', `${name}-${String(index)}`))).toEqual(expected);
+            expect(await readFile(join(dir, 'worker', `${name}-${String(index)}`))).toEqual(
+              expected,
+            );
+          }
+        }
+      } finally {
+        await pool.close();
+      }
+    }));
+
+  it(
+    'inflate a large wheel entry as a stream, cut into the chunks a file is read in',
+    { timeout: 120_000 },
+    () =>
+      withTempDir(async (dir) => {
+        const pool = new DeflatePool(1);
+        try {
+          const size = STREAM_THRESHOLD + 3 * STREAM_CHUNK + 123;
+          const text = Buffer.from(PY_SOURCE.repeat(Math.ceil(size / PY_SOURCE.length))).subarray(
+            0,
+            size,
+          );
+          for (const [name, content] of [
+            ['text', text],
+            ['random', noise(STREAM_THRESHOLD + 1, 4)],
+          ] as const) {
+            const plain = join(dir, name);
+            await writeFile(plain, content);
+            const reference = await pool.run({
+              path: plain,
+              start: 0,
+              size: content.length,
+              wholeFile: true,
+              expectedCrc: null,
+              level: 6,
+              cacheFile: join(dir, 'plain', name),
+            });
+            const expected = await readFile(join(dir, 'plain', name));
+            expect(reference).toMatchObject({ ok: true, method: name === 'text' ? 8 : 0 });
+            for (const level of [1, 9]) {
+              const stream = deflateRawSync(content, { level });
+              const wheel = join(dir, `${name}-${String(level)}.whl`);
+              await writeFile(
+                wheel,
+                Buffer.concat([Buffer.from('header'), stream, Buffer.from('CD')]),
+              );
+              const cacheFile = join(dir, 'inflated', `${name}-${String(level)}`);
+              const outcome = await pool.run({
+                path: wheel,
+                start: 6,
+                size: content.length,
+                wholeFile: false,
+                expectedCrc: crc32(content),
+                deflatedSize: stream.length,
+                level: 6,
+                cacheFile,
+              });
+              expect(outcome).toEqual(reference);
+              expect(await readFile(cacheFile)).toEqual(expected);
+            }
+          }
+        } finally {
+          await pool.close();
+        }
+      }),
+  );
+
+  it('report deflated data that is not what the tree said, the same on either thread', () =>
+    withTempDir(async (dir) => {
+      const content = Buffer.from(PY_SOURCE);
+      const stream = deflateRawSync(content);
+      const wheel = join(dir, 'entry.whl');
+      await writeFile(wheel, Buffer.concat([stream, noise(5000, 8)]));
+      const pool = new DeflatePool(1);
+      try {
+        const job = (change: Partial<DeflateJob>): DeflateJob => ({
+          path: wheel,
+          start: 0,
+          size: content.length,
+          wholeFile: false,
+          expectedCrc: crc32(content),
+          deflatedSize: stream.length,
+          level: 6,
+          cacheFile: join(dir, 'cache', 'x'),
+          ...change,
+        });
+        const inflate = (detail: string): DeflateOutcome => ({
+          ok: false,
+          problem: 'inflate',
+          detail,
+        });
+        const n = content.length;
+        const cases: [Partial<DeflateJob>, DeflateOutcome][] = [
+          [{ expectedCrc: crc32(content) ^ 1 }, { ok: false, problem: 'crc' }],
+          [{ size: n + 1 }, inflate(`it inflates to ${String(n)} bytes, not ${String(n + 1)}`)],
+          [
+            { size: n - 1 },
+            // zlib's maxOutputLength error; its wording is Node's.
+            inflate(
+              expect.stringMatching(
+                new RegExp(`^it does not inflate to ${String(n - 1)} bytes \\(.+\\)$`),
+              ) as string,
+            ),
+          ],
+          [
+            { deflatedSize: stream.length - 10 },
+            inflate(`it does not inflate to ${String(n)} bytes (unexpected end of file)`),
+          ],
+          [{ deflatedSize: stream.length + 6000 }, inflate('its deflated data is truncated')],
+          [
+            { start: stream.length },
+            inflate(expect.stringMatching(/^it does not inflate to/) as string),
+          ],
+        ];
+        for (const [change, expected] of cases) {
+          expect(deflateToCacheHere(job(change)), JSON.stringify(change)).toEqual(expected);
+          expect(await pool.run(job(change)), JSON.stringify(change)).toEqual(
+            deflateToCacheHere(job(change)),
+          );
+        }
+        // Over STREAM_THRESHOLD (worker only, inflated as a stream).
+        const zeros = deflateRawSync(Buffer.alloc(STREAM_THRESHOLD + 2));
+        const big = join(dir, 'big.whl');
+        await writeFile(big, zeros);
+        const bigJob = (change: Partial<DeflateJob>): DeflateJob =>
+          job({
+            path: big,
+            size: STREAM_THRESHOLD + 2,
+            deflatedSize: zeros.length,
+            expectedCrc: crc32(Buffer.alloc(STREAM_THRESHOLD + 2)),
+            ...change,
+          });
+        const m = STREAM_THRESHOLD + 2;
+        const bigCases: [Partial<DeflateJob>, DeflateOutcome][] = [
+          [
+            {},
+            {
+              ok: true,
+              method: 8,
+              crc32: crc32(Buffer.alloc(m)),
+              compressedSize: expect.any(Number),
+            },
+          ],
+          [{ expectedCrc: 1 }, { ok: false, problem: 'crc' }],
+          [{ size: m + 1 }, inflate(`it inflates to ${String(m)} bytes, not ${String(m + 1)}`)],
+          [{ size: m - 1 }, inflate(`it inflates to more than ${String(m - 1)} bytes`)],
+          [
+            { deflatedSize: zeros.length - 4 },
+            inflate(`it does not inflate to ${String(m)} bytes (unexpected end of file)`),
+          ],
+          [{ deflatedSize: zeros.length + 1 }, inflate('its deflated data is truncated')],
+          [
+            { deflatedSize: 0 },
+            inflate(`it does not inflate to ${String(m)} bytes (unexpected end of file)`),
+          ],
+        ];
+        for (const [change, expected] of bigCases) {
+          const cacheFile = join(dir, 'big-cache', JSON.stringify(change));
+          const outcome = await pool.run(bigJob({ ...change, cacheFile }));
+          expect(outcome, JSON.stringify(change)).toEqual(expected);
+          // A failed job leaves no cache file and no temporary file behind.
+          const left = await readdir(join(dir, 'big-cache')).catch((): string[] => []);
+          expect(left.filter((f) => f.endsWith('.tmp'))).toEqual([]);
+          expect(left.includes(JSON.stringify(change))).toBe(outcome.ok);
+        }
       } finally {
         await pool.close();
       }
