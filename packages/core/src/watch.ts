@@ -96,8 +96,11 @@ export async function watch(options: WatchOptions): Promise<void> {
     },
   });
   const watched = new Set<string>();
+  // chokidar sees no change until it has scanned the paths it was first given ('ready', emitted
+  // once): "watching" is announced only after that, or an edit made on seeing it would be lost.
+  const ready = new Promise<void>((resolveReady) => watcher.once('ready', () => resolveReady()));
 
-  const refreshWatchSet = (): void => {
+  const refreshWatchSet = async (): Promise<void> => {
     if (!project) return;
     const p = project;
     const paths = new Set<string>([p.config.file]);
@@ -127,6 +130,7 @@ export async function watch(options: WatchOptions): Promise<void> {
     const added = [...paths].filter((path) => !watched.has(path));
     for (const path of added) watched.add(path);
     if (added.length) watcher.add(added);
+    await ready;
     options.onEvent({
       type: 'watching',
       paths: watched.size,
@@ -165,7 +169,7 @@ export async function watch(options: WatchOptions): Promise<void> {
         options.signal.removeEventListener('abort', onAbort);
         current = undefined;
       }
-      refreshWatchSet();
+      await refreshWatchSet();
     }
     // `state` may have moved to building+queued while the build awaited.
     const again = (state as string) === 'building+queued';
