@@ -45,7 +45,13 @@ export interface WatchOptions {
  */
 export async function watch(options: WatchOptions): Promise<void> {
   const chokidar = await import('chokidar');
-  const debounceMs = options.debounceMs ?? 40;
+  const polling = options.poll !== undefined && options.poll !== false;
+  const interval = typeof options.poll === 'number' ? options.poll : 200;
+  // The quiet period must outlast chokidar's throttle of 'change' events (a path's changes within
+  // 50 ms of the last one it reported are dropped, with no trailing event), or a build can start
+  // in the middle of a save and never see its last write; when polling, it must also outlast
+  // the interval, as the writes of one save can fall on both sides of a poll.
+  const debounceMs = options.debounceMs ?? (polling ? interval + 100 : 100);
   let project: Project | undefined;
   let state: 'idle' | 'debouncing' | 'building' | 'building+queued' = 'idle';
   let changed = new Set<string>();
@@ -81,10 +87,10 @@ export async function watch(options: WatchOptions): Promise<void> {
   const watcher = chokidar.watch([], {
     ignoreInitial: true,
     persistent: true,
-    usePolling: options.poll !== undefined && options.poll !== false,
+    usePolling: polling,
     ...(typeof options.poll === 'number'
       ? { interval: options.poll, binaryInterval: options.poll }
-      : { interval: 200, binaryInterval: 300 }),
+      : { interval, binaryInterval: 300 }),
     ignored: (path: string) => {
       const parts = path.split(sep);
       return (
