@@ -8,19 +8,25 @@ import { ZIP_FORMAT_ID } from './format.js';
  *
  *     <cacheDir>/<k0k1>/<k>      k = SHA-256(ZIP_FORMAT_ID, level, contentKey), hex
  *
+ * A file holds fflate's verdict on the content itself (the bytes the contentKey names), however
+ * the source holds it: a wheel entry to recompress is inflated before it is deflated, so its
+ * file is what the same content would have as a project file. Nothing else enters the key.
+ *
  * Each file is a 32-byte header, then (for deflated content) the deflated bytes:
  *
  *     0  "LBZ1"   4  method (u8: 0 stored, 8 deflated), 3 bytes 0
  *     8  CRC-32 (u32)   12  0 (u32)   16  size (u64)   24  compressed size (u64)
  *
  * A stored content keeps only the header: its bytes are read from the source again (and checked
- * against the CRC) when the zip is written, so incompressible files are not copied twice.
+ * against the CRC) when the zip is written, so incompressible files are not copied twice (a
+ * recompressed wheel entry's are inflated from the wheel again).
  *
  * Why one file per content rather than one pack file: only contents that lbuild itself must
- * deflate come here (project files, and wheel entries that the wheel stored); wheel entries the
- * wheel already deflated are copied from the wheel. Files are written whole under a temporary
- * name and renamed, so concurrent builds and crashes never leave a torn entry, there is no index
- * to rewrite or lock, and a cleaner can delete any file at any time. Opening a few hundred small
+ * deflate come here (project files, wheel entries that the wheel stored, and every entry of a
+ * wheel to recompress: one built on this machine, see WheelEntrySource.recompress); the entries
+ * other wheels already deflated are copied from the wheel. Files are written whole under a
+ * temporary name and renamed, so concurrent builds and crashes never leave a torn entry, there
+ * is no index to rewrite or lock, and a cleaner can delete any file at any time. Opening a few hundred small
  * files costs milliseconds. The previous output zip was considered as the cache and rejected:
  * the user may delete or replace it, and after a failed build it no longer matches any index.
  */

@@ -20,7 +20,13 @@
  * deflated data is copied when smaller than the content, else the content is stored; any other
  * content is deflated with fflate at the caller's level (`deflateSync` up to 16 MiB, the
  * streaming `Deflate` fed 1 MiB chunks above: STREAM_THRESHOLD and STREAM_CHUNK in deflate.ts)
- * and stored when that is not smaller.
+ * and stored when that is not smaller. The entries of a wheel marked `recompress` in the
+ * manifest count as "any other content": a deflated one is inflated first.
+ *
+ * That last rule did not change the ID: it applies only to manifests with `recompress` entries,
+ * which no earlier writer was given, so every manifest without them gives the same bytes as
+ * before; the flag enters manifestContentDigest, so a fingerprint tells the two apart; and the
+ * cache files keep their meaning (fflate's verdict on a content, whatever its source).
  */
 export const ZIP_FORMAT_ID = 'lbuild-zip/1 fflate-0.8.3';
 

@@ -57,8 +57,13 @@ export interface ZipResult {
   reusedEntries: number;
   /** Wheel entries copied as the wheel deflated them, with no compression work. */
   copiedEntries: number;
-  /** Wheel entries the wheel deflated without gain: inflated and stored. */
+  /** Wheel entries the wheel deflated without gain: inflated and stored (not recompressed ones). */
   inflatedEntries: number;
+  /**
+   * Entries of wheels marked for recompression (WheelEntrySource.recompress) that went through
+   * fflate and the cache; each is also counted in compressedEntries or reusedEntries.
+   */
+  recompressedEntries: number;
 }
 
 // Defined in format.ts, which loads nothing: fingerprints read them on every no-op check.
@@ -102,6 +107,15 @@ type Plan =
  * - any other content (project files, entries the wheel stored): deflated with fflate at
  *   `level`, and stored instead when the deflated form is not smaller. The outcome is cached
  *   under the contentKey, so a rebuild deflates only contents it has not seen.
+ *
+ * Except for the entries of a wheel marked `recompress` (one built on this machine from a local
+ * project: another machine's zlib may deflate the same content to other bytes, and decide
+ * differently whether deflating gains anything). Nothing of such an entry depends on how the
+ * wheel deflated it: a deflated one is inflated with Node's zlib (whose output is fixed by its
+ * input), checked against the central directory's size and CRC-32, and then handled like any
+ * other content (fflate at `level`, stored when not smaller, cached under the contentKey); one
+ * the wheel stored is handled as above. Its bytes in the zip are those of the same content from
+ * a project file.
  *
  * On failure or abort the temporary file is removed and `output` is left as it was.
  */
@@ -207,9 +221,15 @@ export async function writeZip(manifest: TreeManifest, opts: WriteZipOptions): P
   }
 }
 
-/** Project files and entries the wheel stored go through the deflater and the cache. */
+/**
+ * Project files, entries the wheel stored, and every entry of a wheel to recompress go through
+ * the deflater and the cache.
+ */
 function needsCache(entry: TreeEntry): boolean {
-  return entry.size > 0 && (entry.source.kind === 'file' || entry.source.method === 0);
+  return (
+    entry.size > 0 &&
+    (entry.source.kind === 'file' || entry.source.method === 0 || entry.source.recompress === true)
+  );
 }
 
 /** The plan of an entry that does not need the cache. */
@@ -261,7 +281,13 @@ function sourceChanged(entry: TreeEntry, from: DataRef, what: string): LbuildErr
 
 class EntryWriter {
   readonly pool = new DeflatePool();
-  readonly stats = { compressedEntries: 0, reusedEntries: 0, copiedEntries: 0, inflatedEntries: 0 };
+  readonly stats = {
+    compressedEntries: 0,
+    reusedEntries: 0,
+    copiedEntries: 0,
+    inflatedEntries: 0,
+    recompressedEntries: 0,
+  };
   readonly #cache: EntryCache;
   readonly #level: number;
   /** Open wheel files (descriptors), least recently used first. */
@@ -273,8 +299,10 @@ class EntryWriter {
     this.#level = level;
   }
 
-  /** Finds the entry's content in the cache, or deflates and caches it. */
+  /** Finds the entry's content in the cache, or deflates (inflating first) and caches it. */
   async prepare(entry: TreeEntry, signal: AbortSignal): Promise<Plan> {
+    if (entry.source.kind === 'wheel' && entry.source.recompress === true)
+      this.stats.recompressedEntries++;
     const hit = this.#cache.lookup(entry.contentKey, entry.size);
     if (hit !== null) {
       this.stats.reusedEntries++;
@@ -311,6 +339,9 @@ class EntryWriter {
         level: this.#level,
         cacheFile,
       };
+      // A deflated entry here is one to recompress: the job inflates it first.
+      if (entry.source.kind === 'wheel' && entry.source.method === 8)
+        job.deflatedSize = entry.source.compressedSize;
     }
     this.#misses++;
     const inWorker = entry.size >= WORKER_THRESHOLD || this.#misses > SMALL_INLINE_MISSES;
@@ -321,7 +352,9 @@ class EntryWriter {
         from,
         outcome.problem === 'size'
           ? `it has ${String(outcome.actual)} bytes, not ${String(entry.size)}`
-          : "its CRC-32 does not match the wheel's central directory",
+          : outcome.problem === 'inflate'
+            ? outcome.detail
+            : "its CRC-32 does not match the wheel's central directory",
       );
     }
     this.stats.compressedEntries++;
@@ -336,6 +369,15 @@ class EntryWriter {
         crc32: cached.crc32,
         compressedSize: cached.compressedSize,
         from: { kind: 'file', file: cached.file, start: CACHE_HEADER_SIZE },
+      };
+    }
+    // Stored: from the source again, inflated when the source is a wheel's deflated data.
+    if (entry.source.kind === 'wheel' && entry.source.method === 8) {
+      return {
+        kind: 'inflate',
+        crc32: cached.crc32,
+        compressedSize: entry.source.compressedSize,
+        from: dataRef(entry),
       };
     }
     return { kind: 'store', crc32: cached.crc32, from: dataRef(entry) };
@@ -374,7 +416,8 @@ class EntryWriter {
         }
         case 'inflate':
           await this.#inflateInto(out, entry, plan, fd, start, signal);
-          this.stats.inflatedEntries++;
+          // Recompressed entries that fflate does not shrink are counted by prepare().
+          if (!needsCache(entry)) this.stats.inflatedEntries++;
           break;
       }
     } catch (error) {
