@@ -237,6 +237,8 @@ export interface JsonTarget {
   unchanged?: boolean;
   outputs?: Record<string, string>;
   failure?: { reason: string; message: string; kind: string; hint?: string };
+  /** The value the target's run returned (an upload's functionArn, codeSha256, ...). */
+  value?: unknown;
 }
 
 export interface StampJson {

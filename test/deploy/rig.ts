@@ -1,0 +1,226 @@
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, sep } from 'node:path';
+import S3rver from 's3rver';
+import {
+  makeZip,
+  startLambdaEmulator,
+  type CallRecord,
+  type LambdaEmulator,
+} from '@lbuild/lambda-emulator';
+import { REPO, TempProject, type RunResult } from '../helpers/project.js';
+
+/**
+ * The rig of the deploy tests: a copy of examples/hello-lambda with a `[function.hello]` table,
+ * run through the built CLI against a Lambda emulator (and s3rver) on 127.0.0.1, with dummy
+ * credentials and no AWS config files. Nothing here can reach AWS.
+ */
+
+export const EXAMPLE = join(REPO, 'examples', 'hello-lambda');
+export const ROLE = 'arn:aws:iam::123456789012:role/lambda-exec';
+export const HANDLER = 'hello.handler.handler';
+export const ARN = 'arn:aws:lambda:us-east-1:123456789012:function:hello';
+/** The stamp of the upload target `hello:upload` (`:` is escaped in stamp file names). */
+export const UPLOAD_STAMP = '.lbuild/stamps/hello%3aupload.json';
+export const ZIP = 'dist/hello.zip';
+/** A source edit that changes the zip: one more line in the handler module. */
+export const HANDLER_FILE = 'hello/handler.py';
+
+/** The operations that change a function; a read-only run must make none of them. */
+export const MUTATIONS = [
+  'CreateFunction',
+  'UpdateFunctionCode',
+  'UpdateFunctionConfiguration',
+  'PublishVersion',
+  'DeleteFunction',
+] as const;
+
+/** `[function.hello]` for bundle `hello`, with what creating it needs, then `extra` lines. */
+export function functionTable(extra = ''): string {
+  return `[function.hello]
+bundle = "hello"
+role = "${ROLE}"
+runtime = "python3.12"
+handler = "${HANDLER}"
+${extra}`;
+}
+
+/** A copy of examples/hello-lambda (without its build state) whose lbuild.toml ends with `table`. */
+export function helloProject(table: string): TempProject {
+  const project = TempProject.create();
+  cpSync(EXAMPLE, project.dir, {
+    recursive: true,
+    filter: (source) => {
+      const parts = relative(EXAMPLE, source).split(sep);
+      return !parts.some((p) => p === '.lbuild' || p === 'dist' || p === '__pycache__');
+    },
+  });
+  project.write('lbuild.toml', `${project.read('lbuild.toml')}\n${table}`);
+  return project;
+}
+
+/** Base64 SHA-256 of bytes: what Lambda reports as CodeSha256. */
+export function codeSha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('base64');
+}
+
+/** The built zip's bytes. */
+export function zipBytes(project: TempProject): Buffer {
+  return readFileSync(project.path(ZIP));
+}
+
+/** The upload stamp's exact bytes, or undefined when there is none. */
+export function uploadStamp(project: TempProject): Buffer | undefined {
+  const file = project.path(UPLOAD_STAMP);
+  return existsSync(file) ? readFileSync(file) : undefined;
+}
+
+/** The value the last successful deploy recorded in the upload stamp. */
+export function stampValue(project: TempProject): Record<string, unknown> | undefined {
+  const bytes = uploadStamp(project);
+  if (!bytes) return undefined;
+  return (JSON.parse(bytes.toString('utf8')) as { value?: Record<string, unknown> }).value;
+}
+
+/** Appends a line to the handler module, so the next zip differs. */
+export function editSource(project: TempProject, line = '# edited'): void {
+  project.write(HANDLER_FILE, `${project.read(HANDLER_FILE)}${line}\n`);
+}
+
+/** A zip someone else deployed: same handler module name, different bytes. */
+export function otherCode(): Buffer {
+  return makeZip({
+    'hello/__init__.py': '',
+    'hello/handler.py': 'def handler(event, context):\n    return "deployed by someone else"\n',
+  });
+}
+
+/** The 1-based line of lbuild.toml that is exactly `line`. */
+export function lineOf(project: TempProject, line: string): number {
+  const index = project.read('lbuild.toml').split('\n').indexOf(line);
+  if (index < 0) throw new Error(`lbuild.toml has no line ${JSON.stringify(line)}`);
+  return index + 1;
+}
+
+/** Durations vary from run to run: `(12ms)`, `in 1.20s` become `(T)`, `in T`. */
+export function withoutTimes(text: string): string {
+  return text.replace(/\b\d+(\.\d+)?m?s\b/g, 'T');
+}
+
+/** Every file below `dir`, recursively, with its content (for secret scans). */
+export function filesBelow(dir: string): { path: string; content: Buffer }[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => {
+      const path = join(entry.parentPath, entry.name);
+      return { path, content: readFileSync(path) };
+    });
+}
+
+export interface RunningS3 {
+  endpoint: string;
+  /** The object's bytes by a plain GET, or undefined when s3rver answers 404. */
+  get(bucket: string, key: string): Promise<Buffer | undefined>;
+  close(): Promise<void>;
+}
+
+/** s3rver on 127.0.0.1 (a free port, a temp directory) with these buckets. */
+export async function startS3(buckets: string[]): Promise<RunningS3> {
+  const directory = mkdtempSync(join(tmpdir(), 'lbuild-s3rver-'));
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory,
+    configureBuckets: buckets.map((name) => ({ name })),
+  });
+  const { port } = await server.run();
+  const endpoint = `http://127.0.0.1:${port}`;
+  return {
+    endpoint,
+    get: async (bucket, key) => {
+      const response = await fetch(`${endpoint}/${bucket}/${key}`);
+      const body = Buffer.from(await response.arrayBuffer());
+      if (response.status === 404) return undefined;
+      if (!response.ok) throw new Error(`s3rver GET ${bucket}/${key}: ${response.status}`);
+      return body;
+    },
+    close: async () => {
+      const closing = server.close();
+      server.httpServer?.closeAllConnections();
+      await closing;
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface LocalAws {
+  emu: LambdaEmulator;
+  s3: RunningS3 | undefined;
+  /** The environment of an lbuild that deploys to these servers; `extra` wins. */
+  env(extra?: Record<string, string | undefined>): Record<string, string | undefined>;
+  /** Runs `lbuild ARGS` in the project against these servers. */
+  run(
+    project: TempProject,
+    args: readonly string[],
+    extra?: Record<string, string | undefined>,
+  ): Promise<RunResult>;
+  /** Lambda calls since the last `emu.clearCalls()` that change a function. */
+  mutations(): CallRecord[];
+  close(): Promise<void>;
+}
+
+/**
+ * A Lambda emulator (updates stay InProgress for a few ms, so lbuild's waiting is exercised)
+ * and, with buckets, s3rver. The environment drops every AWS_* and PIP_* variable of the test
+ * process, so no profile, real credential, CA bundle or package index can take part.
+ */
+export async function startLocalAws(options: { buckets?: string[] } = {}): Promise<LocalAws> {
+  const home = mkdtempSync(join(tmpdir(), 'lbuild-aws-home-'));
+  const s3 = options.buckets ? await startS3(options.buckets) : undefined;
+  const emu = await startLambdaEmulator({
+    updateDelayMs: 30,
+    ...(s3 ? { s3Endpoint: s3.endpoint } : {}),
+  });
+  const scrubbed = Object.fromEntries(
+    Object.keys(process.env)
+      .filter((name) => name.startsWith('AWS_') || name.startsWith('PIP_'))
+      .map((name) => [name, undefined]),
+  );
+  const env = (extra: Record<string, string | undefined> = {}) => ({
+    ...scrubbed,
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    AWS_REGION: 'us-east-1',
+    AWS_CONFIG_FILE: join(home, 'no-such-aws-config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(home, 'no-such-aws-credentials'),
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_ENDPOINT_URL_LAMBDA: emu.endpoint,
+    // Without s3rver, S3 still points at 127.0.0.1: a stray S3 call fails locally.
+    AWS_ENDPOINT_URL_S3: s3?.endpoint ?? emu.endpoint,
+    LBUILD_DEPLOY_POLL_MS: '10',
+    LBUILD_DEPLOY_RETRY_BASE_MS: '5',
+    PIP_DISABLE_PIP_VERSION_CHECK: '1',
+    ...extra,
+  });
+  return {
+    emu,
+    s3,
+    env,
+    run: (project, args, extra) => project.run(args, { env: env(extra) }),
+    mutations: () =>
+      emu.calls().filter((c) => (MUTATIONS as readonly string[]).includes(c.operation)),
+    close: async () => {
+      await emu.close();
+      await s3?.close();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A result's output for assertion messages. */
+export function shown(result: RunResult): string {
+  return `exit ${String(result.code)}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
+}
