@@ -1,0 +1,175 @@
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LbuildError } from '../src/failure.js';
+import { expandInputs } from '../src/inputs.js';
+import type { InputSpec } from '../src/target.js';
+
+let base: string;
+let root: string;
+
+function write(rel: string, content = ''): void {
+  mkdirSync(dirname(join(root, rel)), { recursive: true });
+  writeFileSync(join(root, rel), content);
+}
+
+beforeEach(() => {
+  base = mkdtempSync(join(tmpdir(), 'lbuild-inputs-'));
+  root = join(base, 'project');
+  for (const file of [
+    'setup.cfg',
+    'README.md',
+    'CHANGES.md',
+    'src/app/main.py',
+    'src/app/util.py',
+    'src/app/.hidden.py',
+    'src/app/__pycache__/main.cpython-311.pyc',
+    'src/app/__pycache__/stray.py',
+    'src/lib/B.py',
+    'src/lib/a.py',
+    'src/lib/data.json',
+    'src/top.py',
+    'docs/index.md',
+    'docs/guide/intro.md',
+  ]) {
+    write(file, file);
+  }
+});
+
+afterEach(() => {
+  rmSync(base, { recursive: true, force: true });
+});
+
+const files = (...specs: InputSpec[]) => expandInputs(root, specs, 'test').files;
+
+describe('expandInputs', () => {
+  it('a glob matches files in nested directories, dot files included, sorted bytewise', () => {
+    expect(files({ patterns: ['src/**/*.py'] })).toEqual([
+      'src/app/.hidden.py',
+      'src/app/__pycache__/stray.py',
+      'src/app/main.py',
+      'src/app/util.py',
+      'src/lib/B.py',
+      'src/lib/a.py',
+      'src/top.py',
+    ]);
+  });
+
+  it('a glob without ** stays at its depth', () => {
+    expect(files({ patterns: ['*.md'] })).toEqual(['CHANGES.md', 'README.md']);
+    expect(files({ patterns: ['src/*.py'] })).toEqual(['src/top.py']);
+    expect(files({ patterns: ['src/*/*.py'] })).toEqual([
+      'src/app/.hidden.py',
+      'src/app/main.py',
+      'src/app/util.py',
+      'src/lib/B.py',
+      'src/lib/a.py',
+    ]);
+    expect(files({ patterns: ['*/guide/*.md'] })).toEqual(['docs/guide/intro.md']);
+  });
+
+  it('a glob at the root walks the whole tree', () => {
+    expect(files({ patterns: ['**/*.md'] })).toEqual([
+      'CHANGES.md',
+      'README.md',
+      'docs/guide/intro.md',
+      'docs/index.md',
+    ]);
+  });
+
+  it('expands braces and character classes', () => {
+    expect(files({ patterns: ['src/{app,lib}/[a-m]*.py'] })).toEqual([
+      'src/app/main.py',
+      'src/lib/a.py',
+    ]);
+  });
+
+  it('a glob may match nothing', () => {
+    expect(files({ patterns: ['src/**/*.rs'] })).toEqual([]);
+    expect(files({ patterns: ['nowhere/**/*.py'] })).toEqual([]);
+  });
+
+  it('a plain file is itself, and a plain directory everything below it', () => {
+    expect(files({ patterns: ['setup.cfg'] })).toEqual(['setup.cfg']);
+    expect(files({ patterns: ['./docs/'] })).toEqual(['docs/guide/intro.md', 'docs/index.md']);
+  });
+
+  it('a plain path that does not exist is an error naming the pattern and the target', () => {
+    let error: unknown;
+    try {
+      expandInputs(
+        root,
+        [{ patterns: ['setup.py'], location: { file: join(root, 'lbuild.toml'), line: 3 } }],
+        'test',
+      );
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(LbuildError);
+    expect((error as LbuildError).failure).toEqual({
+      reason: 'missing-input',
+      kind: 'config',
+      message: 'missing input `setup.py` of target test: no such file',
+      hint: 'create the file, fix the path (it is relative to the project root), or use a glob if it may be absent',
+      location: { file: join(root, 'lbuild.toml'), line: 3 },
+    });
+  });
+
+  it('excludes apply to globs, plain directories and plain files alike', () => {
+    const exclude = ['**/__pycache__/**', '**/.*'];
+    expect(files({ patterns: ['src/**/*.py'], exclude })).toEqual([
+      'src/app/main.py',
+      'src/app/util.py',
+      'src/lib/B.py',
+      'src/lib/a.py',
+      'src/top.py',
+    ]);
+    expect(files({ patterns: ['src/app'], exclude })).toEqual([
+      'src/app/main.py',
+      'src/app/util.py',
+    ]);
+    expect(files({ patterns: ['setup.cfg', 'README.md'], exclude: ['*.cfg'] })).toEqual([
+      'README.md',
+    ]);
+  });
+
+  it('keeps each spec’s matches apart, and lists every file once', () => {
+    const expanded = expandInputs(
+      root,
+      [{ patterns: ['src/app/*.py', 'setup.cfg'] }, { patterns: ['src/app/main.py', 'docs/*.md'] }],
+      'test',
+    );
+    expect(expanded.matches).toEqual({
+      'src/app/*.py,setup.cfg': [
+        'setup.cfg',
+        'src/app/.hidden.py',
+        'src/app/main.py',
+        'src/app/util.py',
+      ],
+      'src/app/main.py,docs/*.md': ['docs/index.md', 'src/app/main.py'],
+    });
+    expect(expanded.files).toEqual([
+      'docs/index.md',
+      'setup.cfg',
+      'src/app/.hidden.py',
+      'src/app/main.py',
+      'src/app/util.py',
+    ]);
+  });
+
+  it('follows symbolic links to files and directories', () => {
+    write('../shared/common.py', 'shared');
+    symlinkSync(join(base, 'shared'), join(root, 'src/shared'));
+    symlinkSync(join(root, 'setup.cfg'), join(root, 'src/linked.py'));
+    expect(files({ patterns: ['src/*/*.py'] })).toContain('src/shared/common.py');
+    expect(files({ patterns: ['src/*.py'] })).toEqual(['src/linked.py', 'src/top.py']);
+  });
+
+  it('survives a symbolic link loop', () => {
+    symlinkSync('..', join(root, 'src/lib/loop'));
+    const found = files({ patterns: ['src/**/*.py'] });
+    expect(found).toContain('src/lib/a.py');
+    expect(found.length).toBeLessThan(1000);
+  });
+});
