@@ -71,6 +71,7 @@ export async function verifyTrace(input: VerifyInput): Promise<Verification> {
       if (done()) return result;
       continue;
     }
+    if (sameList(before, files)) continue;
     const was = new Set(before);
     const now = new Set(files);
     for (const file of files) {
@@ -87,7 +88,12 @@ export async function verifyTrace(input: VerifyInput): Promise<Verification> {
     }
   }
 
-  const paths = Object.keys(stamp.files);
+  // Settle the stat hits first, synchronously; only the rest are (re-)hashed.
+  const paths: string[] = [];
+  for (const [path, known] of Object.entries(stamp.files)) {
+    if (hasher.trusted(`${root}/${path}`, known)) result.files[path] = known;
+    else paths.push(path);
+  }
   const states = await mapLimit(paths, HASH_CONCURRENCY, async (path) => {
     if (done()) return undefined;
     const known = stamp.files[path];
@@ -143,6 +149,13 @@ export async function verifyTrace(input: VerifyInput): Promise<Verification> {
     }
   });
   return result;
+}
+
+/** Two sorted file lists are equal (the usual case, checked before building sets). */
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Declared outputs as files, root-relative: a directory output stands for every file below it. */
