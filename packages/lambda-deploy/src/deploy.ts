@@ -757,6 +757,17 @@ class Deployer {
         return this.waitUntilSettled('configuration update');
       });
     }
+    // A function whose creation failed can already hold this zip and these settings: nothing to
+    // send, but it runs nothing, so the deploy must not be recorded as done.
+    if (remote.State === 'Failed') {
+      throw buildError(
+        'lambda-state-failed',
+        `${this.fn} is in state Failed: ${remote.StateReason ?? 'no reason given'}${remote.StateReasonCode ? ` (${remote.StateReasonCode})` : ''}; it does not run this zip`,
+        {
+          hint: 'fix the cause Lambda names (often the role), then deploy again; or delete the function and let lbuild create it',
+        },
+      );
+    }
     const version = await this.publishIfWanted(remote);
     this.emit(
       'done',

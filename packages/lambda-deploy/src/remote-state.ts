@@ -31,6 +31,11 @@ export async function remoteDifferences(
     throw toLbuildError(error, 'GetFunction', config.functionName);
   }
   const differences: string[] = [];
+  if (remote?.State === 'Failed') {
+    differences.push(
+      `function ${config.functionName} is in state Failed: ${remote.StateReason ?? 'no reason given'}`,
+    );
+  }
   if (remote?.CodeSha256 !== localCodeSha256) {
     differences.push(
       `CodeSha256 differs: remote ${short(remote?.CodeSha256)} local ${short(localCodeSha256)}`,
