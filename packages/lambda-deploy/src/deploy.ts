@@ -342,7 +342,7 @@ class Deployer {
       if (ours !== undefined && c.State === 'Failed') {
         throw buildError(
           'lambda-state-failed',
-          `Lambda could not ${ours} ${this.fn}: ${c.StateReason ?? 'no reason given'}${c.StateReasonCode ? ` (${c.StateReasonCode})` : ''}`,
+          `${ours === 'create' ? `Lambda could not create ${this.fn}` : `${this.fn} is in state Failed after the ${ours}`}: ${c.StateReason ?? 'no reason given'}${c.StateReasonCode ? ` (${c.StateReasonCode})` : ''}`,
         );
       }
       if (ours !== undefined && c.LastUpdateStatus === 'Failed') {
