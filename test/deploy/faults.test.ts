@@ -288,5 +288,42 @@ error: UpdateFunctionCode for hello kept failing: ${error}
       'error: Lambda could not create hello: The role defined for the function cannot be assumed by Lambda. (InvalidConfiguration)\n',
     );
     expect(uploadStamp(p)).toBeUndefined();
+
+    // The failed function holds this very zip, but runs nothing: not up to date, and a deploy
+    // that has nothing to send still fails instead of recording success.
+    expect(aws.emu.functionState('hello')).toMatchObject({
+      State: 'Failed',
+      CodeSha256: codeSha256(zipBytes(p)),
+    });
+    const question = await aws.run(p, ['-q', '--explain', 'deploy']);
+    expect(question).toMatchObject({
+      code: 1,
+      stdout:
+        'hello:upload would run: function hello is in state Failed: The role defined for the function cannot be assumed by Lambda.\nlbuild: not up to date\n',
+    });
+    const again = await aws.run(p, ['deploy']);
+    expect(again.code, shown(again)).toBe(1);
+    expect(again.stderr).toContain(
+      `error: hello is in state Failed: The role defined for the function cannot be assumed by Lambda. (InvalidConfiguration); it does not run this zip
+  hint: fix the cause Lambda names (often the role), then deploy again; or delete the function and let lbuild create it
+`,
+    );
+    expect(uploadStamp(p)).toBeUndefined();
+
+    // New code does not bring it back either: Lambda's state is the error.
+    editSource(p);
+    const changed = await aws.run(p, ['deploy']);
+    expect(changed.code, shown(changed)).toBe(1);
+    expect(changed.stderr).toContain(
+      'error: hello is in state Failed after the code update: The role defined for the function cannot be assumed by Lambda. (InvalidConfiguration)\n',
+    );
+    expect(uploadStamp(p)).toBeUndefined();
+
+    // Deleted, it is created again, and works.
+    aws.emu.reset();
+    const recreated = await aws.run(p, ['deploy']);
+    expect(recreated.code, shown(recreated)).toBe(0);
+    expect(aws.emu.functionState('hello')?.State).toBe('Active');
+    expect(stampValue(p)?.codeSha256).toBe(codeSha256(zipBytes(p)));
   });
 });
