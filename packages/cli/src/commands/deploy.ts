@@ -38,7 +38,17 @@ export function selectFunctions(project: Project, names: readonly string[]): Tar
 }
 
 /** `lbuild deploy [NAME...]`: build each function's zip and upload it when its hash changed. */
-export function deployCommand(names: string[], options: GlobalOptions): Promise<number> {
+export async function deployCommand(names: string[], options: GlobalOptions): Promise<number> {
+  // --offline promises no AWS call; a deploy is nothing but AWS calls.
+  if (options.offline && !options.question && !options.dryRun) {
+    throw configError(
+      'offline-deploy',
+      '--offline makes no AWS calls, so it cannot deploy: it answers -q and -n from the last recorded deploy',
+      {
+        hint: 'lbuild -q deploy --offline, or lbuild -n deploy --offline; drop --offline to deploy',
+      },
+    );
+  }
   return options.watch
     ? watchCommand(names, options, selectFunctions)
     : buildCommand(names, options, selectFunctions);
