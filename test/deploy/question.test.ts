@@ -138,6 +138,30 @@ describe('lbuild -q deploy', () => {
     expect(aws.emu.calls()).toEqual([]);
   });
 
+  it('lbuild deploy --offline (no -q, no -n) refuses: a deploy cannot be made without AWS', async () => {
+    const p = helloProject(functionTable());
+    project = p;
+    await deploy(p);
+    editSource(p);
+    const stamp = uploadStamp(p);
+    aws.emu.clearCalls();
+    expect(await aws.run(p, ['deploy', '--offline'])).toEqual({
+      code: 2,
+      signal: null,
+      stdout: '',
+      stderr: `lbuild: error: --offline makes no AWS calls, so it cannot deploy: it answers -q and -n from the last recorded deploy
+  hint: lbuild -q deploy --offline, or lbuild -n deploy --offline; drop --offline to deploy
+`,
+    });
+    expect(aws.emu.calls()).toEqual([]);
+    expect(uploadStamp(p)).toEqual(stamp);
+    // -n --offline lists the deploy from the stamps, without a call either.
+    const dry = await aws.run(p, ['-n', 'deploy', '--offline']);
+    expect(dry.code, shown(dry)).toBe(0);
+    expect(dry.stdout).toContain('would run hello:upload\n');
+    expect(aws.emu.calls()).toEqual([]);
+  });
+
   it('a Lambda that cannot be asked is an error (exit 2), not a "yes"', async () => {
     const p = helloProject(functionTable());
     project = p;
