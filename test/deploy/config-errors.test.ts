@@ -1,10 +1,12 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { TempProject } from '../helpers/project.js';
 import {
+  ROLE,
   ZIP,
   functionTable,
   helloProject,
   lineOf,
+  otherCode,
   shown,
   startLocalAws,
   uploadStamp,
@@ -167,5 +169,29 @@ lbuild: build failed: 1 failed, 0 skipped, 4 built, in T
 `,
     );
     expect(aws.emu.calls()).toEqual([]);
+  });
+
+  it('without handler in lbuild.toml, the function’s own handler must be in the new zip', async () => {
+    aws.emu.seedFunction({
+      name: 'hello',
+      code: otherCode(),
+      role: ROLE,
+      runtime: 'python3.12',
+      handler: 'app.main',
+    });
+    const before = aws.emu.functionState('hello')?.CodeSha256;
+    project = helloProject('[function.hello]\nbundle = "hello"\n');
+    const result = await aws.run(project, ['deploy']);
+    expect(result.code, shown(result)).toBe(2);
+    expect(result.stderr).toContain(
+      `error: handler "app.main": module app is not in hello.zip (looked for app.py, app/__init__.py and app.*.so)
+  --> lbuild.toml:${lineOf(project, 'bundle = "hello"')}:1 (function.hello.bundle)
+  hint: Python modules at the top of the zip: hello, lbuild_example_greet, lbuild_example_text
+`,
+    );
+    // One read to learn the handler; no code sent.
+    expect(aws.emu.calls().map((c) => c.operation)).toEqual(['GetFunction']);
+    expect(aws.emu.functionState('hello')?.CodeSha256).toBe(before);
+    expect(uploadStamp(project)).toBeUndefined();
   });
 });
