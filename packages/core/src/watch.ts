@@ -58,6 +58,8 @@ export async function watch(options: WatchOptions): Promise<void> {
   let configChanged = false;
   let timer: NodeJS.Timeout | undefined;
   let current: AbortController | undefined;
+  /** The build in progress (or the last one): Ctrl-C waits for it before closing the watcher. */
+  let running: Promise<void> | undefined;
   let ignoreOutputs: (path: string) => boolean = () => false;
 
   const load = async (): Promise<boolean> => {
@@ -175,7 +177,9 @@ export async function watch(options: WatchOptions): Promise<void> {
         options.signal.removeEventListener('abort', onAbort);
         current = undefined;
       }
-      await refreshWatchSet();
+      // Not after Ctrl-C: chokidar's add() on a closed watcher opens it again, and lbuild would
+      // never exit.
+      if (!options.signal.aborted) await refreshWatchSet();
     }
     // `state` may have moved to building+queued while the build awaited.
     const again = (state as string) === 'building+queued';
@@ -192,7 +196,7 @@ export async function watch(options: WatchOptions): Promise<void> {
     if (timer) clearTimeout(timer);
     timer = setTimeout(() => {
       timer = undefined;
-      void build();
+      running = build();
     }, debounceMs);
   };
 
@@ -206,7 +210,8 @@ export async function watch(options: WatchOptions): Promise<void> {
 
   await load();
   if (project) {
-    await build();
+    running = build();
+    await running;
   } else {
     // No good config yet: watch the config file until it becomes valid.
     const file = await guessConfigFile(options.start);
@@ -220,6 +225,8 @@ export async function watch(options: WatchOptions): Promise<void> {
   });
   if (timer) clearTimeout(timer);
   current?.abort();
+  // An interrupted build ends its commands (and their children) and removes partial outputs.
+  await running;
   await watcher.close();
 }
 
