@@ -86,6 +86,14 @@ describe('faults that retrying gets past: the function ends up deployed', () => 
       5,
     ],
     [
+      '412 once (changed under the deploy): read again, deployed',
+      {
+        operation: 'UpdateFunctionCode',
+        fault: { kind: 'error', status: 412, type: 'PreconditionFailedException' },
+      },
+      2,
+    ],
+    [
       '500 on the first read',
       { operation: 'GetFunction', times: 4, fault: faults.serviceError() },
       5,
@@ -272,6 +280,62 @@ error: UpdateFunctionCode for hello kept failing: ${error}
     expect(aws.emu.countCalls('UpdateFunctionCode')).toBe(1);
     expect(uploadStamp(p)).toEqual(stamp);
     expect(aws.emu.functionState('hello')?.CodeSha256).toBe(oldSha);
+  });
+
+  it('access denied (403): a config error (exit 2) about the credentials, not retried', async () => {
+    const { project: p, oldSha, stamp } = await deployedThenEdited();
+    aws.emu.injectFault({
+      operation: 'UpdateFunctionCode',
+      functionName: 'hello',
+      fault: {
+        kind: 'error',
+        status: 403,
+        type: 'AccessDeniedException',
+        message: 'User is not authorized to perform: lambda:UpdateFunctionCode',
+      },
+    });
+    const result = await aws.run(p, ['deploy']);
+    expect(result.code, shown(result)).toBe(2);
+    expect(result.stderr).toContain(
+      `error: AWS refused UpdateFunctionCode for hello: AccessDeniedException: User is not authorized to perform: lambda:UpdateFunctionCode
+`,
+    );
+    expect(result.stderr).toContain(
+      '  hint: check which AWS credentials are in use (aws sts get-caller-identity) and their permissions\n',
+    );
+    expect(aws.emu.countCalls('UpdateFunctionCode')).toBe(1);
+    expect(uploadStamp(p)).toEqual(stamp);
+    expect(aws.emu.functionState('hello')?.CodeSha256).toBe(oldSha);
+  });
+
+  it('the function changed under the deploy twice (412, 412): a clear error, nothing overwritten', async () => {
+    const { project: p, oldSha, stamp } = await deployedThenEdited();
+    aws.emu.injectFault({
+      operation: 'UpdateFunctionCode',
+      functionName: 'hello',
+      times: 2,
+      fault: {
+        kind: 'error',
+        status: 412,
+        type: 'PreconditionFailedException',
+        message: 'The Revision Id provided does not match the latest Revision Id.',
+      },
+    });
+    const result = await aws.run(p, ['deploy']);
+    expect(result.code, shown(result)).toBe(1);
+    expect(result.stderr).toContain(
+      `error: hello kept changing while lbuild applied the code update (RevisionId changed twice): someone or something else is deploying it at the same time
+  hint: stop the other deploy, then run lbuild again
+`,
+    );
+    expect(aws.emu.countCalls('UpdateFunctionCode')).toBe(2);
+    expect(uploadStamp(p)).toEqual(stamp);
+    expect(aws.emu.functionState('hello')?.CodeSha256).toBe(oldSha);
+
+    // Once the other deploy is over, the next one goes through.
+    const retry = await aws.run(p, ['deploy']);
+    expect(retry.code, shown(retry)).toBe(0);
+    expect(aws.emu.functionState('hello')?.CodeSha256).toBe(codeSha256(zipBytes(p)));
   });
 
   it('a create that ends Failed: exit 1, Lambda’s reason, no stamp', async () => {
