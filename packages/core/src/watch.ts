@@ -200,9 +200,13 @@ export async function watch(options: WatchOptions): Promise<void> {
     }, debounceMs);
   };
 
-  watcher.on('all', (_event, path) => {
+  watcher.on('all', (event, path) => {
     if (options.signal.aborted) return;
     const abs = resolve(path);
+    // chokidar forgets a path it was given once it is deleted (unless it was the only one), so
+    // a plain-file input, the config file or a source directory that is deleted and created
+    // again (a checkout, an editor's save) would never be seen again: ask for it again.
+    if ((event === 'unlink' || event === 'unlinkDir') && watched.has(abs)) watcher.add(abs);
     if (project && abs === project.config.file) configChanged = true;
     changed.add(project ? relative(project.root, abs) : abs);
     schedule();
