@@ -1,4 +1,4 @@
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
 import { runBuild, stateDirOf, type BuildOptions } from './build.js';
 import { loadProject, type Project } from './config/load.js';
@@ -61,6 +61,7 @@ export async function watch(options: WatchOptions): Promise<void> {
   /** The build in progress (or the last one): Ctrl-C waits for it before closing the watcher. */
   let running: Promise<void> | undefined;
   let ignoreOutputs: (path: string) => boolean = () => false;
+  let configFailure: Failure | undefined;
 
   const load = async (): Promise<boolean> => {
     try {
@@ -70,9 +71,10 @@ export async function watch(options: WatchOptions): Promise<void> {
       if (hadPrevious) options.onEvent({ type: 'config-reloaded' });
       return true;
     } catch (error) {
+      configFailure = toFailure(error);
       options.onEvent({
         type: 'config-error',
-        failure: toFailure(error),
+        failure: configFailure,
         keptPrevious: project !== undefined,
       });
       return false;
@@ -207,8 +209,9 @@ export async function watch(options: WatchOptions): Promise<void> {
     // a plain-file input, the config file or a source directory that is deleted and created
     // again (a checkout, an editor's save) would never be seen again: ask for it again.
     if ((event === 'unlink' || event === 'unlinkDir') && watched.has(abs)) watcher.add(abs);
-    if (project && abs === project.config.file) configChanged = true;
-    changed.add(project ? relative(project.root, abs) : abs);
+    // With no good config yet, the config file is all that is watched.
+    if (!project || abs === project.config.file) configChanged = true;
+    changed.add(relative(project ? project.root : resolve(options.start), abs));
     schedule();
   });
 
@@ -217,11 +220,14 @@ export async function watch(options: WatchOptions): Promise<void> {
     running = build();
     await running;
   } else {
-    // No good config yet: watch the config file until it becomes valid.
-    const file = await guessConfigFile(options.start);
+    // No good config yet: watch the config file (the one in error, found above the start
+    // directory as lbuild finds it) until it becomes valid.
+    const file = configFailure?.location?.file ?? (await guessConfigFile(options.start));
     watcher.add(file);
     watched.add(file);
     configChanged = true;
+    await ready;
+    options.onEvent({ type: 'watching', paths: 1, root: dirname(file), polling });
   }
   await new Promise<void>((resolveDone) => {
     if (options.signal.aborted) resolveDone();
