@@ -110,7 +110,7 @@ export async function watch(options: WatchOptions): Promise<void> {
   // once): "watching" is announced only after that, or an edit made on seeing it would be lost.
   const ready = new Promise<void>((resolveReady) => watcher.once('ready', () => resolveReady()));
 
-  const refreshWatchSet = async (): Promise<void> => {
+  const refreshWatchSet = async (announce = true): Promise<void> => {
     if (!project) return;
     const p = project;
     const paths = new Set<string>([p.config.file]);
@@ -141,6 +141,7 @@ export async function watch(options: WatchOptions): Promise<void> {
     for (const path of added) watched.add(path);
     if (added.length) watcher.add(added);
     await ready;
+    if (!announce) return;
     options.onEvent({
       type: 'watching',
       paths: watched.size,
@@ -217,6 +218,11 @@ export async function watch(options: WatchOptions): Promise<void> {
 
   await load();
   if (project) {
+    // Watch before the first build, so that a change made while it runs is built after it (its
+    // inputs were hashed before): changes until it starts are part of it.
+    state = 'building';
+    await refreshWatchSet(false);
+    changed = new Set();
     running = build();
     await running;
   } else {
