@@ -1,10 +1,12 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import {
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
   readdirSync,
+  renameSync,
   rmSync,
   statSync,
   utimesSync,
@@ -17,9 +19,102 @@ import { waitFor } from './wait.js';
 
 /** The repository root. */
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
-/** The built CLI, started the way a user starts it (with its V8 code cache). */
-export const LBUILD = join(REPO, 'packages', 'cli', 'bin', 'lbuild.cjs');
-const BUNDLE = join(REPO, 'packages', 'cli', 'dist', 'lbuild.cjs');
+const CLI = join(REPO, 'packages', 'cli');
+/** The built CLI in the repository (tests start a copy of it: {@link lbuildBin}). */
+export const LBUILD = join(CLI, 'bin', 'lbuild.cjs');
+const BUNDLE = join(CLI, 'dist', 'lbuild.cjs');
+
+let snapshot: string | undefined;
+
+/** A build of the CLI writes dist/ for a few seconds; a copy waits until it has been this still. */
+const QUIET_MS = 1_500;
+
+/**
+ * The built CLI (`packages/cli/bin/lbuild.cjs` and the `dist/` it loads), started as a user
+ * starts it, but from a copy in the temporary directory, so that a rebuild of packages/cli/dist
+ * while tests run (it starts by deleting dist/) cannot fail them. One copy per build of the CLI,
+ * shared by every test file; copies older than a day are removed.
+ */
+export function lbuildBin(): string {
+  if (snapshot) return snapshot;
+  if (!existsSync(BUNDLE)) {
+    throw new Error(
+      `the CLI is not built (${BUNDLE} is missing): run \`pnpm build\` or \`node packages/cli/build.mjs\` first`,
+    );
+  }
+  const wanted = (path: string) =>
+    !path.endsWith('.v8cache') && !path.includes(join('dist', 'release'));
+  const dist = join(CLI, 'dist');
+  for (let attempt = 1; attempt <= 300; attempt++) {
+    try {
+      const built = statSync(BUNDLE);
+      const key = `${String(built.size)}-${String(Math.floor(built.mtimeMs))}`;
+      // A copy made while a build was still writing dist/ is left alone (another test file may
+      // be using it) and passed over for the next name.
+      let final = '';
+      for (let n = 0; ; n++) {
+        final = join(tmpdir(), `lbuild-test-cli2-${key}${n ? `-${String(n)}` : ''}`);
+        if (!existsSync(join(final, 'bin', 'lbuild.cjs'))) break;
+        if (complete(join(final, 'dist'))) {
+          snapshot = join(final, 'bin', 'lbuild.cjs');
+          return snapshot;
+        }
+      }
+      const changed = lastChange(dist);
+      if (Date.now() - changed >= QUIET_MS) {
+        const staging = mkdtempSync(join(tmpdir(), 'lbuild-test-cli2-staging-'));
+        try {
+          cpSync(join(CLI, 'bin'), join(staging, 'bin'), { recursive: true });
+          cpSync(dist, join(staging, 'dist'), { recursive: true, filter: wanted });
+          if (lastChange(dist) === changed && complete(join(staging, 'dist'))) {
+            pruneOldCopies();
+            renameSync(staging, final);
+            snapshot = join(final, 'bin', 'lbuild.cjs');
+            return snapshot;
+          }
+        } finally {
+          rmSync(staging, { recursive: true, force: true });
+        }
+      }
+    } catch {
+      // A build deleted dist/ under us, or another test file moved the same copy into place.
+    }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+  }
+  throw new Error(
+    'packages/cli/dist did not settle (a build kept rewriting it, or it is incomplete)',
+  );
+}
+
+/** Removes the copies made for builds more than a day old. */
+function pruneOldCopies(): void {
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith('lbuild-test-cli')) continue;
+    const path = join(tmpdir(), name);
+    try {
+      if (Date.now() - statSync(path).mtimeMs > 24 * 3600_000)
+        rmSync(path, { recursive: true, force: true });
+    } catch {
+      // Removed by another test file meanwhile.
+    }
+  }
+}
+
+/** The latest modification time of anything below `dir`. */
+function lastChange(dir: string): number {
+  let latest = statSync(dir).mtimeMs;
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    latest = Math.max(latest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return latest;
+}
+
+/** Every file the bundle loads from `./vendor/` is there. */
+function complete(dist: string): boolean {
+  const bundle = readFileSync(join(dist, 'lbuild.cjs'), 'utf8');
+  const vendored = new Set(bundle.match(/\.\/vendor\/[\w.-]+\.cjs/g) ?? []);
+  return [...vendored].every((file) => existsSync(join(dist, file)));
+}
 
 export interface RunResult {
   /** Exit status, or null when the process was ended by a signal. */
@@ -58,7 +153,7 @@ export class RunningLbuild {
   #stderr = '';
 
   constructor(args: readonly string[], options: RunOptions & { cwd: string }) {
-    this.child = spawn(process.execPath, [LBUILD, ...args], {
+    this.child = spawn(process.execPath, [lbuildBin(), ...args], {
       cwd: options.cwd,
       env: childEnv(options.env),
       stdio: 'pipe',
@@ -109,11 +204,7 @@ export class TempProject {
   }
 
   static create(files: Record<string, string> = {}): TempProject {
-    if (!existsSync(BUNDLE)) {
-      throw new Error(
-        `the CLI is not built (${BUNDLE} is missing): run \`pnpm build\` or \`node packages/cli/build.mjs\` first`,
-      );
-    }
+    lbuildBin();
     const project = new TempProject(mkdtempSync(join(tmpdir(), 'lbuild-test-')));
     for (const [path, content] of Object.entries(files)) project.write(path, content);
     return project;

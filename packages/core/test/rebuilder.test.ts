@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -163,7 +163,7 @@ describe('verifyTrace', () => {
     expect(result.refresh).toBe(true);
     expect(result.files['setup.cfg']).toMatchObject({
       hash: stamp.files['setup.cfg']?.hash,
-      mtimeMs: later.getTime(),
+      mtimeMs: statSync(join(root, 'setup.cfg')).mtimeMs,
     });
     expect(result.files['src/app/main.py']).toBe(stamp.files['src/app/main.py']);
   });
