@@ -28,6 +28,8 @@ export async function watchCommand(
   const c = colorsFor(out);
   const cwd = workingDirectory(options);
   let first = true;
+  /** The last build failed: the next good one gets a line even when it ran nothing. */
+  let failing = false;
   const onEvent = (event: WatchEvent) => {
     switch (event.type) {
       case 'watching':
@@ -55,13 +57,17 @@ export async function watchCommand(
         renderRebuild(event.changed, event.summary);
         return;
       case 'build-error':
+        failing = true;
         process.stderr.write(formatFailure(event.failure, colorsFor(process.stderr), cwd) + '\n');
         return;
     }
   };
   const renderRebuild = (changed: string[], summary: BuildSummary) => {
     const ran = summary.targets.filter((t) => t.status === 'built' || t.status === 'failed');
-    if (ran.length === 0 && summary.status === 'ok') return; // A touch or an unchanged save.
+    // After a failure, a fix that puts back what the last good build saw runs nothing: say ok.
+    const recovered = failing && summary.status === 'ok';
+    failing = summary.status === 'failed';
+    if (ran.length === 0 && summary.status === 'ok' && !recovered) return; // A touch or an unchanged save.
     const what = changed.length
       ? `${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ` (+${changed.length - 3} more)` : ''}`
       : 'start';
