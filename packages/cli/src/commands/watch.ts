@@ -63,7 +63,9 @@ export async function watchCommand(
     }
   };
   const renderRebuild = (changed: string[], summary: BuildSummary) => {
-    const ran = summary.targets.filter((t) => t.status === 'built' || t.status === 'failed');
+    const ran = summary.targets.filter(
+      (t) => t.status === 'built' || t.status === 'failed' || t.status === 'interrupted',
+    );
     // After a failure, a fix that puts back what the last good build saw runs nothing: say ok.
     const recovered = failing && summary.status === 'ok';
     failing = summary.status === 'failed';
@@ -71,7 +73,7 @@ export async function watchCommand(
     const what = changed.length
       ? `${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ` (+${changed.length - 3} more)` : ''}`
       : 'start';
-    const targets = ran.map((t) => (t.status === 'failed' ? c.red(t.key) : t.key)).join(', ');
+    const targets = ran.map((t) => (t.status === 'built' ? t.key : c.red(t.key))).join(', ');
     const summaries = ran.flatMap((t) => (t.summary ? [t.summary] : []));
     const status =
       summary.status === 'ok'
