@@ -318,6 +318,33 @@ lbuild: build failed: 1 failed, 0 skipped, 0 built, in T
   });
 });
 
+describe('a wheelhouse cache emptied by hand', () => {
+  it('under an up-to-date wheelhouse: staging names the missing wheel (exit 1); -B refills it', async () => {
+    project.remove('.lbuild/cache/wheelhouse');
+    project.remove('.lbuild/targets/fn%3astaging');
+    const result = await run();
+    expect(result.code).toBe(1);
+    const wheel = `.lbuild/cache/wheelhouse/cp${template.python.replace('.', '')}-manylinux_2_34_${MACHINE}/alpha-1.0-py3-none-any.whl`;
+    expect(withoutTimes(result.stderr)).toBe(
+      `✗ fn:staging failed (T)
+error: The wheelhouse no longer holds alpha-1.0-py3-none-any.whl as fn:wheelhouse resolved it (${wheel} is gone).
+  hint: Fill the wheelhouse again: lbuild -B fn
+lbuild: build failed: 1 failed, 2 skipped, 0 built, in T
+`,
+    );
+    await expectNothingClaimed({
+      question: 1,
+      zipStamp: 'kept',
+      failed: 'fn%3astaging',
+      untouched: ['fn%3awheelhouse', 'fn%3atree'],
+    });
+    const { result: again, summary } = await project.json(['-B'], { env: NO_PIP_ENV });
+    expect(again.code, again.stderr).toBe(0);
+    expect(ran(summary)).toHaveLength(4);
+    expect(sha256(project.path('dist/fn.zip'))).toBe(goodZip);
+  });
+});
+
 describe('config errors (exit 2, nothing runs)', () => {
   const cases: { title: string; edit: (toml: string) => string; stderr: () => string }[] = [
     {

@@ -182,6 +182,21 @@ describe('a change', () => {
     expect(zipText(zip, 'localpkg/__init__.py')).toContain('"LOCAL+"');
   });
 
+  it('deleting the staged wheels by hand reruns staging alone, from the wheelhouse', async () => {
+    project.remove('.lbuild/targets/fn%3astaging');
+    expect(await question()).toBe(1);
+    const summary = await build();
+    expect(ran(summary)).toEqual(['fn:staging']);
+    expect(summary.targets.find((t) => t.key === 'fn:staging')?.unchanged).toBe(true);
+    expect(readdirSync(project.path('.lbuild/targets/fn%3astaging/wheels')).sort()).toEqual([
+      'alpha-1.0-py3-none-any.whl',
+      'beta-2.0-py3-none-any.whl',
+      'gamma-3.0-py3-none-any.whl',
+      'localpkg-0.1-py3-none-any.whl',
+    ]);
+    expect(sha256(zip)).toBe(first);
+  });
+
   it('of compression-level reruns only the zip', async () => {
     project.write(
       'lbuild.toml',
