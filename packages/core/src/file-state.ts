@@ -13,6 +13,12 @@ export interface FileRecord {
   ctimeMs: number;
   ino: number;
   /**
+   * The file has an execute permission bit. What reads it may depend on that as on the content
+   * (a bundle's zip gives such a file mode 0755), so a chmod that adds or removes it is a change
+   * although the hash stays the same.
+   */
+  exec?: true;
+  /**
    * The file was hashed within one timestamp tick of its last change, so a later write in that
    * same tick would leave size and mtime unchanged: such a record is always re-hashed (git's
    * "racily clean" entries).
@@ -104,6 +110,7 @@ export class FileHasher {
       ctimeMs: after.ctimeMs,
       ino: after.ino,
     };
+    if ((after.mode & 0o111) !== 0) record.exec = true;
     // Changed while being read, or changed so recently that the clock tick has not passed.
     if (!statMatches(record, stats) || startedAt - after.mtimeMs < racyWindowMs(after.mtimeMs)) {
       record.racy = true;

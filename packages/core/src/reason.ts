@@ -10,6 +10,8 @@ export type Reason =
   | { kind: 'recipe-changed'; field: string }
   | { kind: 'env-changed'; name: string }
   | { kind: 'input-changed'; path: string; from: string; to: string }
+  /** Same content, but the execute bit was added or removed (chmod). */
+  | { kind: 'input-mode-changed'; path: string; executable: boolean }
   | { kind: 'input-added'; path: string }
   | { kind: 'input-removed'; path: string }
   | { kind: 'dependency-changed'; dep: TargetKey; from: string; to: string }
@@ -32,6 +34,8 @@ export function describeReason(reason: Reason): string {
       return `environment variable ${reason.name} changed`;
     case 'input-changed':
       return `input changed: ${reason.path} (${short(reason.from)} → ${short(reason.to)})`;
+    case 'input-mode-changed':
+      return `input mode changed: ${reason.path} (${reason.executable ? 'now executable' : 'no longer executable'})`;
     case 'input-added':
       return `input added: ${reason.path}`;
     case 'input-removed':

@@ -104,6 +104,8 @@ export async function verifyTrace(input: VerifyInput): Promise<Verification> {
       }
     } else if (known && current.hash !== known.hash) {
       reasons.push({ kind: 'input-changed', path, from: known.hash, to: current.hash });
+    } else if (known && current.exec !== known.exec) {
+      reasons.push({ kind: 'input-mode-changed', path, executable: current.exec === true });
     } else if (current !== known) {
       result.refresh = true;
     }
