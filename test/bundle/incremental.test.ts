@@ -1,4 +1,4 @@
-import { readdirSync, utimesSync } from 'node:fs';
+import { chmodSync, readdirSync, utimesSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ran, statuses, type JsonSummary, type TempProject } from '../helpers/project.js';
 import {
@@ -180,6 +180,24 @@ describe('a change', () => {
     const summary = await build();
     expect(ran(summary)).toEqual(['fn:staging', 'fn:tree', 'fn:wheelhouse', 'fn:zip']);
     expect(zipText(zip, 'localpkg/__init__.py')).toContain('"LOCAL+"');
+  });
+
+  it("of a source file's execute bit (chmod +x, then -x) reruns tree and zip: the mode follows", async () => {
+    const mode = () => inspectZip(zip).entries.find((e) => e.name === 'app/handler.py')?.mode;
+    expect(mode()).toBe(0o100644);
+    chmodSync(project.path('app/handler.py'), 0o755);
+    expect(await question()).toBe(1);
+    let summary = await build();
+    expect(ran(summary)).toEqual(['fn:tree', 'fn:zip']);
+    expect(summary.targets.find((t) => t.key === 'fn:tree')?.reasons).toEqual([
+      'input mode changed: app/handler.py (now executable)',
+    ]);
+    expect(mode()).toBe(0o100755);
+    chmodSync(project.path('app/handler.py'), 0o644);
+    summary = await build();
+    expect(ran(summary)).toEqual(['fn:tree', 'fn:zip']);
+    expect(mode()).toBe(0o100644);
+    expect(sha256(zip)).toBe(first);
   });
 
   it('deleting the staged wheels by hand reruns staging alone, from the wheelhouse', async () => {
