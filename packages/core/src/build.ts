@@ -151,7 +151,13 @@ class Scheduler {
   async #visitOnce(key: TargetKey): Promise<TargetReport> {
     const def = this.#options.graph.get(key);
     const depReports = await Promise.all(def.deps.map((dep) => this.#visit(dep)));
-    const base = { key, kind: def.kind, reasons: [] as Reason[], durationMs: 0 };
+    const base = {
+      key,
+      kind: def.kind,
+      ...(def.description ? { description: def.description } : {}),
+      reasons: [] as Reason[],
+      durationMs: 0,
+    };
     if (
       depReports.some(
         (r) => r.status === 'failed' || r.status === 'skipped' || r.status === 'interrupted',

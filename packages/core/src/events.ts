@@ -19,6 +19,8 @@ export type TargetStatus =
 export interface TargetReport {
   key: TargetKey;
   kind: string;
+  /** What the target does, from its definition (shown by `-n`). */
+  description?: string;
   status: TargetStatus;
   reasons: Reason[];
   durationMs: number;

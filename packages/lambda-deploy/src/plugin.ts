@@ -78,7 +78,9 @@ function uploadTarget(
   return {
     key: uploadKey(config.name),
     kind: 'upload',
-    description: `deploy ${config.bundle} to Lambda function ${config.functionName}`,
+    description: `upload the zip of bundle ${config.bundle} to Lambda function ${config.functionName}${
+      config.region ? ` in ${config.region}` : ''
+    }${config.s3Bucket ? ` (through s3://${config.s3Bucket}/${config.s3Prefix} when over ${Math.round(config.directUploadLimit / 1048576)} MB)` : ''}`,
     deps: [zipKey],
     buildByDefault: false,
     keepStampOnFailure: true,

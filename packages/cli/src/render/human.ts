@@ -115,7 +115,9 @@ export class HumanRenderer {
           this.#line(`${report.key} would run: ${report.reasons.map(describeReason).join('; ')}`);
         return;
       case 'would-run':
-        this.#line(`${c.yellow('would run')} ${report.key}`);
+        this.#line(
+          `${c.yellow('would run')} ${report.key}${report.description ? c.dim(`: ${report.description}`) : ''}`,
+        );
         if (this.#o.explain)
           for (const r of report.reasons) this.#line(c.dim(`    because ${describeReason(r)}`));
         return;
