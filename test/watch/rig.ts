@@ -98,7 +98,12 @@ export class WatchSession {
     options: RunOptions = {},
   ): Promise<WatchSession> {
     const session = WatchSession.launch(project, args, options);
-    await session.waitForStdout('watching ');
+    try {
+      await session.waitForStdout('watching ');
+    } catch (error) {
+      session.dispose(); // the test never gets the session to clean up
+      throw error;
+    }
     return session;
   }
 
