@@ -219,7 +219,8 @@ describe('options', () => {
     expect(dry).toMatchObject({
       code: 0,
       stderr: '',
-      stdout: 'would run compile\nwould run package\nlbuild: 2 of 3 targets would run\n',
+      stdout:
+        'would run compile: strip comments and blank lines from the sources\nwould run package\nlbuild: 2 of 3 targets would run\n',
     });
     expect(project.lines('runs.log')).toEqual([]);
     expect(project.read('build/code.txt')).toBe(before.code);
@@ -227,7 +228,7 @@ describe('options', () => {
 
     const explained = await project.run(['-n', '--explain']);
     expect(explained.stdout).toMatch(
-      /^would run compile\n {4}because input changed: src\/app\/util\.py \(/,
+      /^would run compile: strip comments and blank lines from the sources\n {4}because input changed: src\/app\/util\.py \(/,
     );
     expect(explained.stdout).toContain(
       'would run package\n    because dependency compile will run\n',
