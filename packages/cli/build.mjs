@@ -21,7 +21,6 @@ export const VENDORED = [
   'pino',
   'proper-lockfile',
   'yauzl',
-  'smol-toml',
 ];
 const safe = (name) => name.replace(/^@/, '').replace(/\//g, '-');
 
@@ -37,17 +36,33 @@ const common = {
   supported: { 'dynamic-import': false },
   // import.meta.url has no CommonJS equivalent; give bundled code the file's own URL.
   define: { 'import.meta.url': '__lbuild_import_meta_url' },
-  banner: { js: "var __lbuild_import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
+  banner: {
+    js: "var __lbuild_import_meta_url = require('node:url').pathToFileURL(__filename).href;",
+  },
 };
 
-const resolveDir = (name) => join(here, '..', name === 'chokidar' || name === 'proper-lockfile' || name === 'smol-toml' ? 'core' : name === 'execa' ? 'core' : name.startsWith('@aws-sdk') || name === 'yauzl' ? 'lambda-deploy' : name === 'fflate' ? 'python-lambda' : 'cli');
+const resolveDir = (name) =>
+  join(
+    here,
+    '..',
+    name === 'chokidar' || name === 'proper-lockfile' || name === 'smol-toml'
+      ? 'core'
+      : name === 'execa'
+        ? 'core'
+        : name.startsWith('@aws-sdk') || name === 'yauzl'
+          ? 'lambda-deploy'
+          : name === 'fflate'
+            ? 'python-lambda'
+            : 'cli',
+  );
 
 const vendorPlugin = {
   name: 'vendor',
   setup(b) {
     b.onResolve({ filter: /.*/ }, (args) => {
       if (args.kind === 'entry-point') return undefined;
-      if (VENDORED.includes(args.path)) return { path: `./vendor/${safe(args.path)}.cjs`, external: true };
+      if (VENDORED.includes(args.path))
+        return { path: `./vendor/${safe(args.path)}.cjs`, external: true };
       return undefined;
     });
   },
@@ -64,7 +79,8 @@ const lazyChildProcess = {
         "require('node:child_process')",
         "new Proxy({}, { get: (_, k) => require('node:child_process')[k] })",
       );
-      if (patched === text) throw new Error('commander changed: update the lazy child_process patch');
+      if (patched === text)
+        throw new Error('commander changed: update the lazy child_process patch');
       return { contents: patched, loader: 'js' };
     });
   },
@@ -93,7 +109,11 @@ await build({
 for (const name of VENDORED) {
   await build({
     ...common,
-    stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: resolveDir(name), loader: 'js' },
+    stdin: {
+      contents: `module.exports = require(${JSON.stringify(name)});`,
+      resolveDir: resolveDir(name),
+      loader: 'js',
+    },
     outfile: join(dist, 'vendor', `${safe(name)}.cjs`),
   });
 }
@@ -136,6 +156,9 @@ await copyFile(join(here, 'bin', 'lbuild.cjs'), join(release, 'bin', 'lbuild.cjs
 await mkdir(join(release, 'dist', 'vendor'), { recursive: true });
 await copyFile(join(dist, 'lbuild.cjs'), join(release, 'dist', 'lbuild.cjs'));
 for (const name of VENDORED) {
-  await copyFile(join(dist, 'vendor', `${safe(name)}.cjs`), join(release, 'dist', 'vendor', `${safe(name)}.cjs`));
+  await copyFile(
+    join(dist, 'vendor', `${safe(name)}.cjs`),
+    join(release, 'dist', 'vendor', `${safe(name)}.cjs`),
+  );
 }
 await copyFflate(join(release, 'dist'));

@@ -1,11 +1,24 @@
-import type { Plugin } from '@lbuild/core';
-import { lambdaDeployPlugin } from '@lbuild/lambda-deploy/plugin';
-import { pythonLambdaPlugin } from '@lbuild/python-lambda';
+import type { Plugin, PluginSource } from '@lbuild/core';
 
 /**
- * The plugins the `lbuild` command knows: each owns one table of the config file. The deploy
- * plugin comes from its `/plugin` entry, which loads the AWS SDK only when a deploy runs.
+ * The plugins the `lbuild` command knows, each owning one table of the config file. They are
+ * loaded only when the config uses their table, so a project of plain targets never evaluates
+ * the bundle or deploy code; the deploy plugin's own entry loads the AWS SDK only for a deploy.
  */
-export function plugins(): Plugin[] {
-  return [pythonLambdaPlugin, lambdaDeployPlugin];
+export function plugins(): PluginSource[] {
+  return [
+    {
+      table: 'bundle',
+      load: async () => (await import('@lbuild/python-lambda')).pythonLambdaPlugin as Plugin,
+    },
+    {
+      table: 'function',
+      load: async () => (await import('@lbuild/lambda-deploy/plugin')).lambdaDeployPlugin as Plugin,
+    },
+  ];
+}
+
+/** Every plugin, loaded (for the JSON Schema). */
+export async function allPlugins(): Promise<Plugin[]> {
+  return Promise.all(plugins().map((p) => ('load' in p ? p.load() : Promise.resolve(p))));
 }

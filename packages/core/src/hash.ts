@@ -18,9 +18,35 @@ export function xxhash(): Promise<XXHashAPI> {
 
 const CHUNK = 1 << 20;
 
-export async function hashString(text: string): Promise<ContentHash> {
-  const h = await xxhash();
-  return h.h64ToString(text) as ContentHash;
+/**
+ * Hashes small strings (recipe fields, output summaries) synchronously in plain JavaScript: two
+ * independent 32-bit multiply-xorshift lanes over the UTF-16 code units, 64 bits in all, like the
+ * content hashes. Compiling the xxhash wasm module is asynchronous and loading node:crypto costs a
+ * no-op check milliseconds; for a few short strings the speed of the hash does not matter, only
+ * that a change is seen.
+ */
+export function hashText(text: string): ContentHash {
+  let a = 0x811c9dc5 ^ text.length;
+  let b = 0x9747b28c ^ Math.imul(text.length, 0x85ebca6b);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  // Final avalanche so that similar inputs differ in every output bit.
+  a = Math.imul(a ^ (a >>> 16), 0x85ebca6b);
+  a = Math.imul(a ^ (a >>> 13), 0xc2b2ae35);
+  a ^= a >>> 16;
+  b = Math.imul(b ^ (b >>> 16), 0x7feb352d);
+  b = Math.imul(b ^ (b >>> 15), 0x846ca68b);
+  b ^= b >>> 16;
+  return ((a >>> 0).toString(16).padStart(8, '0') +
+    (b >>> 0).toString(16).padStart(8, '0')) as ContentHash;
+}
+
+export function hashString(text: string): Promise<ContentHash> {
+  return Promise.resolve(hashText(text));
 }
 
 /** Hashes a JSON-able value with its keys sorted, so object key order never matters. */

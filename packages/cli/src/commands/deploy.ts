@@ -1,5 +1,4 @@
 import { closest, configError, type Project, type TargetKey } from '@lbuild/core';
-import { uploadKey } from '@lbuild/lambda-deploy/plugin';
 import type { GlobalOptions } from '../context.js';
 import { buildCommand } from './build.js';
 import { watchCommand } from './watch.js';
@@ -23,7 +22,9 @@ export function selectFunctions(project: Project, names: readonly string[]): Tar
     return all;
   }
   return names.map((name) => {
-    const key = uploadKey(name);
+    // The upload target of [function.NAME] (see lambda-deploy's uploadKey; not imported, so that
+    // selecting functions does not load the plugin before the config asks for it).
+    const key = `${name}:upload`;
     if (project.graph.targets.has(key)) return key;
     const suggestion = closest(
       name,

@@ -1,13 +1,14 @@
 import { configJsonSchema } from '@lbuild/core';
-import { plugins } from '../plugins.js';
+import { allPlugins } from '../plugins.js';
 
-/** `lbuild schema`: the JSON Schema of lbuild.toml, for editors (also in schema/ in the repository). */
-export function schemaJson(): string {
-  const schema = configJsonSchema(plugins());
+/** The JSON Schema of lbuild.toml, for editors (also in schema/ in the repository). */
+export async function schemaJson(): Promise<string> {
+  const schema = configJsonSchema(await allPlugins());
   return JSON.stringify({ title: 'lbuild.toml', ...schema }, null, 2) + '\n';
 }
 
-export function schemaCommand(): Promise<number> {
-  process.stdout.write(schemaJson());
-  return Promise.resolve(0);
+/** `lbuild schema`. */
+export async function schemaCommand(): Promise<number> {
+  process.stdout.write(await schemaJson());
+  return 0;
 }

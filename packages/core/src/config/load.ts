@@ -150,14 +150,50 @@ function relativeName(file: string): string {
   return file.split('/').slice(-1)[0] ?? file;
 }
 
-export function rootSchema(plugins: readonly Plugin[]) {
+/**
+ * The schema of the lbuild table. `absentTables` are tables of plugins that were not loaded
+ * because the file does not use them: they are known keys (so `[bundel.x]` still gets "did you
+ * mean `bundle`?") without their schemas.
+ */
+export function rootSchema(plugins: readonly Plugin[], absentTables: readonly string[] = []) {
   const shape: Record<string, z.core.$ZodType> = {
     default: z.optional(z.array(z.string())),
     target: z.optional(z.record(z.string(), commandTargetSchema)),
   };
+  for (const table of absentTables) shape[table] = z.optional(z.never());
   for (const plugin of plugins)
     shape[plugin.table] = z.optional(z.record(z.string(), plugin.schema));
   return z.strictObject(shape);
+}
+
+/**
+ * A plugin whose module is loaded only when the config has its table: a project of plain
+ * `[target]`s never evaluates the bundle or deploy code (or their schemas) on a no-op check.
+ */
+export interface LazyPlugin {
+  table: string;
+  load: () => Promise<Plugin>;
+}
+
+export type PluginSource = Plugin | LazyPlugin;
+
+function isLazy(source: PluginSource): source is LazyPlugin {
+  return 'load' in source;
+}
+
+/** Loads the plugins whose tables `data` uses; names the tables of the others. */
+export async function resolvePlugins(
+  sources: readonly PluginSource[],
+  data: Record<string, unknown>,
+): Promise<{ plugins: Plugin[]; absentTables: string[] }> {
+  const plugins: Plugin[] = [];
+  const absentTables: string[] = [];
+  for (const source of sources) {
+    if (!isLazy(source)) plugins.push(source);
+    else if (data[source.table] !== undefined) plugins.push(await source.load());
+    else absentTables.push(source.table);
+  }
+  return { plugins, absentTables };
 }
 
 /** The JSON Schema of the whole config file, for editors (published in the repository). */
@@ -166,17 +202,25 @@ export function configJsonSchema(plugins: readonly Plugin[]): Record<string, unk
 }
 
 /** Loads, validates and turns a config into the target graph. */
-export async function loadProject(start: string, plugins: readonly Plugin[]): Promise<Project> {
+export async function loadProject(
+  start: string,
+  sources: readonly PluginSource[],
+): Promise<Project> {
   const config = await findConfig(start);
-  return projectFromConfig(config, plugins);
+  const { plugins, absentTables } = await resolvePlugins(sources, config.data);
+  return projectFromConfig(config, plugins, absentTables);
 }
 
-export function projectFromConfig(config: ConfigFile, plugins: readonly Plugin[]): Project {
+export function projectFromConfig(
+  config: ConfigFile,
+  plugins: readonly Plugin[],
+  absentTables: readonly string[] = [],
+): Project {
   const locate = (keys: readonly (string | number)[]): SourceLocation => {
     const full = [...config.prefix, ...keys.map(String)];
     return { file: config.file, key: full.join('.'), ...locateKey(config.source, full) };
   };
-  const schema = rootSchema(plugins);
+  const schema = rootSchema(plugins, absentTables);
   const parsed = schema.safeParse(config.data);
   if (!parsed.success) {
     const failures: Failure[] = describeIssues(
