@@ -88,7 +88,7 @@ export async function watch(options: WatchOptions): Promise<void> {
         ? options.names.map((n) => p.graph.resolve(n))
         : p.defaults;
 
-  const watcher = chokidar.watch([], {
+  const watcherOptions: Parameters<typeof chokidar.watch>[1] = {
     ignoreInitial: true,
     persistent: true,
     usePolling: polling,
@@ -104,16 +104,28 @@ export async function watch(options: WatchOptions): Promise<void> {
         ignoreOutputs(path)
       );
     },
-  });
+  };
+  const watchers: ReturnType<typeof chokidar.watch>[] = [];
   const watched = new Set<string>();
-  // chokidar sees no change until it has scanned the paths it was first given ('ready', emitted
-  // once): "watching" is announced only after that, or an edit made on seeing it would be lost.
-  const ready = new Promise<void>((resolveReady) => watcher.once('ready', () => resolveReady()));
+  /**
+   * Watches more paths; resolves once chokidar has scanned them, as it sees no change before.
+   * chokidar reports that ('ready') once per watcher, so each batch gets a watcher of its own:
+   * "watching" and each rebuild line come only after the paths they add are really watched, or
+   * an edit made on seeing the line would be lost.
+   */
+  const watchPaths = (paths: string[]): Promise<void> => {
+    for (const path of paths) watched.add(path);
+    const batch = chokidar.watch(paths, watcherOptions);
+    watchers.push(batch);
+    batch.on('all', (event, path) => onChange(batch, event, path));
+    return new Promise<void>((resolveReady) => batch.once('ready', () => resolveReady()));
+  };
 
-  const refreshWatchSet = async (announce = true): Promise<void> => {
+  const refreshWatchSet = async (): Promise<void> => {
     if (!project) return;
     const p = project;
-    const paths = new Set<string>([p.config.file]);
+    const bases = new Set<string>();
+    const recorded: string[] = [];
     const outputs: string[] = [];
     const stamps = new StampStore(stateDirOf(p.root));
     let keys: TargetKey[] = [];
@@ -126,22 +138,26 @@ export async function watch(options: WatchOptions): Promise<void> {
       const def = p.graph.get(key);
       for (const out of def.outputs ?? []) outputs.push(join(p.root, out));
       for (const spec of def.inputs ?? []) {
-        for (const pattern of spec.patterns) paths.add(join(p.root, globBase(pattern)));
+        for (const pattern of spec.patterns) bases.add(join(p.root, globBase(pattern)));
       }
       // Files a run recorded reading (requirements includes, local packages, ...).
       for (const file of Object.keys(stamps.read(key)?.files ?? {}))
-        paths.add(isAbsolute(file) ? file : join(p.root, file));
+        recorded.push(isAbsolute(file) ? file : join(p.root, file));
     }
     const isOutput = picomatch(
       outputs.flatMap((o) => [o, `${o}/**`]),
       { dot: true },
     );
     ignoreOutputs = (path) => outputs.length > 0 && isOutput(resolve(path));
+    const paths = new Set<string>([p.config.file, ...bases]);
+    // Those below a watched directory are watched already.
+    for (const abs of recorded)
+      if (![...bases].some((base) => abs.startsWith(base + sep))) paths.add(abs);
     const added = [...paths].filter((path) => !watched.has(path));
-    for (const path of added) watched.add(path);
-    if (added.length) watcher.add(added);
-    await ready;
-    if (!announce) return;
+    if (added.length) await watchPaths(added);
+  };
+
+  const announce = (p: Project): void => {
     options.onEvent({
       type: 'watching',
       paths: watched.size,
@@ -163,6 +179,7 @@ export async function watch(options: WatchOptions): Promise<void> {
       current = new AbortController();
       const onAbort = () => current?.abort();
       options.signal.addEventListener('abort', onAbort, { once: true });
+      let outcome: WatchEvent;
       try {
         if (why.length) options.onEvent({ type: 'rebuild-start', changed: why });
         const summary = await runBuild({
@@ -173,16 +190,19 @@ export async function watch(options: WatchOptions): Promise<void> {
           mode: 'build',
           signal: current.signal,
         });
-        options.onEvent({ type: 'rebuild-finish', changed: why, summary });
+        outcome = { type: 'rebuild-finish', changed: why, summary };
       } catch (error) {
-        options.onEvent({ type: 'build-error', failure: toFailure(error) });
+        outcome = { type: 'build-error', failure: toFailure(error) };
       } finally {
         options.signal.removeEventListener('abort', onAbort);
         current = undefined;
       }
-      // Not after Ctrl-C: chokidar's add() on a closed watcher opens it again, and lbuild would
-      // never exit.
+      // Not after Ctrl-C: a watcher made (or chokidar's add() on a closed one, which opens it
+      // again) after the watchers are closed would keep lbuild from exiting. The line comes
+      // after the paths this build added are watched, so an edit made on seeing it is seen.
       if (!options.signal.aborted) await refreshWatchSet();
+      options.onEvent(outcome);
+      if (!options.signal.aborted) announce(p);
     }
     // `state` may have moved to building+queued while the build awaited.
     const again = (state as string) === 'building+queued';
@@ -203,25 +223,25 @@ export async function watch(options: WatchOptions): Promise<void> {
     }, debounceMs);
   };
 
-  watcher.on('all', (event, path) => {
+  function onChange(batch: ReturnType<typeof chokidar.watch>, event: string, path: string): void {
     if (options.signal.aborted) return;
     const abs = resolve(path);
     // chokidar forgets a path it was given once it is deleted (unless it was the only one), so
     // a plain-file input, the config file or a source directory that is deleted and created
     // again (a checkout, an editor's save) would never be seen again: ask for it again.
-    if ((event === 'unlink' || event === 'unlinkDir') && watched.has(abs)) watcher.add(abs);
+    if ((event === 'unlink' || event === 'unlinkDir') && watched.has(abs)) batch.add(abs);
     // With no good config yet, the config file is all that is watched.
     if (!project || abs === project.config.file) configChanged = true;
     changed.add(relative(project ? project.root : resolve(options.start), abs));
     schedule();
-  });
+  }
 
   await load();
   if (project) {
     // Watch before the first build, so that a change made while it runs is built after it (its
     // inputs were hashed before): changes until it starts are part of it.
     state = 'building';
-    await refreshWatchSet(false);
+    await refreshWatchSet();
     changed = new Set();
     running = build();
     await running;
@@ -229,10 +249,8 @@ export async function watch(options: WatchOptions): Promise<void> {
     // No good config yet: watch the config file (the one in error, found above the start
     // directory as lbuild finds it) until it becomes valid.
     const file = configFailure?.location?.file ?? (await guessConfigFile(options.start));
-    watcher.add(file);
-    watched.add(file);
     configChanged = true;
-    await ready;
+    await watchPaths([file]);
     options.onEvent({ type: 'watching', paths: 1, root: dirname(file), polling });
   }
   await new Promise<void>((resolveDone) => {
@@ -243,7 +261,7 @@ export async function watch(options: WatchOptions): Promise<void> {
   current?.abort();
   // An interrupted build ends its commands (and their children) and removes partial outputs.
   await running;
-  await watcher.close();
+  await Promise.all(watchers.map((w) => w.close()));
 }
 
 /** The directory part of a glob before its first wildcard: what must be watched for it. */
