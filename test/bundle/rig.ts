@@ -9,8 +9,8 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
-  LBUILD,
   TempProject,
+  lbuildBin,
   type JsonSummary,
   type JsonTarget,
   type RunOptions,
@@ -350,7 +350,10 @@ function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.Proces
   );
 }
 
-/** Runs `lbuild ARGS` in `dir` through `sh -c 'umask …; exec node lbuild ARGS'`. */
+/**
+ * Runs `lbuild ARGS` in `dir` through `sh -c 'umask …; exec node lbuild ARGS'` (the helpers'
+ * settled copy of the built CLI, as TempProject runs it).
+ */
 export function runShell(
   dir: string,
   args: readonly string[],
@@ -360,7 +363,7 @@ export function runShell(
   return new Promise((resolve, reject) => {
     const child = spawn(
       'sh',
-      ['-c', `umask ${umask}; exec "$0" "$@"`, process.execPath, LBUILD, ...args],
+      ['-c', `umask ${umask}; exec "$0" "$@"`, process.execPath, lbuildBin(), ...args],
       { cwd: options.cwd ?? dir, env: childEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';
