@@ -326,6 +326,7 @@ function timed(command, argv, cwd) {
   });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   const kb = Number(readFileSync(rssFile, 'utf8').trim().split('\n').at(-1));
+  rmSync(rssFile, { force: true });
   return {
     ms,
     status: result.status,
