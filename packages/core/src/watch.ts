@@ -5,7 +5,7 @@ import { loadProject, type Project } from './config/load.js';
 import { toFailure, type Failure } from './failure.js';
 import type { BuildSummary } from './events.js';
 import type { TargetKey } from './key.js';
-import type { Plugin } from './plugin.js';
+import type { PluginSource } from './config/load.js';
 import { StampStore } from './stamp.js';
 
 export type WatchEvent =
@@ -19,7 +19,7 @@ export type WatchEvent =
 export interface WatchOptions {
   /** Where to look for the config (as `-C`). */
   start: string;
-  plugins: readonly Plugin[];
+  plugins: readonly PluginSource[];
   /** Names (keys or aliases) to build; empty for the defaults. */
   names: readonly string[];
   /** Turns names into keys, e.g. `deploy` resolving function names; default: graph.resolve. */
