@@ -16,6 +16,8 @@ export interface GlobalOptions {
   offline?: boolean;
   watch?: boolean;
   poll?: boolean | number;
+  /** A bare `--poll` (see withPollDefault in main.ts). */
+  pollDefault?: boolean;
 }
 
 export function workingDirectory(options: GlobalOptions): string {

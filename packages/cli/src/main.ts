@@ -54,9 +54,10 @@ export function program(run: (code: Promise<number>) => void): Command {
     .option('-w, --watch', 'build, then rebuild what changed whenever an input changes')
     .option(
       '--poll [ms]',
-      'with --watch: poll for changes instead of native file events (network and container file systems)',
+      'with --watch: poll for changes (every ms, default 200) instead of native file events (network and container file systems)',
       (v) => positiveInt(v),
     )
+    .addOption(new Option('--poll-default').hideHelp())
     .addHelpText(
       'after',
       `
@@ -119,6 +120,16 @@ be overridden with AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_LAMBDA and AWS_ENDPOINT_UR
   return cmd;
 }
 
+/**
+ * `--poll` takes an optional interval, so commander would read `lbuild --watch --poll deploy` as
+ * an interval of "deploy". A bare `--poll` followed by anything but a number means the default.
+ */
+function withPollDefault(argv: string[]): string[] {
+  return argv.map((arg, i) =>
+    arg === '--poll' && !/^\d+$/.test(argv[i + 1] ?? '') ? '--poll-default' : arg,
+  );
+}
+
 export async function main(argv: string[]): Promise<number> {
   let pending: Promise<number> | undefined;
   const cmd = program((code) => {
@@ -128,7 +139,7 @@ export async function main(argv: string[]): Promise<number> {
   cmd.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   for (const sub of cmd.commands) sub.exitOverride();
   try {
-    await cmd.parseAsync(argv);
+    await cmd.parseAsync(withPollDefault(argv));
     return pending ? await pending : 0;
   } catch (error) {
     if (error instanceof CommanderError) {

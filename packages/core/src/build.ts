@@ -265,7 +265,12 @@ class Scheduler {
   }
 
   async #prepare(def: TargetDefinition) {
-    const inputs: ExpandedInputs = expandInputs(this.#options.root, def.inputs ?? [], def.key);
+    const inputs: ExpandedInputs = expandInputs(
+      this.#options.root,
+      def.inputs ?? [],
+      def.key,
+      def.outputs ?? [],
+    );
     const recipe = await hashRecipe(await def.recipe());
     const stamp = this.#stamps.read(def.key);
     return { inputs, recipe, stamp };

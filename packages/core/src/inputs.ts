@@ -29,7 +29,12 @@ export function expandInputs(
   root: string,
   specs: readonly InputSpec[],
   owner: string,
+  /** The target's own outputs: a glob that covers them (`inputs = ["."]`) must not make the
+   * target's every run change its own inputs. */
+  ownOutputs: readonly string[] = [],
 ): ExpandedInputs {
+  const outputs = ownOutputs.map((o) => o.replace(/^\.\//, '').replace(/\/+$/, ''));
+  const isOwnOutput = (file: string) => outputs.some((o) => file === o || file.startsWith(o + '/'));
   const matches: Record<string, string[]> = {};
   const all = new Set<string>();
   for (const spec of specs) {
@@ -63,12 +68,16 @@ export function expandInputs(
       // Plain paths are not filtered by the walk; apply the excludes to them too.
       for (const file of found) if (excluded(file)) found.delete(file);
     }
+    if (outputs.length) for (const file of found) if (isOwnOutput(file)) found.delete(file);
     const sorted = [...found].sort(compareBytes);
     matches[specId(spec)] = sorted;
     for (const file of sorted) all.add(file);
   }
   return { matches, files: [...all].sort(compareBytes) };
 }
+
+/** lbuild's own stamps and caches: never an input, whatever a glob says (`inputs = ["."]`). */
+const STATE_DIR = '.lbuild';
 
 /** Globs match dot files too: `.env` and `.github/` are inputs like any other. */
 const MATCH = { dot: true, posix: true };
@@ -80,7 +89,12 @@ const MATCH = { dot: true, posix: true };
  * loop) is not. (A direct walk: a general glob library's per-path bookkeeping took half of a
  * no-op check of ten thousand files.)
  */
-function walkGlobs(root: string, globs: readonly string[], excluded: ((path: string) => boolean) | undefined, found: Set<string>): void {
+function walkGlobs(
+  root: string,
+  globs: readonly string[],
+  excluded: ((path: string) => boolean) | undefined,
+  found: Set<string>,
+): void {
   for (const glob of globs) {
     const scan = picomatch.scan(glob);
     const match = picomatch.makeRe(glob, MATCH);
@@ -110,7 +124,7 @@ function walkGlobs(root: string, globs: readonly string[], excluded: ((path: str
         }
         if (isFile) {
           if (match.test(rel) && !excluded?.(rel)) found.add(rel);
-        } else if (isDirectory && left > 1 && !excluded?.(`${rel}/`)) {
+        } else if (isDirectory && left > 1 && rel !== STATE_DIR && !excluded?.(`${rel}/`)) {
           visit(rel, left - 1, through);
         }
       }

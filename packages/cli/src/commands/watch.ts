@@ -100,7 +100,7 @@ export async function watchCommand(
         explain: Boolean(options.explain),
         external: !options.offline,
       },
-      ...(options.poll !== undefined ? { poll: options.poll } : {}),
+      ...(options.poll !== undefined || options.pollDefault ? { poll: options.poll ?? true } : {}),
       signal: controller.signal,
       onEvent,
     });
