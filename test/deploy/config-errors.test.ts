@@ -1,42 +1,21 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { TempProject } from '../helpers/project.js';
+import { describe, expect, it } from 'vitest';
 import {
   ROLE,
   ZIP,
   functionTable,
-  helloProject,
   lineOf,
   otherCode,
   shown,
-  startLocalAws,
   uploadStamp,
+  useLocalAws,
   withoutTimes,
-  type LocalAws,
 } from './rig.js';
 
 /**
  * A bad `[function.NAME]` value is reported by its exact text, with exit 2, before lbuild makes
  * a single call to Lambda (the emulator records none) and before anything is built.
  */
-let aws: LocalAws;
-let project: TempProject | undefined;
-
-beforeAll(async () => {
-  aws = await startLocalAws();
-});
-
-afterAll(async () => {
-  await aws.close();
-});
-
-beforeEach(() => {
-  aws.emu.reset();
-});
-
-afterEach(() => {
-  project?.dispose();
-  project = undefined;
-});
+const aws = useLocalAws();
 
 const LONG_NAME = 'f'.repeat(65);
 
@@ -75,7 +54,7 @@ describe('bad [function.hello] values: exit 2, no call to Lambda, nothing built'
       'did you mean `timeout`?',
     ],
   ])('%s', async (_what, line, error, hint) => {
-    project = helloProject(functionTable(`${line}\n`));
+    const project = aws.project(functionTable(`${line}\n`));
     const key = line.split(' = ')[0] ?? '';
     const result = await aws.run(project, ['deploy']);
     expect(result).toEqual({
@@ -94,7 +73,7 @@ ${hint ? `  hint: ${hint}\n` : ''}`,
   });
 
   it('a role that is not an IAM role ARN', async () => {
-    project = helloProject(functionTable().replace(/^role = .*$/m, 'role = "lambda-exec"'));
+    const project = aws.project(functionTable().replace(/^role = .*$/m, 'role = "lambda-exec"'));
     const result = await aws.run(project, ['deploy']);
     expect(result).toEqual({
       code: 2,
@@ -108,7 +87,7 @@ ${hint ? `  hint: ${hint}\n` : ''}`,
   });
 
   it('a bundle that does not exist', async () => {
-    project = helloProject(functionTable().replace('bundle = "hello"', 'bundle = "helo"'));
+    const project = aws.project(functionTable().replace('bundle = "hello"', 'bundle = "helo"'));
     const result = await aws.run(project, ['deploy']);
     expect(result).toEqual({
       code: 2,
@@ -124,7 +103,7 @@ ${hint ? `  hint: ${hint}\n` : ''}`,
   });
 
   it('several bad values at once: every one is reported', async () => {
-    project = helloProject(functionTable('timeout = 0\nmemory = 20000\n'));
+    const project = aws.project(functionTable('timeout = 0\nmemory = 20000\n'));
     const result = await aws.run(project, ['deploy']);
     expect(result.code, shown(result)).toBe(2);
     expect(result.stderr)
@@ -139,7 +118,7 @@ lbuild: error: memory 20000 is out of range: Lambda allows 128 to 10240 MB
 
 describe('a handler that is not in the zip', () => {
   it('fails after the build and before any call to Lambda, pointing at handler', async () => {
-    project = helloProject(
+    const project = aws.project(
       functionTable().replace(/^handler = .*$/m, 'handler = "hello.handler.handlr"'),
     );
     const result = await aws.run(project, ['deploy']);
@@ -157,7 +136,7 @@ lbuild: build failed: 1 failed, 0 skipped, 4 built, in T
   });
 
   it('a module that is not there: says what is', async () => {
-    project = helloProject(
+    const project = aws.project(
       functionTable().replace(/^handler = .*$/m, 'handler = "handler.handler"'),
     );
     const result = await aws.run(project, ['deploy']);
@@ -180,7 +159,7 @@ lbuild: build failed: 1 failed, 0 skipped, 4 built, in T
       handler: 'app.main',
     });
     const before = aws.emu.functionState('hello')?.CodeSha256;
-    project = helloProject('[function.hello]\nbundle = "hello"\n');
+    const project = aws.project('[function.hello]\nbundle = "hello"\n');
     const result = await aws.run(project, ['deploy']);
     expect(result.code, shown(result)).toBe(2);
     expect(result.stderr).toContain(

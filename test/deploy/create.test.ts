@@ -1,45 +1,24 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { TempProject } from '../helpers/project.js';
+import { describe, expect, it } from 'vitest';
 import {
   ARN,
   HANDLER,
   ROLE,
   codeSha256,
   functionTable,
-  helloProject,
   lineOf,
   shown,
   stampValue,
-  startLocalAws,
   uploadStamp,
+  useLocalAws,
   withoutTimes,
   zipBytes,
-  type LocalAws,
 } from './rig.js';
 
-let aws: LocalAws;
-let project: TempProject | undefined;
-
-beforeAll(async () => {
-  aws = await startLocalAws();
-});
-
-afterAll(async () => {
-  await aws.close();
-});
-
-beforeEach(() => {
-  aws.emu.reset();
-});
-
-afterEach(() => {
-  project?.dispose();
-  project = undefined;
-});
+const aws = useLocalAws();
 
 describe('the first deploy of a function that does not exist', () => {
   it('creates it with the configured role, runtime and handler: exactly one CreateFunction', async () => {
-    project = helloProject(functionTable('timeout = 10\nmemory = 256\n'));
+    const project = aws.project(functionTable('timeout = 10\nmemory = 256\n'));
     const result = await aws.run(project, ['deploy']);
     expect(result.code, shown(result)).toBe(0);
     expect(result.stdout).toContain('  uploaded to hello (created)\n');
@@ -86,7 +65,7 @@ describe('the first deploy of a function that does not exist', () => {
     ['handler', 'handler = "app.handler"'],
   ])('without %s: a config error saying what to add, exit 2, nothing created', async (key, add) => {
     const table = functionTable().replace(new RegExp(`^${key} = .*\\n`, 'm'), '');
-    project = helloProject(table);
+    const project = aws.project(table);
     const result = await aws.run(project, ['deploy']);
     expect(result.code, shown(result)).toBe(2);
     const line = lineOf(project, 'bundle = "hello"');
@@ -104,7 +83,7 @@ lbuild: build failed: 1 failed, 0 skipped, 4 built, in T
   });
 
   it('without role, runtime and handler: names all three', async () => {
-    project = helloProject('[function.hello]\nbundle = "hello"\n');
+    const project = aws.project('[function.hello]\nbundle = "hello"\n');
     const result = await aws.run(project, ['deploy']);
     expect(result.code, shown(result)).toBe(2);
     expect(result.stderr).toContain(

@@ -1,18 +1,16 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { faults, type FaultRule, type Operation } from '@lbuild/lambda-emulator';
 import type { TempProject } from '../helpers/project.js';
 import {
   codeSha256,
   editSource,
   functionTable,
-  helloProject,
   shown,
   stampValue,
-  startLocalAws,
   uploadStamp,
+  useLocalAws,
   withoutTimes,
   zipBytes,
-  type LocalAws,
 } from './rig.js';
 
 /**
@@ -20,25 +18,7 @@ import {
  * zip (and the stamp says so), or a clear error with the stamp byte-for-byte as it was, so the
  * next deploy tries again.
  */
-let aws: LocalAws;
-let project: TempProject | undefined;
-
-beforeAll(async () => {
-  aws = await startLocalAws();
-});
-
-afterAll(async () => {
-  await aws.close();
-});
-
-beforeEach(() => {
-  aws.emu.reset();
-});
-
-afterEach(() => {
-  project?.dispose();
-  project = undefined;
-});
+const aws = useLocalAws();
 
 interface Deployed {
   project: TempProject;
@@ -50,15 +30,11 @@ interface Deployed {
 
 /** Deploys the example once, then edits a source so that the next deploy has code to send. */
 async function deployedThenEdited(extra = ''): Promise<Deployed> {
-  const p = helloProject(functionTable(extra));
-  project = p;
-  const first = await aws.run(p, ['deploy']);
-  expect(first.code, shown(first)).toBe(0);
+  const p = await aws.deployedProject(extra);
   const oldSha = codeSha256(zipBytes(p));
   const stamp = uploadStamp(p);
   expect(stamp).toBeDefined();
   editSource(p);
-  aws.emu.clearCalls();
   return { project: p, oldSha, stamp: stamp! };
 }
 
@@ -144,8 +120,7 @@ describe('faults that retrying gets past: the function ends up deployed', () => 
   });
 
   it('a create whose answer was lost: the function exists once and runs the zip', async () => {
-    const p = helloProject(functionTable());
-    project = p;
+    const p = aws.project(functionTable());
     aws.emu.injectFault({
       operation: 'CreateFunction',
       functionName: 'hello',
@@ -339,8 +314,7 @@ error: UpdateFunctionCode for hello kept failing: ${error}
   });
 
   it('a create that ends Failed: exit 1, Lambda’s reason, no stamp', async () => {
-    const p = helloProject(functionTable());
-    project = p;
+    const p = aws.project(functionTable());
     aws.emu.injectFault({
       operation: 'CreateFunction',
       functionName: 'hello',

@@ -1,51 +1,23 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { statuses, type TempProject } from '../helpers/project.js';
+import { describe, expect, it } from 'vitest';
+import { statuses } from '../helpers/project.js';
 import {
   codeSha256,
   editSource,
-  functionTable,
-  helloProject,
   shown,
   stampValue,
-  startLocalAws,
   uploadStamp,
+  useLocalAws,
   zipBytes,
-  type LocalAws,
 } from './rig.js';
 
-let aws: LocalAws;
-let project: TempProject | undefined;
-
-beforeAll(async () => {
-  aws = await startLocalAws();
-});
-
-afterAll(async () => {
-  await aws.close();
-});
-
-beforeEach(() => {
-  aws.emu.reset();
-});
-
-afterEach(() => {
-  project?.dispose();
-  project = undefined;
-});
+const aws = useLocalAws();
 
 /** A project deployed once (created), with the emulator's call log emptied afterwards. */
-async function deployedProject(extra = ''): Promise<TempProject> {
-  const p = helloProject(functionTable(extra));
-  const first = await aws.run(p, ['deploy']);
-  expect(first.code, shown(first)).toBe(0);
-  expect(aws.emu.countCalls('CreateFunction')).toBe(1);
-  aws.emu.clearCalls();
-  return p;
-}
+const deployedProject = (extra = '') => aws.deployedProject(extra, { created: true });
 
 describe('deploying only what changed', () => {
   it('an unchanged zip: zero UpdateFunctionCode calls, one read, the stamp untouched', async () => {
-    project = await deployedProject();
+    const project = await deployedProject();
     const stamp = uploadStamp(project);
     const result = await aws.run(project, ['deploy']);
     expect(result.code, shown(result)).toBe(0);
@@ -57,7 +29,7 @@ describe('deploying only what changed', () => {
   });
 
   it('-B deploy re-runs the upload but sends no code when Lambda already runs the zip', async () => {
-    project = await deployedProject();
+    const project = await deployedProject();
     const result = await aws.run(project, ['-B', 'deploy', 'hello']);
     expect(result.code, shown(result)).toBe(0);
     expect(result.stdout).toContain(
@@ -67,7 +39,7 @@ describe('deploying only what changed', () => {
   });
 
   it('a changed source: exactly one UpdateFunctionCode, then none on the next deploy', async () => {
-    project = await deployedProject();
+    const project = await deployedProject();
     const before = codeSha256(zipBytes(project));
     editSource(project);
 
@@ -92,7 +64,7 @@ describe('deploying only what changed', () => {
   });
 
   it('a comment-only edit of requirements.txt: same zip bytes, nothing deployed', async () => {
-    project = await deployedProject();
+    const project = await deployedProject();
     const zip = zipBytes(project);
     const stamp = uploadStamp(project);
     project.write(
@@ -113,7 +85,7 @@ describe('deploying only what changed', () => {
   });
 
   it('publish = true: a code change publishes a version for exactly the new CodeSha256', async () => {
-    project = await deployedProject('publish = true\n');
+    const project = await deployedProject('publish = true\n');
     expect(aws.emu.functionState('hello')).toBeDefined();
     editSource(project);
 

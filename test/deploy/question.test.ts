@@ -1,6 +1,5 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { faults } from '@lbuild/lambda-emulator';
-import type { TempProject } from '../helpers/project.js';
 import {
   HANDLER,
   ROLE,
@@ -8,13 +7,11 @@ import {
   codeSha256,
   editSource,
   functionTable,
-  helloProject,
   otherCode,
   shown,
-  startLocalAws,
   uploadStamp,
+  useLocalAws,
   zipBytes,
-  type LocalAws,
 } from './rig.js';
 
 /**
@@ -22,25 +19,7 @@ import {
  * stamps and one GetFunction; `--offline` from the stamps alone; `-n deploy` lists what would
  * be deployed. None of them changes anything, here or in Lambda.
  */
-let aws: LocalAws;
-let project: TempProject | undefined;
-
-beforeAll(async () => {
-  aws = await startLocalAws();
-});
-
-afterAll(async () => {
-  await aws.close();
-});
-
-beforeEach(() => {
-  aws.emu.reset();
-});
-
-afterEach(() => {
-  project?.dispose();
-  project = undefined;
-});
+const aws = useLocalAws();
 
 const short = (sha: string) => `${sha.slice(0, 8)}…`;
 
@@ -57,21 +36,15 @@ function deployElsewhere(): string {
   return codeSha256(code);
 }
 
-async function deploy(p: TempProject): Promise<void> {
-  const result = await aws.run(p, ['deploy']);
-  expect(result.code, shown(result)).toBe(0);
-}
-
 describe('lbuild -q deploy', () => {
   it('exit 1 before the first deploy, 0 after, 1 after a source edit, 0 once deployed', async () => {
-    const p = helloProject(functionTable());
-    project = p;
+    const p = aws.project(functionTable());
     expect(await aws.run(p, ['-q', 'deploy'])).toMatchObject({ code: 1, stdout: '', stderr: '' });
     // A question builds nothing and deploys nothing.
     expect(p.exists(ZIP)).toBe(false);
     expect(aws.emu.functionState('hello')).toBeUndefined();
 
-    await deploy(p);
+    await aws.deploy(p);
     aws.emu.clearCalls();
     expect(await aws.run(p, ['-q', 'deploy'])).toMatchObject({ code: 0, stdout: '', stderr: '' });
     // Up to date by the stamps, and Lambda confirms it with one read.
@@ -83,14 +56,13 @@ describe('lbuild -q deploy', () => {
     expect(zipBytes(p)).toEqual(zip);
     expect(aws.mutations()).toEqual([]);
 
-    await deploy(p);
+    await aws.deploy(p);
     expect(await aws.run(p, ['-q', 'deploy'])).toMatchObject({ code: 0, stdout: '', stderr: '' });
   });
 
   it('exit 1 when someone else changed the function’s code; --explain shows both hashes', async () => {
-    const p = helloProject(functionTable());
-    project = p;
-    await deploy(p);
+    const p = aws.project(functionTable());
+    await aws.deploy(p);
     const local = codeSha256(zipBytes(p));
     const remote = deployElsewhere();
     aws.emu.clearCalls();
@@ -107,17 +79,16 @@ describe('lbuild -q deploy', () => {
 
     // A deploy puts the zip back, with one UpdateFunctionCode.
     aws.emu.clearCalls();
-    await deploy(p);
+    await aws.deploy(p);
     expect(aws.mutations().map((c) => c.operation)).toEqual(['UpdateFunctionCode']);
     expect(aws.emu.functionState('hello')?.CodeSha256).toBe(local);
     expect(await aws.run(p, ['-q', 'deploy'])).toMatchObject({ code: 0, stdout: '', stderr: '' });
   });
 
   it('--offline answers from the stamp with zero calls: 0 after a deploy, 1 after a local edit', async () => {
-    const p = helloProject(functionTable());
-    project = p;
+    const p = aws.project(functionTable());
     expect((await aws.run(p, ['-q', 'deploy', '--offline'])).code).toBe(1);
-    await deploy(p);
+    await aws.deploy(p);
     aws.emu.clearCalls();
 
     expect(await aws.run(p, ['-q', 'deploy', '--offline'])).toMatchObject({
@@ -139,9 +110,8 @@ describe('lbuild -q deploy', () => {
   });
 
   it('lbuild deploy --offline (no -q, no -n) refuses: a deploy cannot be made without AWS', async () => {
-    const p = helloProject(functionTable());
-    project = p;
-    await deploy(p);
+    const p = aws.project(functionTable());
+    await aws.deploy(p);
     editSource(p);
     const stamp = uploadStamp(p);
     aws.emu.clearCalls();
@@ -163,9 +133,8 @@ describe('lbuild -q deploy', () => {
   });
 
   it('a Lambda that cannot be asked is an error (exit 2), not a "yes"', async () => {
-    const p = helloProject(functionTable());
-    project = p;
-    await deploy(p);
+    const p = aws.project(functionTable());
+    await aws.deploy(p);
     aws.emu.injectFault({
       operation: 'GetFunction',
       functionName: 'hello',
@@ -182,9 +151,8 @@ describe('lbuild -q deploy', () => {
 
 describe('lbuild -n deploy --explain', () => {
   it('after a source edit: lists the zip and the upload with their reasons, changes nothing', async () => {
-    const p = helloProject(functionTable());
-    project = p;
-    await deploy(p);
+    const p = aws.project(functionTable());
+    await aws.deploy(p);
     const stamp = uploadStamp(p);
     editSource(p);
     const zip = zipBytes(p);
@@ -202,9 +170,8 @@ describe('lbuild -n deploy --explain', () => {
   });
 
   it('after someone else deployed: the upload would run because CodeSha256 differs; one read only', async () => {
-    const p = helloProject(functionTable());
-    project = p;
-    await deploy(p);
+    const p = aws.project(functionTable());
+    await aws.deploy(p);
     const local = codeSha256(zipBytes(p));
     const remote = deployElsewhere();
     aws.emu.clearCalls();
@@ -220,8 +187,7 @@ describe('lbuild -n deploy --explain', () => {
   });
 
   it('before the first deploy: every target would run, and Lambda is not called', async () => {
-    const p = helloProject(functionTable());
-    project = p;
+    const p = aws.project(functionTable());
     const result = await aws.run(p, ['-n', 'deploy', '--explain']);
     expect(result.code, shown(result)).toBe(0);
     expect(result.stdout).toContain(

@@ -1,6 +1,5 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startLambdaEmulator } from '@lbuild/lambda-emulator';
-import type { TempProject } from '../helpers/project.js';
 import { waitFor } from '../helpers/wait.js';
 import {
   ARN,
@@ -8,52 +7,22 @@ import {
   ROLE,
   codeSha256,
   editSource,
-  functionTable,
-  helloProject,
   shown,
   stampValue,
-  startLocalAws,
   uploadStamp,
+  useLocalAws,
   zipBytes,
-  type LocalAws,
 } from './rig.js';
 
 /**
  * What lives in Lambda has the last word: settings changed there, a deleted function, another
  * endpoint; and an interrupted deploy records nothing.
  */
-let aws: LocalAws;
-let project: TempProject | undefined;
-
-beforeAll(async () => {
-  aws = await startLocalAws();
-});
-
-afterAll(async () => {
-  await aws.close();
-});
-
-beforeEach(() => {
-  aws.emu.reset();
-});
-
-afterEach(() => {
-  project?.dispose();
-  project = undefined;
-});
-
-async function deployed(extra = ''): Promise<TempProject> {
-  const p = helloProject(functionTable(extra));
-  project = p;
-  const first = await aws.run(p, ['deploy']);
-  expect(first.code, shown(first)).toBe(0);
-  aws.emu.clearCalls();
-  return p;
-}
+const aws = useLocalAws();
 
 describe('changes made in Lambda', () => {
   it('a setting changed there: -q says which, deploy puts it back without sending code', async () => {
-    const p = await deployed('memory = 256\n');
+    const p = await aws.deployedProject('memory = 256\n');
     const state = aws.emu.functionState('hello')!;
     aws.emu.seedFunction({
       name: 'hello',
@@ -83,7 +52,7 @@ describe('changes made in Lambda', () => {
   });
 
   it('a setting changed in lbuild.toml: UpdateFunctionConfiguration only', async () => {
-    const p = await deployed('timeout = 10\n');
+    const p = await aws.deployedProject('timeout = 10\n');
     p.write('lbuild.toml', p.read('lbuild.toml').replace('timeout = 10', 'timeout = 30'));
     expect((await aws.run(p, ['-q', 'deploy'])).code).toBe(1);
     const result = await aws.run(p, ['deploy']);
@@ -93,7 +62,7 @@ describe('changes made in Lambda', () => {
   });
 
   it('the function deleted there: the next deploy creates it again', async () => {
-    const p = await deployed();
+    const p = await aws.deployedProject();
     const stamp = uploadStamp(p);
     aws.emu.reset();
     const explained = await aws.run(p, ['-q', '--explain', 'deploy']);
@@ -110,7 +79,7 @@ describe('changes made in Lambda', () => {
   });
 
   it('the update uses the RevisionId it read as a precondition', async () => {
-    const p = await deployed();
+    const p = await aws.deployedProject();
     const revision = aws.emu.functionState('hello')?.RevisionId;
     editSource(p);
     const result = await aws.run(p, ['deploy']);
@@ -121,7 +90,7 @@ describe('changes made in Lambda', () => {
 
 describe('another destination is another deploy', () => {
   it('a second endpoint gets its own deploy; back on the first, nothing is sent again', async () => {
-    const p = await deployed();
+    const p = await aws.deployedProject();
     const other = await startLambdaEmulator({ updateDelayMs: 30 });
     try {
       const there = { AWS_ENDPOINT_URL_LAMBDA: other.endpoint };
@@ -150,7 +119,7 @@ describe('another destination is another deploy', () => {
 
 describe('an interrupted deploy', () => {
   it('Ctrl-C while Lambda applies the update: exit 130, the stamp unchanged; the next deploy finishes without re-sending', async () => {
-    const p = await deployed();
+    const p = await aws.deployedProject();
     const stamp = uploadStamp(p);
     editSource(p);
     // The first poll of the update's status hangs until lbuild is interrupted.

@@ -3,6 +3,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } fr
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import S3rver from 's3rver';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import {
   makeZip,
   startLambdaEmulator,
@@ -223,4 +224,73 @@ export async function startLocalAws(options: { buckets?: string[] } = {}): Promi
 /** A result's output for assertion messages. */
 export function shown(result: RunResult): string {
   return `exit ${String(result.code)}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
+}
+
+/** What a deploy test file works with: its servers, and projects disposed after each test. */
+export interface LocalAwsRig extends Omit<LocalAws, 'close'> {
+  /** `helloProject(table)`, disposed after the test. */
+  project(table: string): TempProject;
+  /** Runs `lbuild deploy` in the project and expects it to succeed. */
+  deploy(project: TempProject): Promise<RunResult>;
+  /**
+   * A project (`functionTable(extra)`) deployed once, with the emulator's call log emptied
+   * afterwards; with `created`, that deploy must have made exactly one CreateFunction.
+   */
+  deployedProject(extra?: string, options?: { created?: boolean }): Promise<TempProject>;
+}
+
+/**
+ * The lifecycle of a deploy test file: local AWS started before its tests and closed after them,
+ * the emulator reset before each test, and the projects of a test disposed after it.
+ */
+export function useLocalAws(options: { buckets?: string[] } = {}): LocalAwsRig {
+  let running: LocalAws | undefined;
+  const projects: TempProject[] = [];
+  const aws = (): LocalAws => {
+    if (!running) throw new Error('local AWS runs only while the tests of the file run');
+    return running;
+  };
+
+  beforeAll(async () => {
+    running = await startLocalAws(options);
+  });
+  afterAll(async () => {
+    await running?.close();
+  });
+  beforeEach(() => {
+    aws().emu.reset();
+  });
+  afterEach(() => {
+    for (const project of projects.splice(0)) project.dispose();
+  });
+
+  const rig: LocalAwsRig = {
+    get emu() {
+      return aws().emu;
+    },
+    get s3() {
+      return aws().s3;
+    },
+    env: (extra) => aws().env(extra),
+    run: (project, args, extra) => aws().run(project, args, extra),
+    mutations: () => aws().mutations(),
+    project: (table) => {
+      const project = helloProject(table);
+      projects.push(project);
+      return project;
+    },
+    deploy: async (project) => {
+      const result = await aws().run(project, ['deploy']);
+      expect(result.code, shown(result)).toBe(0);
+      return result;
+    },
+    deployedProject: async (extra = '', { created = false } = {}) => {
+      const project = rig.project(functionTable(extra));
+      await rig.deploy(project);
+      if (created) expect(aws().emu.countCalls('CreateFunction')).toBe(1);
+      aws().emu.clearCalls();
+      return project;
+    },
+  };
+  return rig;
 }

@@ -1,20 +1,17 @@
 import { createHash } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { TempProject } from '../helpers/project.js';
+import { describe, expect, it } from 'vitest';
 import {
   HANDLER,
   ROLE,
   codeSha256,
   editSource,
   functionTable,
-  helloProject,
   otherCode,
   shown,
   stampValue,
-  startLocalAws,
   uploadStamp,
+  useLocalAws,
   zipBytes,
-  type LocalAws,
 } from './rig.js';
 
 /**
@@ -24,25 +21,7 @@ import {
 const BUCKET = 'lbuild-artifacts';
 const THROUGH_S3 = `s3-bucket = "${BUCKET}"\ndirect-upload-limit = 1000\n`;
 
-let aws: LocalAws;
-let project: TempProject | undefined;
-
-beforeAll(async () => {
-  aws = await startLocalAws({ buckets: [BUCKET] });
-});
-
-afterAll(async () => {
-  await aws.close();
-});
-
-beforeEach(() => {
-  aws.emu.reset();
-});
-
-afterEach(() => {
-  project?.dispose();
-  project = undefined;
-});
+const aws = useLocalAws({ buckets: [BUCKET] });
 
 const hex = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
@@ -59,7 +38,7 @@ function seedHello(): void {
 describe('a zip over direct-upload-limit', () => {
   it('goes through S3: the object under lbuild/hello/SHA256.zip, UpdateFunctionCode with S3Bucket/S3Key', async () => {
     seedHello();
-    project = helloProject(functionTable(THROUGH_S3));
+    const project = aws.project(functionTable(THROUGH_S3));
     const result = await aws.run(project, ['deploy']);
     expect(result.code, shown(result)).toBe(0);
     expect(result.stdout).toContain('  uploaded to hello through S3\n');
@@ -95,7 +74,7 @@ describe('a zip over direct-upload-limit', () => {
   });
 
   it('creates a new function from S3 too, with s3-prefix', async () => {
-    project = helloProject(functionTable(`${THROUGH_S3}s3-prefix = "deploys/lambda"\n`));
+    const project = aws.project(functionTable(`${THROUGH_S3}s3-prefix = "deploys/lambda"\n`));
     const result = await aws.run(project, ['deploy']);
     expect(result.code, shown(result)).toBe(0);
     const zip = zipBytes(project);
@@ -110,7 +89,7 @@ describe('a zip over direct-upload-limit', () => {
   it('without s3-bucket: a config error saying to add one, exit 2, nothing changed', async () => {
     seedHello();
     const before = aws.emu.functionState('hello')?.CodeSha256;
-    project = helloProject(functionTable('direct-upload-limit = 1000\n'));
+    const project = aws.project(functionTable('direct-upload-limit = 1000\n'));
     const result = await aws.run(project, ['deploy']);
     expect(result.code, shown(result)).toBe(2);
     const size = zipBytes(project).length;
@@ -128,7 +107,7 @@ describe('a zip over direct-upload-limit', () => {
 
   it('a bucket that does not exist: a config error naming it, nothing changed', async () => {
     seedHello();
-    project = helloProject(
+    const project = aws.project(
       functionTable('s3-bucket = "no-such-bucket"\ndirect-upload-limit = 1000\n'),
     );
     const result = await aws.run(project, ['deploy']);

@@ -1,15 +1,7 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { faults } from '@lbuild/lambda-emulator';
-import type { RunResult, TempProject } from '../helpers/project.js';
-import {
-  editSource,
-  filesBelow,
-  functionTable,
-  helloProject,
-  shown,
-  startLocalAws,
-  type LocalAws,
-} from './rig.js';
+import type { RunResult } from '../helpers/project.js';
+import { editSource, filesBelow, functionTable, shown, useLocalAws } from './rig.js';
 
 /**
  * Credentials never show: not in any output (human, --json, --log-format json, --explain, -v,
@@ -21,25 +13,7 @@ const SESSION = 'lbuildDummySessionToken-DoNotPrint-9e1b44d0';
 const KEY_ID = 'LBUILDDUMMYKEYID7F3A';
 const BUCKET = 'lbuild-artifacts';
 
-let aws: LocalAws;
-let project: TempProject | undefined;
-
-beforeAll(async () => {
-  aws = await startLocalAws({ buckets: [BUCKET] });
-});
-
-afterAll(async () => {
-  await aws.close();
-});
-
-beforeEach(() => {
-  aws.emu.reset();
-});
-
-afterEach(() => {
-  project?.dispose();
-  project = undefined;
-});
+const aws = useLocalAws({ buckets: [BUCKET] });
 
 function expectNoSecret(text: string | Buffer, where: string): void {
   const s = text.toString();
@@ -50,8 +24,7 @@ function expectNoSecret(text: string | Buffer, where: string): void {
 
 describe('credentials', () => {
   it('appear in no output and nowhere in the project, whatever lbuild is asked to do', async () => {
-    const p = helloProject(functionTable('publish = true\n'));
-    project = p;
+    const p = aws.project(functionTable('publish = true\n'));
     const lambdaOnly = aws.env({
       AWS_ACCESS_KEY_ID: KEY_ID,
       AWS_SECRET_ACCESS_KEY: SECRET,
@@ -119,8 +92,7 @@ describe('credentials', () => {
   });
 
   it('missing: a config error that says how to provide them, exit 2, no call made', async () => {
-    const p = helloProject(functionTable());
-    project = p;
+    const p = aws.project(functionTable());
     const result = await p.run(['deploy'], {
       env: aws.env({ AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined }),
     });

@@ -1,38 +1,17 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { TempProject } from '../helpers/project.js';
+import { describe, expect, it } from 'vitest';
 import {
   HANDLER,
   ROLE,
   ZIP,
   codeSha256,
   functionTable,
-  helloProject,
   shown,
-  startLocalAws,
+  useLocalAws,
   zipBytes,
-  type LocalAws,
 } from './rig.js';
 
 /** Which functions a command deploys: named ones, all of them, or none for a plain build. */
-let aws: LocalAws;
-let project: TempProject | undefined;
-
-beforeAll(async () => {
-  aws = await startLocalAws();
-});
-
-afterAll(async () => {
-  await aws.close();
-});
-
-beforeEach(() => {
-  aws.emu.reset();
-});
-
-afterEach(() => {
-  project?.dispose();
-  project = undefined;
-});
+const aws = useLocalAws();
 
 /** Two functions deploying the same bundle: hello, and staging-hello named by a full ARN. */
 const TWO = `${functionTable()}
@@ -46,8 +25,7 @@ handler = "${HANDLER}"
 
 describe('lbuild deploy NAME...', () => {
   it('deploys only the named function; with no name, all of them', async () => {
-    const p = helloProject(TWO);
-    project = p;
+    const p = aws.project(TWO);
     const one = await aws.run(p, ['deploy', 'staging']);
     expect(one.code, shown(one)).toBe(0);
     expect(aws.mutations().map((c) => [c.operation, c.functionName])).toEqual([
@@ -68,8 +46,7 @@ describe('lbuild deploy NAME...', () => {
   });
 
   it('the function ARN decides the region, whatever AWS_REGION says', async () => {
-    const p = helloProject(TWO);
-    project = p;
+    const p = aws.project(TWO);
     const result = await aws.run(p, ['deploy', 'staging'], { AWS_REGION: 'eu-west-1' });
     expect(result.code, shown(result)).toBe(0);
     expect(aws.emu.functionState('staging-hello')?.FunctionArn).toBe(
@@ -78,8 +55,7 @@ describe('lbuild deploy NAME...', () => {
   });
 
   it('an unknown name: exit 2 with a suggestion, nothing built or called', async () => {
-    const p = helloProject(TWO);
-    project = p;
+    const p = aws.project(TWO);
     const result = await aws.run(p, ['deploy', 'helo']);
     expect(result).toEqual({
       code: 2,
@@ -92,8 +68,7 @@ describe('lbuild deploy NAME...', () => {
   });
 
   it('a project without [function] tables: nothing to deploy, exit 2', async () => {
-    const p = helloProject('');
-    project = p;
+    const p = aws.project('');
     const result = await aws.run(p, ['deploy']);
     expect(result.code, shown(result)).toBe(2);
     expect(result.stderr).toBe(
@@ -107,8 +82,7 @@ describe('lbuild deploy NAME...', () => {
 
 describe('a plain lbuild', () => {
   it('builds the zip and never calls Lambda: deploy targets are not built by default', async () => {
-    const p = helloProject(functionTable());
-    project = p;
+    const p = aws.project(functionTable());
     const result = await aws.run(p, []);
     expect(result.code, shown(result)).toBe(0);
     expect(result.stdout).toMatch(/lbuild: built 4 targets, 0 up to date, in /);

@@ -1,41 +1,13 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { statuses, type TempProject } from '../helpers/project.js';
-import {
-  ARN,
-  codeSha256,
-  editSource,
-  functionTable,
-  helloProject,
-  shown,
-  startLocalAws,
-  zipBytes,
-  type LocalAws,
-} from './rig.js';
+import { describe, expect, it } from 'vitest';
+import { statuses } from '../helpers/project.js';
+import { ARN, codeSha256, editSource, functionTable, shown, useLocalAws, zipBytes } from './rig.js';
 
 /** `lbuild --json deploy`: the upload target's value says what Lambda now runs. */
-let aws: LocalAws;
-let project: TempProject | undefined;
-
-beforeAll(async () => {
-  aws = await startLocalAws();
-});
-
-afterAll(async () => {
-  await aws.close();
-});
-
-beforeEach(() => {
-  aws.emu.reset();
-});
-
-afterEach(() => {
-  project?.dispose();
-  project = undefined;
-});
+const aws = useLocalAws();
 
 describe('lbuild --json deploy', () => {
   it('has the upload value: functionArn, codeSha256, revisionId, version', async () => {
-    project = helloProject(functionTable('publish = true\n'));
+    const project = aws.project(functionTable('publish = true\n'));
     const { result, summary } = await project.json(['deploy'], { env: aws.env() });
     expect(result.code, shown(result)).toBe(0);
     expect(summary).toMatchObject({ status: 'ok', mode: 'build', exitCode: 0 });
@@ -80,7 +52,7 @@ describe('lbuild --json deploy', () => {
   });
 
   it('a failed deploy: status failed, exit 1, the failure with its reason, no value', async () => {
-    project = helloProject(functionTable());
+    const project = aws.project(functionTable());
     aws.emu.injectFault({
       operation: 'CreateFunction',
       times: 1000,
