@@ -1,38 +1,12 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import S3rver from 's3rver';
 import { makeZip } from '@lbuild/lambda-emulator';
 import { validateFunctionConfig } from '../src/index.js';
 import type { FunctionConfig } from '../src/index.js';
 
-export interface RunningS3 {
-  endpoint: string;
-  close(): Promise<void>;
-}
-
-/** s3rver on 127.0.0.1, a free port, a temp directory, with the given buckets. */
-export async function startS3rver(buckets: string[]): Promise<RunningS3> {
-  const directory = await mkdtemp(join(tmpdir(), 's3rver-'));
-  const server = new S3rver({
-    address: '127.0.0.1',
-    port: 0,
-    silent: true,
-    directory,
-    configureBuckets: buckets.map((name) => ({ name })),
-  });
-  const address = await server.run();
-  return {
-    endpoint: `http://127.0.0.1:${address.port}`,
-    close: async () => {
-      const closing = server.close();
-      server.httpServer?.closeAllConnections();
-      await closing;
-      await rm(directory, { recursive: true, force: true });
-    },
-  };
-}
+/** The s3rver helper is the emulator tests' own. */
+export { startS3rver, type RunningS3 } from '../../lambda-emulator/test/helpers.js';
 
 export interface TestZip {
   path: string;
