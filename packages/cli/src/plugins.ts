@@ -9,11 +9,11 @@ export function plugins(): PluginSource[] {
   return [
     {
       table: 'bundle',
-      load: async () => (await import('@lbuild/python-lambda')).pythonLambdaPlugin as Plugin,
+      load: async () => (await import('@lbuild/python-lambda')).pythonLambdaPlugin,
     },
     {
       table: 'function',
-      load: async () => (await import('@lbuild/lambda-deploy/plugin')).lambdaDeployPlugin as Plugin,
+      load: async () => (await import('@lbuild/lambda-deploy/plugin')).lambdaDeployPlugin,
     },
   ];
 }

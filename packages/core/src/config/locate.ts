@@ -42,7 +42,8 @@ export function locateKey(
             `[{,]\\s*(?:${escape(inner)}|"${escape(inner)}"|'${escape(inner)}')\\s*=`,
           ).exec(raw);
           // The column of the key itself, past the `{` or `,` and any spaces.
-          if (found) consider([...key, inner], index + 1, found.index + found[0].search(/[^{,\s]/) + 1);
+          if (found)
+            consider([...key, inner], index + 1, found.index + found[0].search(/[^{,\s]/) + 1);
         }
       }
     }

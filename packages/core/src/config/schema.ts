@@ -13,14 +13,12 @@ export const commandTargetSchema = z.strictObject({
   deps: z.optional(z.array(z.string())),
   env: z.optional(
     z.array(
-      z
-        .string()
-        .check(
-          z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
-            error:
-              'environment variable names are letters, digits and _, and do not start with a digit',
-          }),
-        ),
+      z.string().check(
+        z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+          error:
+            'environment variable names are letters, digits and _, and do not start with a digit',
+        }),
+      ),
     ),
   ),
   /** Built when no target is named on the command line (default true). */
