@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
-import S3rver from 's3rver';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import {
   makeZip,
@@ -10,6 +9,10 @@ import {
   type CallRecord,
   type LambdaEmulator,
 } from '@lbuild/lambda-emulator';
+import {
+  startS3rver,
+  type RunningS3 as EmulatorTestS3,
+} from '../../packages/lambda-emulator/test/helpers.js';
 import { REPO, TempProject, type RunResult } from '../helpers/project.js';
 
 /**
@@ -120,39 +123,22 @@ export function filesBelow(dir: string): { path: string; content: Buffer }[] {
     });
 }
 
-export interface RunningS3 {
-  endpoint: string;
+export interface RunningS3 extends EmulatorTestS3 {
   /** The object's bytes by a plain GET, or undefined when s3rver answers 404. */
   get(bucket: string, key: string): Promise<Buffer | undefined>;
-  close(): Promise<void>;
 }
 
 /** s3rver on 127.0.0.1 (a free port, a temp directory) with these buckets. */
 export async function startS3(buckets: string[]): Promise<RunningS3> {
-  const directory = mkdtempSync(join(tmpdir(), 'lbuild-s3rver-'));
-  const server = new S3rver({
-    address: '127.0.0.1',
-    port: 0,
-    silent: true,
-    directory,
-    configureBuckets: buckets.map((name) => ({ name })),
-  });
-  const { port } = await server.run();
-  const endpoint = `http://127.0.0.1:${port}`;
+  const s3 = await startS3rver(buckets);
   return {
-    endpoint,
+    ...s3,
     get: async (bucket, key) => {
-      const response = await fetch(`${endpoint}/${bucket}/${key}`);
+      const response = await fetch(`${s3.endpoint}/${bucket}/${key}`);
       const body = Buffer.from(await response.arrayBuffer());
       if (response.status === 404) return undefined;
       if (!response.ok) throw new Error(`s3rver GET ${bucket}/${key}: ${response.status}`);
       return body;
-    },
-    close: async () => {
-      const closing = server.close();
-      server.httpServer?.closeAllConnections();
-      await closing;
-      rmSync(directory, { recursive: true, force: true });
     },
   };
 }
