@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { faults, type FaultRule, type Operation } from '@lbuild/lambda-emulator';
+import { faults, type Fault, type FaultRule, type Operation } from '@lbuild/lambda-emulator';
 import type { TempProject } from '../helpers/project.js';
 import {
   codeSha256,
@@ -36,6 +36,17 @@ async function deployedThenEdited(extra = ''): Promise<Deployed> {
   expect(stamp).toBeDefined();
   editSource(p);
   return { project: p, oldSha, stamp: stamp! };
+}
+
+/** The next `times` UpdateFunctionCode calls for hello meet `fault`. */
+function failUpdates(fault: Fault, times = 1): void {
+  aws.emu.injectFault({ operation: 'UpdateFunctionCode', functionName: 'hello', times, fault });
+}
+
+/** The stamp is byte-for-byte as it was and Lambda still runs the previous zip. */
+function expectNothingDeployed({ project: p, oldSha, stamp }: Deployed): void {
+  expect(uploadStamp(p)).toEqual(stamp);
+  expect(aws.emu.functionState('hello')?.CodeSha256).toBe(oldSha);
 }
 
 describe('faults that retrying gets past: the function ends up deployed', () => {
@@ -156,14 +167,9 @@ describe('faults that retrying gets past: the function ends up deployed', () => 
 describe('faults that end the deploy: a clear error, the stamp unchanged', () => {
   it('an update that ends Failed: Lambda’s reason, exit 1, the previous code still runs', async () => {
     const { project: p, oldSha, stamp } = await deployedThenEdited();
-    aws.emu.injectFault({
-      operation: 'UpdateFunctionCode',
-      functionName: 'hello',
-      fault: faults.updateFailed(
-        'The runtime could not unpack the package.',
-        'InvalidZipFileException',
-      ),
-    });
+    failUpdates(
+      faults.updateFailed('The runtime could not unpack the package.', 'InvalidZipFileException'),
+    );
     const result = await aws.run(p, ['deploy']);
     expect(result.code, shown(result)).toBe(1);
     expect(withoutTimes(result.stderr)).toContain(
@@ -198,13 +204,9 @@ lbuild: build failed: 1 failed, 0 skipped, 2 built, in T
   ])(
     'retries exhausted (%s every time): says which call kept failing, exit 1',
     async (_what, fault, error, calls) => {
-      const { project: p, oldSha, stamp } = await deployedThenEdited();
-      aws.emu.injectFault({
-        operation: 'UpdateFunctionCode',
-        functionName: 'hello',
-        times: 1000,
-        fault,
-      });
+      const deployed = await deployedThenEdited();
+      const p = deployed.project;
+      failUpdates(fault, 1000);
       const result = await aws.run(p, ['deploy']);
       expect(result.code, shown(result)).toBe(1);
       expect(withoutTimes(result.stderr)).toContain(
@@ -213,39 +215,30 @@ error: UpdateFunctionCode for hello kept failing: ${error}
   hint: Lambda was busy, throttled or unreachable through every retry; try again later
 `,
       );
-      expect(uploadStamp(p)).toEqual(stamp);
-      expect(aws.emu.functionState('hello')?.CodeSha256).toBe(oldSha);
+      expectNothingDeployed(deployed);
       // Not forever: a first try and 6 retries (each of a 5xx also retried by the SDK itself).
       expect(aws.emu.countCalls('UpdateFunctionCode')).toBe(calls);
     },
   );
 
   it('a dropped connection on every try: exit 1, the stamp unchanged', async () => {
-    const { project: p, oldSha, stamp } = await deployedThenEdited();
-    aws.emu.injectFault({
-      operation: 'UpdateFunctionCode',
-      functionName: 'hello',
-      times: 1000,
-      fault: faults.drop('before'),
-    });
+    const deployed = await deployedThenEdited();
+    const p = deployed.project;
+    failUpdates(faults.drop('before'), 1000);
     const result = await aws.run(p, ['deploy']);
     expect(result.code, shown(result)).toBe(1);
     expect(result.stderr).toContain('error: UpdateFunctionCode for hello kept failing: ');
-    expect(uploadStamp(p)).toEqual(stamp);
-    expect(aws.emu.functionState('hello')?.CodeSha256).toBe(oldSha);
+    expectNothingDeployed(deployed);
   });
 
   it('a request Lambda refuses (400): not retried, its message shown', async () => {
-    const { project: p, oldSha, stamp } = await deployedThenEdited();
-    aws.emu.injectFault({
-      operation: 'UpdateFunctionCode',
-      functionName: 'hello',
-      fault: {
-        kind: 'error',
-        status: 400,
-        type: 'CodeStorageExceededException',
-        message: 'Code storage limit exceeded.',
-      },
+    const deployed = await deployedThenEdited();
+    const p = deployed.project;
+    failUpdates({
+      kind: 'error',
+      status: 400,
+      type: 'CodeStorageExceededException',
+      message: 'Code storage limit exceeded.',
     });
     const result = await aws.run(p, ['deploy']);
     expect(result.code, shown(result)).toBe(1);
@@ -253,21 +246,17 @@ error: UpdateFunctionCode for hello kept failing: ${error}
       'error: AWS refused UpdateFunctionCode for hello: CodeStorageExceededException: Code storage limit exceeded.\n',
     );
     expect(aws.emu.countCalls('UpdateFunctionCode')).toBe(1);
-    expect(uploadStamp(p)).toEqual(stamp);
-    expect(aws.emu.functionState('hello')?.CodeSha256).toBe(oldSha);
+    expectNothingDeployed(deployed);
   });
 
   it('access denied (403): a config error (exit 2) about the credentials, not retried', async () => {
-    const { project: p, oldSha, stamp } = await deployedThenEdited();
-    aws.emu.injectFault({
-      operation: 'UpdateFunctionCode',
-      functionName: 'hello',
-      fault: {
-        kind: 'error',
-        status: 403,
-        type: 'AccessDeniedException',
-        message: 'User is not authorized to perform: lambda:UpdateFunctionCode',
-      },
+    const deployed = await deployedThenEdited();
+    const p = deployed.project;
+    failUpdates({
+      kind: 'error',
+      status: 403,
+      type: 'AccessDeniedException',
+      message: 'User is not authorized to perform: lambda:UpdateFunctionCode',
     });
     const result = await aws.run(p, ['deploy']);
     expect(result.code, shown(result)).toBe(2);
@@ -279,23 +268,21 @@ error: UpdateFunctionCode for hello kept failing: ${error}
       '  hint: check which AWS credentials are in use (aws sts get-caller-identity) and their permissions\n',
     );
     expect(aws.emu.countCalls('UpdateFunctionCode')).toBe(1);
-    expect(uploadStamp(p)).toEqual(stamp);
-    expect(aws.emu.functionState('hello')?.CodeSha256).toBe(oldSha);
+    expectNothingDeployed(deployed);
   });
 
   it('the function changed under the deploy twice (412, 412): a clear error, nothing overwritten', async () => {
-    const { project: p, oldSha, stamp } = await deployedThenEdited();
-    aws.emu.injectFault({
-      operation: 'UpdateFunctionCode',
-      functionName: 'hello',
-      times: 2,
-      fault: {
+    const deployed = await deployedThenEdited();
+    const p = deployed.project;
+    failUpdates(
+      {
         kind: 'error',
         status: 412,
         type: 'PreconditionFailedException',
         message: 'The Revision Id provided does not match the latest Revision Id.',
       },
-    });
+      2,
+    );
     const result = await aws.run(p, ['deploy']);
     expect(result.code, shown(result)).toBe(1);
     expect(result.stderr).toContain(
@@ -304,8 +291,7 @@ error: UpdateFunctionCode for hello kept failing: ${error}
 `,
     );
     expect(aws.emu.countCalls('UpdateFunctionCode')).toBe(2);
-    expect(uploadStamp(p)).toEqual(stamp);
-    expect(aws.emu.functionState('hello')?.CodeSha256).toBe(oldSha);
+    expectNothingDeployed(deployed);
 
     // Once the other deploy is over, the next one goes through.
     const retry = await aws.run(p, ['deploy']);
