@@ -128,7 +128,7 @@ describe('lbuild -q deploy', () => {
     // -n --offline lists the deploy from the stamps, without a call either.
     const dry = await aws.run(p, ['-n', 'deploy', '--offline']);
     expect(dry.code, shown(dry)).toBe(0);
-    expect(dry.stdout).toContain('would run hello:upload\n');
+    expect(dry.stdout).toContain('would run hello:upload: upload the zip of bundle hello to Lambda function hello\n');
     expect(aws.emu.calls()).toEqual([]);
   });
 
@@ -162,7 +162,7 @@ describe('lbuild -n deploy --explain', () => {
     expect(result.code, shown(result)).toBe(0);
     expect(result.stderr).toBe('');
     expect(result.stdout).toMatch(
-      /^would run hello:tree\n {4}because input changed: hello\/handler\.py \([0-9a-f]{8} → [0-9a-f]{8}\)\nwould run hello:zip\n {4}because dependency hello:tree will run\nwould run hello:upload\n {4}because dependency hello:zip will run\nlbuild: 3 of 5 targets would run\n$/,
+      /^would run hello:tree: the contents of the package: wheel contents, sources, extra files\n {4}because input changed: hello\/handler\.py \([0-9a-f]{8} → [0-9a-f]{8}\)\nwould run hello:zip: the reproducible zip dist\/hello\.zip\n {4}because dependency hello:tree will run\nwould run hello:upload: upload the zip of bundle hello to Lambda function hello\n {4}because dependency hello:zip will run\nlbuild: 3 of 5 targets would run\n$/,
     );
     expect(aws.mutations()).toEqual([]);
     expect(zipBytes(p)).toEqual(zip);
@@ -179,7 +179,7 @@ describe('lbuild -n deploy --explain', () => {
     const result = await aws.run(p, ['-n', 'deploy', '--explain']);
     expect(result).toMatchObject({
       code: 0,
-      stdout: `would run hello:upload\n    because CodeSha256 differs: remote ${short(remote)} local ${short(local)}\nlbuild: 1 of 5 targets would run\n`,
+      stdout: `would run hello:upload: upload the zip of bundle hello to Lambda function hello\n    because CodeSha256 differs: remote ${short(remote)} local ${short(local)}\nlbuild: 1 of 5 targets would run\n`,
       stderr: '',
     });
     expect(aws.emu.calls().map((c) => c.operation)).toEqual(['GetFunction']);
@@ -191,7 +191,7 @@ describe('lbuild -n deploy --explain', () => {
     const result = await aws.run(p, ['-n', 'deploy', '--explain']);
     expect(result.code, shown(result)).toBe(0);
     expect(result.stdout).toContain(
-      'would run hello:upload\n    because dependency hello:zip will run\nlbuild: 5 of 5 targets would run\n',
+      'would run hello:upload: upload the zip of bundle hello to Lambda function hello\n    because dependency hello:zip will run\nlbuild: 5 of 5 targets would run\n',
     );
     expect(aws.emu.calls()).toEqual([]);
     expect(p.exists(ZIP)).toBe(false);

@@ -97,7 +97,7 @@ describe('another destination is another deploy', () => {
       expect((await aws.run(p, ['-q', '--offline', 'deploy'], there)).code).toBe(1);
       const explained = await aws.run(p, ['-n', '--explain', '--offline', 'deploy'], there);
       expect(explained.stdout).toContain(
-        'would run hello:upload\n    because environment variable AWS_ENDPOINT_URL_LAMBDA changed\n',
+        'would run hello:upload: upload the zip of bundle hello to Lambda function hello\n    because environment variable AWS_ENDPOINT_URL_LAMBDA changed\n',
       );
       const result = await aws.run(p, ['deploy'], there);
       expect(result.code, shown(result)).toBe(0);
