@@ -128,7 +128,9 @@ describe('lbuild -q deploy', () => {
     // -n --offline lists the deploy from the stamps, without a call either.
     const dry = await aws.run(p, ['-n', 'deploy', '--offline']);
     expect(dry.code, shown(dry)).toBe(0);
-    expect(dry.stdout).toContain('would run hello:upload: upload the zip of bundle hello to Lambda function hello\n');
+    expect(dry.stdout).toContain(
+      'would run hello:upload: upload the zip of bundle hello to Lambda function hello\n',
+    );
     expect(aws.emu.calls()).toEqual([]);
   });
 
