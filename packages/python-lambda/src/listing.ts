@@ -1,28 +1,12 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-
-/** Build leftovers and caches inside local projects and find-links folders that never matter. */
-const SKIP = new Set([
-  '.git',
-  '.hg',
-  '.svn',
-  '__pycache__',
-  'build',
-  'dist',
-  '.tox',
-  '.nox',
-  '.venv',
-  'venv',
-  'node_modules',
-  '.mypy_cache',
-  '.pytest_cache',
-  '.ruff_cache',
-]);
+import { isCopiedFromLocalProject } from './pip/local-projects.js';
 
 /**
- * The files below `dir`, relative and sorted, without version-control, cache and build
- * directories. A directory's listing enters a fingerprint so that a file added to a local
- * project (or a wheel dropped into a find-links folder) is noticed, not only edits to known files.
+ * The files below `dir`, relative and sorted, as a local project build copies them (no version
+ * control, caches or earlier build output), and without wheelhouse scratch folders. A
+ * directory's listing enters a fingerprint so that a file added to a local project (or a wheel
+ * dropped into a find-links folder) is noticed, not only edits to known files.
  */
 export function listFiles(dir: string): string[] {
   let entries;
@@ -36,8 +20,7 @@ export function listFiles(dir: string): string[] {
   for (const entry of entries) {
     if (!entry.isFile()) continue;
     const rel = relative(dir, join(entry.parentPath, entry.name)).split('\\').join('/');
-    const parts = rel.split('/');
-    if (parts.some((p) => SKIP.has(p) || p.endsWith('.egg-info') || p.startsWith('.tmp-')))
+    if (rel.split('/').some((p) => p.startsWith('.tmp-')) || !isCopiedFromLocalProject(rel))
       continue;
     files.push(rel);
   }

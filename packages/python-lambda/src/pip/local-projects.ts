@@ -41,6 +41,16 @@ const SKIP_TOP = new Set([
 ]);
 const SKIP_ANY = /(^|\/)(__pycache__|[^/]*\.egg-info)$|\.py[co]$/;
 
+/**
+ * Whether a file of a local project (its path relative to the project) is copied for building:
+ * the same rule as the copy's filter, for fingerprints that must see exactly what is built.
+ */
+export function isCopiedFromLocalProject(rel: string): boolean {
+  const parts = rel.split('/');
+  if (SKIP_TOP.has(parts[0] ?? '')) return false;
+  return !parts.some((_, i) => SKIP_ANY.test(parts.slice(0, i + 1).join('/')));
+}
+
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
