@@ -1,3 +1,4 @@
+// The one declaration of s3rver for every test folder that uses it (see their tsconfig.json).
 declare module 's3rver' {
   import type { AddressInfo } from 'node:net';
   import type { Server } from 'node:http';
