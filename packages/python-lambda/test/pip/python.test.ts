@@ -1,6 +1,17 @@
-import { chmod, mkdir, mkdtemp, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { realpathSync } from 'node:fs';
+import {
+  chmod,
+  copyFile,
+  mkdir,
+  mkdtemp,
+  readFile,
+  rm,
+  symlink,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LbuildError } from '@lbuild/core';
@@ -26,6 +37,20 @@ afterEach(async () => {
 const realPython = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], {
   encoding: 'utf8',
 }).trim();
+
+/**
+ * An interpreter whose real path differs from `python`'s: the system Python, or, where `python3`
+ * already is the system Python (one Python on the machine, or a PATH that puts /usr/bin first), a
+ * copy of its binary, which runs as itself.
+ */
+async function anotherInterpreter(python: string): Promise<string> {
+  if (realpathSync(python) !== realpathSync(SYSTEM_PYTHON)) return SYSTEM_PYTHON;
+  const copy = join(root, 'other', 'python3');
+  await mkdir(dirname(copy), { recursive: true });
+  await copyFile(realpathSync(SYSTEM_PYTHON), copy);
+  await chmod(copy, 0o755);
+  return copy;
+}
 
 describe('probePython', () => {
   it('describes the interpreter, its pip, wheel and setuptools', async () => {
@@ -79,7 +104,7 @@ describe('probePython', () => {
     await probePython(link, { cacheFile, runner: counting });
     expect(calls).toBe(1);
     await unlink(link);
-    await symlink(SYSTEM_PYTHON, link);
+    await symlink(await anotherInterpreter(realPython), link);
     const b = await probePython(link, { cacheFile, runner: counting });
     expect(calls).toBe(2);
     expect(b.executable).toBe(link);
