@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
 import { runBuild, stateDirOf, type BuildOptions } from './build.js';
@@ -55,6 +56,8 @@ export async function watch(options: WatchOptions): Promise<void> {
   let project: Project | undefined;
   let state: 'idle' | 'debouncing' | 'building' | 'building+queued' = 'idle';
   let changed = new Set<string>();
+  /** Files the selected targets' stamps recorded: a change line may name them even once deleted. */
+  let knownInputs = new Set<string>();
   let configChanged = false;
   let timer: NodeJS.Timeout | undefined;
   let current: AbortController | undefined;
@@ -144,6 +147,7 @@ export async function watch(options: WatchOptions): Promise<void> {
       for (const file of Object.keys(stamps.read(key)?.files ?? {}))
         recorded.push(isAbsolute(file) ? file : join(p.root, file));
     }
+    knownInputs = new Set(recorded);
     const isOutput = picomatch(
       outputs.flatMap((o) => [o, `${o}/**`]),
       { dot: true },
@@ -168,7 +172,15 @@ export async function watch(options: WatchOptions): Promise<void> {
 
   const build = async (): Promise<void> => {
     state = 'building';
-    const why = [...changed].sort();
+    // An editor's temporary file (written, then renamed over the source) is gone by now and was
+    // never an input: it is not what changed. A deleted input still is.
+    const base = project ? project.root : resolve(options.start);
+    const why = [...changed]
+      .filter((rel) => {
+        const abs = resolve(base, rel);
+        return knownInputs.has(abs) || existsSync(abs);
+      })
+      .sort();
     changed = new Set();
     if (configChanged) {
       configChanged = false;
@@ -248,7 +260,7 @@ export async function watch(options: WatchOptions): Promise<void> {
   } else {
     // No good config yet: watch the config file (the one in error, found above the start
     // directory as lbuild finds it) until it becomes valid.
-    const file = configFailure?.location?.file ?? (await guessConfigFile(options.start));
+    const file = configFailure?.location?.file ?? guessConfigFile(options.start);
     configChanged = true;
     await watchPaths([file]);
     options.onEvent({ type: 'watching', paths: 1, root: dirname(file), polling });
@@ -270,8 +282,7 @@ export function globBase(pattern: string): string {
   return base === '' ? '.' : base;
 }
 
-async function guessConfigFile(start: string): Promise<string> {
-  const { existsSync } = await import('node:fs');
+function guessConfigFile(start: string): string {
   const candidate = join(resolve(start), 'lbuild.toml');
   return existsSync(candidate) ? candidate : join(resolve(start), 'pyproject.toml');
 }
