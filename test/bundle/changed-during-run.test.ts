@@ -97,12 +97,9 @@ it('an edit of a local project while pip builds it is not stamped: -q then exits
   // Said once, in one line, and in the --json summary.
   expect(result.stderr.split('\n').filter((l) => l.includes('changed while'))).toEqual([LINE]);
   const summary = JSON.parse(result.stdout) as JsonSummary;
-  const wheelhouse = summary.targets.find((t) => t.key === 'fn:wheelhouse') as unknown as {
-    status: string;
-    changedDuringRun?: string[];
-  };
-  expect(wheelhouse.status).toBe('built');
-  expect(wheelhouse.changedDuringRun).toEqual(['localpkg/localpkg/__init__.py']);
+  const wheelhouse = summary.targets.find((t) => t.key === 'fn:wheelhouse');
+  expect(wheelhouse?.status).toBe('built');
+  expect(wheelhouse?.changedDuringRun).toEqual(['localpkg/localpkg/__init__.py']);
   expect(summary.status).toBe('ok');
 
   const second = await p.run([], { env: NO_PIP_ENV });
