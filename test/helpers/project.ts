@@ -330,6 +330,8 @@ export interface JsonTarget {
   failure?: { reason: string; message: string; kind: string; hint?: string };
   /** The value the target's run returned (an upload's functionArn, codeSha256, ...). */
   value?: unknown;
+  /** Built but not stamped: what changed while it ran. */
+  changedDuringRun?: string[];
 }
 
 export interface StampJson {

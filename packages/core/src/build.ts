@@ -1,9 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { monotonicMs } from './clock.js';
-import { isAbsolute, join, relative } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { mkdir, rm } from 'node:fs/promises';
 import { buildError, isAbortError, LbuildError, toFailure, type Failure } from './failure.js';
-import { FileHasher, statFile, type FileRecord } from './file-state.js';
+import { FileHasher, statFile, unchangedSince, type FileRecord } from './file-state.js';
 import { hashJson } from './hash.js';
 import { expandInputs, specId, type ExpandedInputs } from './inputs.js';
 import type { TargetGraph } from './graph.js';
@@ -305,15 +305,15 @@ class Scheduler {
     this.#stop.signal.addEventListener('abort', onStop);
     if (this.#stop.signal.aborted) onStop();
     try {
-      // Inputs are hashed before the run: if one changes while the command runs, the stamp
-      // holds the old hash and the next build reruns the target.
+      // Inputs are hashed before the run, and checked again after it (#changedDuringRun).
       const inputFiles = await this.#hashAll(prepared.inputs.files, prepared.stamp?.files);
       // No stamp may claim success while the target is running or after it failed.
       if (!def.keepStampOnFailure) await this.#stamps.remove(def.key);
       const stateDir = join(this.#stateDir, 'targets', keyToFileName(def.key));
       const cacheDir = join(this.#stateDir, 'cache');
       await mkdir(stateDir, { recursive: true });
-      const reads = new Set<string>();
+      /** Files the run snapshotted (root-relative): their record then, undefined if absent. */
+      const snapshots = new Map<string, FileRecord | undefined>();
       const ctx: RunContext = {
         key: def.key,
         root,
@@ -325,7 +325,18 @@ class Scheduler {
         ),
         stateDir,
         cacheDir,
-        recordRead: (path) => reads.add(path),
+        snapshot: (paths) =>
+          mapLimit([...paths], HASH_CONCURRENCY, async (path) => {
+            const rel = rootRelative(root, path);
+            const declared = inputFiles[rel];
+            if (declared) return declared.hash;
+            if (!snapshots.has(rel)) {
+              const record = await this.#hasher.current(join(root, rel));
+              // Two snapshots of one path at once: the first one taken stands.
+              if (!snapshots.has(rel)) snapshots.set(rel, record);
+            }
+            return snapshots.get(rel)?.hash;
+          }),
         hashFile: async (path) => {
           const state = await this.#hasher.state(isAbsolute(path) ? path : join(root, path));
           if (!state) throw buildError('missing-file', `cannot read ${path}: no such file`);
@@ -352,7 +363,6 @@ class Scheduler {
       const outcome = await def.run(ctx);
       if (controller.signal.aborted)
         throw Object.assign(new Error('aborted'), { name: 'AbortError' });
-      for (const read of outcome?.reads ?? []) reads.add(read);
 
       for (const o of outputs) this.#hasher.forget(join(root, o));
       const produced = listOutputFiles(root, outputs);
@@ -371,13 +381,33 @@ class Scheduler {
         }
       }
       const outputRecords = await this.#hashAll([...produced].sort(), undefined);
-      const readFiles = [...reads]
-        .map((r) => (isAbsolute(r) ? relative(root, r) : r))
-        .filter((r) => !(r in inputFiles));
-      const readRecords = await this.#hashAll(readFiles, undefined, true);
       const value = outcome?.value;
       const outputHash = await hashJson({ outputs: hashesOf(outputRecords), value: value ?? null });
-      const stamp: Stamp = {
+      const changed = await this.#changedDuringRun(def, prepared, inputFiles, snapshots);
+      // A signal that arrived while hashing still means "do not claim success".
+      if (isAborted(controller.signal))
+        throw Object.assign(new Error('aborted'), { name: 'AbortError' });
+      const report: TargetReport = {
+        ...base,
+        status: 'built',
+        outputHash,
+        unchanged: prepared.stamp?.outputHash === outputHash,
+        outputs: hashesOf(outputRecords),
+        ...(value !== undefined ? { value } : {}),
+        ...(outcome?.summary ? { summary: outcome.summary } : {}),
+        durationMs: duration(),
+      };
+      if (changed.length > 0) {
+        // The outputs were made from what the run saw, which is no longer what is on disk:
+        // dependents may use them in this build, but no stamp may say they match the disk.
+        for (const path of changed) this.#hasher.forget(join(root, path));
+        await this.#stamps.remove(def.key);
+        this.#emit({ type: 'target-changed-during-run', key: def.key, changed });
+        return { ...report, changedDuringRun: changed };
+      }
+      const readRecords: Record<string, FileRecord> = {};
+      for (const [path, record] of snapshots) if (record) readRecords[path] = record;
+      await this.#stamps.write({
         version: STAMP_VERSION,
         key: def.key,
         recipeHash: prepared.recipe.hash,
@@ -389,22 +419,9 @@ class Scheduler {
         ...(value !== undefined ? { value } : {}),
         outputHash,
         builtAt: new Date().toISOString(),
-        durationMs: duration(),
-      };
-      // A signal that arrived while hashing still means "do not claim success".
-      if (isAborted(controller.signal))
-        throw Object.assign(new Error('aborted'), { name: 'AbortError' });
-      await this.#stamps.write(stamp);
-      return {
-        ...base,
-        status: 'built',
-        outputHash,
-        unchanged: prepared.stamp?.outputHash === outputHash,
-        outputs: hashesOf(outputRecords),
-        ...(value !== undefined ? { value } : {}),
-        ...(outcome?.summary ? { summary: outcome.summary } : {}),
-        durationMs: duration(),
-      };
+        durationMs: report.durationMs,
+      });
+      return report;
     } catch (error) {
       const interrupted = controller.signal.aborted || isAbortError(error);
       if (interrupted) {
@@ -429,10 +446,53 @@ class Scheduler {
     }
   }
 
+  /**
+   * What the run depended on that is no longer as it was when the run started (or, for a
+   * snapshot, when the run took it): declared inputs by their pre-run records, files a glob now
+   * matches that it did not, snapshotted files, and the recipe's fields. Sorted; empty when
+   * the stamp may be written.
+   */
+  async #changedDuringRun(
+    def: TargetDefinition,
+    prepared: { inputs: ExpandedInputs; recipe: { fields: Record<string, string> } },
+    inputFiles: Record<string, FileRecord>,
+    snapshots: ReadonlyMap<string, FileRecord | undefined>,
+  ): Promise<string[]> {
+    const root = this.#options.root;
+    const changed = new Set<string>();
+    const checks: [string, FileRecord | undefined][] = [
+      ...Object.entries(inputFiles),
+      ...snapshots,
+    ];
+    await mapLimit(checks, HASH_CONCURRENCY, async ([path, record]) => {
+      const abs = join(root, path);
+      const same = record ? await unchangedSince(abs, record) : !statFile(abs)?.isFile();
+      if (!same) changed.add(path);
+    });
+    let now: ExpandedInputs | undefined;
+    try {
+      now = expandInputs(root, def.inputs ?? [], def.key, def.outputs ?? []);
+    } catch {
+      // A plain-path input is gone: the check of its record above names it.
+    }
+    for (const file of now?.files ?? []) if (!(file in inputFiles)) changed.add(file);
+    let recipe: Record<string, string> | undefined;
+    try {
+      recipe = (await hashRecipe(await def.recipe())).fields;
+    } catch {
+      recipe = undefined;
+    }
+    const before = prepared.recipe.fields;
+    if (!recipe) changed.add('recipe');
+    else
+      for (const field of new Set([...Object.keys(before), ...Object.keys(recipe)]))
+        if (before[field] !== recipe[field]) changed.add(`recipe field ${field}`);
+    return [...changed].sort();
+  }
+
   async #hashAll(
     files: string[],
     known: Record<string, FileRecord> | undefined,
-    optional = false,
   ): Promise<Record<string, FileRecord>> {
     const root = this.#options.root;
     const records = await mapLimit(files, HASH_CONCURRENCY, (file) =>
@@ -442,11 +502,15 @@ class Scheduler {
     files.forEach((file, i) => {
       const record = records[i];
       if (record) out[file] = record;
-      else if (!optional)
-        throw buildError('input-vanished', `input ${file} disappeared during the build`);
+      else throw buildError('input-vanished', `input ${file} disappeared during the build`);
     });
     return out;
   }
+}
+
+/** A path as the trace records it: relative to the root (`../` for one outside it). */
+function rootRelative(root: string, path: string): string {
+  return relative(root, resolve(root, path)).split('\\').join('/');
 }
 
 /** Reads `aborted` afresh (TypeScript narrows the property across awaits). */

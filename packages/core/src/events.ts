@@ -6,7 +6,7 @@ import type { Json, LogLevel } from './target.js';
 /**
  * What a target ended as.
  * - `up-to-date`: its trace verified; nothing ran.
- * - `built`: it ran and succeeded.
+ * - `built`: it ran and succeeded (see `changedDuringRun` for a run that was not stamped).
  * - `failed`: it ran and failed (or could not start).
  * - `skipped`: not run because a dependency failed or the build stopped.
  * - `stale`: `-q` found it must run.
@@ -29,6 +29,13 @@ export interface TargetReport {
   unchanged?: boolean;
   outputs?: Record<string, string>;
   value?: Json;
+  /**
+   * Built, but what it depends on changed while it ran (root-relative paths of inputs and
+   * snapshotted files that changed, appeared or vanished; `recipe field NAME` for a recipe
+   * field): its outputs stand for this build, so dependents use them, but no stamp was written
+   * and the next build runs it again.
+   */
+  changedDuringRun?: string[];
   /** The run's one-line summary for people (see RunOutcome.summary). */
   summary?: string;
   failure?: Failure;
@@ -47,6 +54,8 @@ export type BuildEvent =
       data?: Record<string, Json>;
     }
   | { type: 'target-progress'; key: TargetKey; done: number; total: number; unit?: string }
+  /** A run that succeeded but was not stamped: `changed` as in TargetReport.changedDuringRun. */
+  | { type: 'target-changed-during-run'; key: TargetKey; changed: string[] }
   | { type: 'target-finish'; report: TargetReport }
   | { type: 'build-finish'; summary: BuildSummary };
 

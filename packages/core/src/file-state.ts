@@ -88,6 +88,25 @@ export class FileHasher {
     return stats && statMatches(known, stats) && stats.isFile() ? known : undefined;
   }
 
+  /**
+   * The record of `path` as it is now: the memo's when a stat shows the file untouched since it
+   * was hashed (and that record was not racy), else a fresh hash that replaces it. What a target
+   * snapshots before it uses a file must be the content at that moment, not at the moment an
+   * earlier target of the same build hashed it.
+   */
+  async current(path: string): Promise<FileRecord | undefined> {
+    const pending = this.#memo.get(path);
+    if (pending) {
+      const record = await pending;
+      if (record && !record.racy) {
+        const stats = statFile(path);
+        if (stats?.isFile() && statMatches(record, stats)) return record;
+      }
+      if (this.#memo.get(path) === pending) this.#memo.delete(path);
+    }
+    return this.state(path);
+  }
+
   /** Called after a target wrote `path` (a file or a directory), so the next reader sees the new content. */
   forget(path: string): void {
     this.#memo.delete(path);
@@ -117,4 +136,20 @@ export class FileHasher {
     }
     return record;
   }
+}
+
+/**
+ * Whether `path` is still the file `record` was hashed from, as a check after a target ran: a
+ * stat alone when it matches a record that was not racy (any write since the hash moved mtime
+ * or ctime past the record's), and a new hash for a racy one, whose stat a same-size write in
+ * the same timestamp tick leaves as it was. A file written meanwhile is changed even if its
+ * content is back to what it was: whoever read it in between may have seen something else.
+ */
+export async function unchangedSince(path: string, record: FileRecord): Promise<boolean> {
+  const stats = statFile(path);
+  if (!stats?.isFile() || !statMatches(record, stats)) return false;
+  if (!record.racy) return true;
+  const { hash } = await hashFileContent(path);
+  const after = statFile(path);
+  return hash === record.hash && after !== undefined && statMatches(record, after);
 }

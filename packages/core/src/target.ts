@@ -44,10 +44,20 @@ export interface RunContext {
   /** A directory shared by all targets of the project for caches (e.g. a wheelhouse). */
   readonly cacheDir: string;
   /**
-   * Notes a file this run read that was not a declared input (like a compiler's depfile): it
-   * enters the trace, so a change to it reruns the target.
+   * Declares files this run depends on that are not declared inputs (like a compiler's depfile):
+   * hashes them now and returns their content hashes (undefined for one that does not exist),
+   * in the order given; paths are absolute or root-relative. They enter the trace, so a change
+   * reruns the target.
+   *
+   * Call it BEFORE the run reads or uses the files (and before handing them to a tool that
+   * will): the trace must record the content the run saw. A hash taken after the run would
+   * stamp an edit made while it ran (a local project edited while pip builds it) as built, and
+   * the next build would call the old output up to date. After the run the engine checks each
+   * snapshot, and every declared input, again: when one changed, appeared or vanished, the run
+   * is not stamped and the next build runs it again. A file the run only finds while it works
+   * (an include named inside a file) is snapshotted as soon as it is found, before it is read.
    */
-  readonly recordRead: (path: string) => void;
+  readonly snapshot: (paths: readonly string[]) => Promise<(string | undefined)[]>;
   /** The content hash of a file, shared with the engine's memo (never hashed twice in a run). */
   readonly hashFile: (path: string) => Promise<string>;
   readonly log: (level: LogLevel, message: string, data?: Record<string, Json>) => void;
@@ -58,8 +68,6 @@ export interface RunContext {
 export interface RunOutcome {
   /** A small JSON value recorded in the stamp and passed to dependents; enters the output hash. */
   value?: Json;
-  /** Files read during the run (absolute or root-relative), in addition to `recordRead`. */
-  reads?: string[];
   /**
    * One short line for people about what the run made ("dist/api.zip: 1.2 MB, 340 files,
    * sha256 …"). Shown by the CLI; not part of the stamp or any hash.

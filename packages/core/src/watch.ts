@@ -203,6 +203,13 @@ export async function watch(options: WatchOptions): Promise<void> {
           signal: current.signal,
         });
         outcome = { type: 'rebuild-finish', changed: why, summary };
+        // A target whose inputs changed while it ran has no stamp: build again, as for a change
+        // seen now (the watcher may not have watched those files yet, on a first build).
+        const unstamped = summary.targets.flatMap((t) => t.changedDuringRun ?? []);
+        if (unstamped.length > 0) {
+          for (const path of unstamped) changed.add(path);
+          state = 'building+queued';
+        }
       } catch (error) {
         outcome = { type: 'build-error', failure: toFailure(error) };
       } finally {

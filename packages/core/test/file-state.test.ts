@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FileHasher, statMatches, type FileRecord } from '../src/file-state.js';
+import { FileHasher, statMatches, unchangedSince, type FileRecord } from '../src/file-state.js';
 import { hashFileContent } from '../src/hash.js';
 
 let dir: string;
@@ -147,6 +147,57 @@ describe('FileHasher', () => {
     expect(await hasher.state(join(dir, 'missing.py'))).toBeUndefined();
     expect(await hasher.state(dir)).toBeUndefined();
     expect(hasher.hashed).toBe(0);
+  });
+});
+
+describe('FileHasher.current', () => {
+  it('gives the memo while the file is untouched, and a fresh hash once it was written', async () => {
+    const hasher = settled();
+    const before = await hasher.state(file);
+    expect(await hasher.current(file)).toBe(before);
+    expect(hasher.hashed).toBe(1);
+    writeFileSync(file, 'print("changed")\n');
+    const now = await hasher.current(file);
+    expect(now?.hash).toBe((await hashFileContent(file)).hash);
+    expect(now?.hash).not.toBe(before?.hash);
+    // ...and it replaces the memo, for whoever asks next.
+    expect(await hasher.state(file)).toBe(now);
+  });
+});
+
+describe('unchangedSince (the check after a run)', () => {
+  /** The file's stat as it is now, with `hash`: what a same-size edit in one tick leaves. */
+  function recordNow(hash: string, racy: boolean): FileRecord {
+    const stats = statSync(file);
+    return {
+      hash: hash as FileRecord['hash'],
+      size: stats.size,
+      mtimeMs: stats.mtimeMs,
+      ctimeMs: stats.ctimeMs,
+      ino: stats.ino,
+      ...(racy ? { racy: true as const } : {}),
+    };
+  }
+
+  it('a same-size edit that left the stat as recorded is found when the record was racy', async () => {
+    const old = (await hashFileContent(file)).hash;
+    writeFileSync(file, 'print(2)\n');
+    // As if the edit fell in the timestamp tick of the hash: size, mtime and ctime as recorded.
+    expect(await unchangedSince(file, recordNow(old, true))).toBe(false);
+    expect(await unchangedSince(file, recordNow((await hashFileContent(file)).hash, true))).toBe(
+      true,
+    );
+  });
+
+  it('trusts a matching stat of a record that was not racy, and nothing else', async () => {
+    const record = (await settled().state(file))!;
+    expect(await unchangedSince(file, record)).toBe(true);
+    // A stat that differs is a change, whatever the content (the run may have read another).
+    expect(await unchangedSince(file, { ...record, mtimeMs: record.mtimeMs - 1 })).toBe(false);
+    expect(await unchangedSince(file, { ...record, ctimeMs: record.ctimeMs - 1 })).toBe(false);
+    expect(await unchangedSince(file, { ...record, ino: record.ino + 1 })).toBe(false);
+    rmSync(file);
+    expect(await unchangedSince(file, record)).toBe(false);
   });
 });
 

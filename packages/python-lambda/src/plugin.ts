@@ -106,11 +106,12 @@ async function pythonOf(bundle: Bundle, signal?: AbortSignal) {
   }
 }
 
-async function requirementsOf(bundle: Bundle) {
+async function requirementsOf(bundle: Bundle, beforeRead?: (path: string) => Promise<void>) {
   const { readRequirements } = await pip();
   try {
     return await readRequirements(join(bundle.root, bundle.requirements ?? ''), {
       cwd: bundle.root,
+      beforeRead,
     });
   } catch (error) {
     throw located(error, bundle.location('requirements'));
@@ -157,8 +158,8 @@ function wheelhouseTarget(bundle: Bundle): TargetDefinition {
     deps: [],
     outputs: [listOut],
     location: bundle.location('requirements'),
-    // The requirements files and local projects are recorded as reads by the run; their
-    // listings are part of the recipe so that an added file is noticed too.
+    // The requirements files, local projects and find-links folders are snapshotted by the run;
+    // their listings are part of the recipe so that an added file is noticed too.
     recipe: async () => {
       const { recipe, inputs } = await pipRecipe(bundle);
       return {
@@ -171,10 +172,21 @@ function wheelhouseTarget(bundle: Bundle): TargetDefinition {
     },
     run: async (ctx) => {
       const { fillWheelhouse, wheelhouseInputs } = await pip();
-      const [python, platform, requirements] = await Promise.all([
+      // Everything of the project pip will read is snapshotted before it is used: each
+      // requirements file before it is parsed (pip gets copies written from what was parsed),
+      // local projects and find-links folders before pip copies or lists them. An edit made
+      // while pip runs is then seen by the engine's check after the run, and not stamped.
+      const requirements = await requirementsOf(bundle, async (file) => {
+        await ctx.snapshot([file]);
+      });
+      const inputs = wheelhouseInputs(requirements, bundle.index, bundle.root);
+      await ctx.snapshot([
+        ...inputs.files,
+        ...inputs.directories.flatMap((d) => listFiles(d).map((f) => join(d, f))),
+      ]);
+      const [python, platform] = await Promise.all([
         pythonOf(bundle, ctx.signal),
         platformOf(bundle),
-        requirementsOf(bundle),
       ]);
       const result = await fillWheelhouse({
         python,
@@ -188,11 +200,6 @@ function wheelhouseTarget(bundle: Bundle): TargetDefinition {
         onOutput: (line) => ctx.log('debug', line),
         onWarning: (message) => ctx.log('warn', message),
       });
-      const inputs = wheelhouseInputs(requirements, bundle.index, bundle.root);
-      const reads = [
-        ...inputs.files,
-        ...inputs.directories.flatMap((d) => listFiles(d).map((f) => join(d, f))),
-      ];
       // The resolved set, by content: staging reruns only when it changes (early cutoff for a
       // requirements edit that picks the same wheels, such as a new comment).
       const wheels: Record<string, string> = {};
@@ -213,7 +220,6 @@ function wheelhouseTarget(bundle: Bundle): TargetDefinition {
       await writeFileAtomic(join(bundle.root, listOut), JSON.stringify(list, null, 2) + '\n');
       const count = result.wheels.length;
       return {
-        reads,
         summary: `${count} wheel${count === 1 ? '' : 's'} for ${platform.key} (${result.strategy})${result.mismatches.length ? `; runtime differs from this machine: ${result.mismatches.join(', ')}` : ''}`,
       };
     },

@@ -8,7 +8,7 @@ import {
 import { workingDirectory, type GlobalOptions } from '../context.js';
 import { colorsFor } from '../render/colors.js';
 import { formatFailure } from '../render/failure.js';
-import { formatDuration } from '../render/human.js';
+import { changedDuringRunLine, formatDuration } from '../render/human.js';
 import { plugins } from '../plugins.js';
 
 /**
@@ -84,6 +84,9 @@ export async function watchCommand(
     out.write(
       `${stamp()} ${what} → ${targets || 'nothing to run'} ${status} in ${formatDuration(summary.durationMs)}${summaries.length ? ' — ' + summaries.join('; ') : ''}\n`,
     );
+    for (const t of summary.targets)
+      if (t.changedDuringRun)
+        process.stderr.write(changedDuringRunLine(t.key, t.changedDuringRun) + '\n');
     for (const t of summary.targets)
       if (t.failure)
         process.stderr.write(formatFailure(t.failure, colorsFor(process.stderr), cwd) + '\n');

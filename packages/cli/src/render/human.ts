@@ -85,6 +85,9 @@ export class HumanRenderer {
           running.progress = `${event.done}/${event.total}${event.unit ? ' ' + event.unit : ''}`;
         return;
       }
+      case 'target-changed-during-run':
+        this.#line(changedDuringRunLine(event.key, event.changed), true);
+        return;
       case 'target-finish':
         this.#running.delete(event.report.key);
         this.#finish(event.report);
@@ -225,6 +228,12 @@ export class HumanRenderer {
     this.#o.out().write('\r\x1b[K');
     this.#statusShown = false;
   }
+}
+
+/** The one line for a run that was not stamped because what it read changed meanwhile. */
+export function changedDuringRunLine(key: TargetKey, changed: readonly string[]): string {
+  const what = `${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ` (+${changed.length - 3} more)` : ''}`;
+  return `lbuild: ${key}: ${what} changed while the target ran; not stamped, the next build runs it again`;
 }
 
 export function formatDuration(ms: number): string {

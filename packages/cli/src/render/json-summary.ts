@@ -19,6 +19,7 @@ export function jsonSummary(summary: BuildSummary, exitCode: number): string {
         ...(t.unchanged !== undefined ? { unchanged: t.unchanged } : {}),
         ...(t.outputs ? { outputs: t.outputs } : {}),
         ...(t.value !== undefined ? { value: t.value } : {}),
+        ...(t.changedDuringRun ? { changedDuringRun: t.changedDuringRun } : {}),
         ...(t.failure ? { failure: t.failure } : {}),
       })),
     },

@@ -21,6 +21,12 @@ export async function createJsonLogger(destination: 1 | 2): Promise<(event: Buil
       case 'target-log':
         logger[event.level]({ event: event.type, key: event.key, ...event.data }, event.message);
         return;
+      case 'target-changed-during-run':
+        logger.warn(
+          { event: event.type, key: event.key, changed: event.changed },
+          `${event.key} not stamped: changed while it ran`,
+        );
+        return;
       case 'target-finish': {
         const { failure, ...rest } = event.report;
         if (failure)

@@ -92,6 +92,11 @@ export interface ReadRequirementsOptions {
   cwd?: string | undefined;
   /** For `${VAR}` in paths; default `process.env`. */
   env?: Readonly<Record<string, string | undefined>> | undefined;
+  /**
+   * Awaited before each file (the top-level one and every include) is read: a build snapshots
+   * it here, so the trace holds the content that was parsed, not what the file held later.
+   */
+  beforeRead?: ((path: string) => Promise<void>) | undefined;
 }
 
 interface OptionSpec {
@@ -397,6 +402,7 @@ interface ParseState {
   files: string[];
   lines: RequirementLine[];
   stack: string[];
+  beforeRead: ((path: string) => Promise<void>) | undefined;
 }
 
 async function parseFile(
@@ -420,6 +426,7 @@ async function parseFile(
   }
   let text: string;
   try {
+    await state.beforeRead?.(path);
     text = await readFile(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
@@ -532,6 +539,7 @@ export async function readRequirements(
     files: [],
     lines: [],
     stack: [],
+    beforeRead: opts.beforeRead,
   };
   await parseFile(top, false, state, undefined);
 
