@@ -7,7 +7,7 @@ const src = (pkg: string) =>
 export default defineConfig({
   resolve: {
     alias: [
-      ...['core', 'python-lambda', 'lambda-deploy', 'lambda-emulator'].flatMap((pkg) => [
+      ...['core', 'lambda-runtimes', 'python-lambda', 'lambda-deploy', 'lambda-emulator'].flatMap((pkg) => [
         { find: new RegExp(`^@lbuild/${pkg}$`), replacement: src(pkg) },
         {
           find: new RegExp(`^@lbuild/${pkg}/(.+)$`),
