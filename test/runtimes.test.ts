@@ -63,9 +63,7 @@ describe('one table of Lambda Python runtimes', () => {
 
   it('a runtime the table does not list is refused by both', () => {
     expect(() => runtimePlatform('3.15', 'x86_64')).toThrow(/Unknown Lambda Python runtime/);
-    expect(validateFunctionConfig('api', { bundle: 'api', runtime: 'python3.15' }).ok).toBe(
-      false,
-    );
+    expect(validateFunctionConfig('api', { bundle: 'api', runtime: 'python3.15' }).ok).toBe(false);
     for (const runtime of LAMBDA_PYTHON_RUNTIME_IDS) {
       expect(validateFunctionConfig('api', { bundle: 'api', runtime }).ok).toBe(true);
     }

@@ -116,10 +116,7 @@ describe('a [function] without runtime or architecture takes the bundle’s', ()
 
   it('a deployed function switched to arm64 since: refused after the one read, nothing changed, stamp kept', async () => {
     const project = await aws.deployedProject('', { created: true });
-    project.write(
-      'lbuild.toml',
-      project.read('lbuild.toml').replace(/^runtime = .*\n/m, ''),
-    );
+    project.write('lbuild.toml', project.read('lbuild.toml').replace(/^runtime = .*\n/m, ''));
     const stamp = uploadStamp(project);
     aws.emu.seedFunction({
       name: 'hello',
@@ -147,7 +144,10 @@ lbuild: build failed: 1 failed, 0 skipped, 2 built, in T
     expect(uploadStamp(project)).toEqual(stamp);
 
     // Asked whether a deploy would change anything, the answer is the same refusal.
-    for (const args of [['-q', 'deploy'], ['-n', 'deploy']]) {
+    for (const args of [
+      ['-q', 'deploy'],
+      ['-n', 'deploy'],
+    ]) {
       const asked = await aws.run(project, args);
       expect(asked.code, shown(asked)).toBe(2);
       expect(asked.stderr).toContain(
@@ -204,7 +204,9 @@ lbuild: build failed: 1 failed, 0 skipped, 4 built, in T
     );
     const fixed = await aws.run(project, []);
     expect(fixed.code, shown(fixed)).toBe(0);
-    expect(fixed.stdout).toMatch(/^▶ hello:handler\n✓ hello:handler \(\d+ms\)\n {2}handler hello\.handler\.handler: hello\/handler\.py\nlbuild: built 1 target, 4 up to date, in /);
+    expect(fixed.stdout).toMatch(
+      /^▶ hello:handler\n✓ hello:handler \(\d+ms\)\n {2}handler hello\.handler\.handler: hello\/handler\.py\nlbuild: built 1 target, 4 up to date, in /,
+    );
     expect((await aws.run(project, ['-q'])).code).toBe(0);
     expect(aws.emu.calls()).toEqual([]);
   });

@@ -144,8 +144,7 @@ export function runtimeLifecycle(
 ): string | undefined {
   if (runtime === undefined) return undefined;
   const stage = lifecycleStage(runtime, today);
-  const blocked =
-    stage === 'update-blocked' || (action === 'create' && stage === 'create-blocked');
+  const blocked = stage === 'update-blocked' || (action === 'create' && stage === 'create-blocked');
   if (blocked) {
     const since = stage === 'update-blocked' ? runtime.blockUpdate : runtime.blockCreate;
     throw configError(

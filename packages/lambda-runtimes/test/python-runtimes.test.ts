@@ -78,7 +78,12 @@ describe('the Lambda artifact a zip target publishes', () => {
 
   it('says where each value comes from', () => {
     const artifact = lambdaArtifactOf({
-      lambda: { table: 'bundle.api', python: '3.11', architecture: 'x86_64', pythonAt: 'lbuild.toml:8' },
+      lambda: {
+        table: 'bundle.api',
+        python: '3.11',
+        architecture: 'x86_64',
+        pythonAt: 'lbuild.toml:8',
+      },
     })!;
     expect(artifactSource(artifact, 'python')).toBe('[bundle.api] python at lbuild.toml:8');
     expect(artifactSource(artifact, 'architecture')).toBe(

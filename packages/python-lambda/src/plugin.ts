@@ -411,7 +411,8 @@ function zipTarget(bundle: Bundle): TargetDefinition {
       });
       const runtime = pythonRuntime(bundle.python);
       const deprecated = runtime && deprecationNotice(runtime, new Date());
-      if (deprecated) ctx.log('warn', `[bundle.${bundle.name}] python ${bundle.python}: ${deprecated}`);
+      if (deprecated)
+        ctx.log('warn', `[bundle.${bundle.name}] python ${bundle.python}: ${deprecated}`);
       if (result.size > DIRECT_UPLOAD_LIMIT) {
         ctx.log(
           'warn',
