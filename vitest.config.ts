@@ -7,13 +7,15 @@ const src = (pkg: string) =>
 export default defineConfig({
   resolve: {
     alias: [
-      ...['core', 'python-lambda', 'lambda-deploy', 'lambda-emulator'].flatMap((pkg) => [
-        { find: new RegExp(`^@lbuild/${pkg}$`), replacement: src(pkg) },
-        {
-          find: new RegExp(`^@lbuild/${pkg}/(.+)$`),
-          replacement: src(pkg).replace(/index\.ts$/, '$1.ts'),
-        },
-      ]),
+      ...['core', 'lambda-runtimes', 'python-lambda', 'lambda-deploy', 'lambda-emulator'].flatMap(
+        (pkg) => [
+          { find: new RegExp(`^@lbuild/${pkg}$`), replacement: src(pkg) },
+          {
+            find: new RegExp(`^@lbuild/${pkg}/(.+)$`),
+            replacement: src(pkg).replace(/index\.ts$/, '$1.ts'),
+          },
+        ],
+      ),
     ],
   },
   test: {

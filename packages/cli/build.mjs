@@ -101,6 +101,7 @@ await build({
   // The workspace packages are bundled from their TypeScript sources.
   alias: {
     '@lbuild/core': join(here, '..', 'core', 'src', 'index.ts'),
+    '@lbuild/lambda-runtimes': join(here, '..', 'lambda-runtimes', 'src', 'index.ts'),
     '@lbuild/python-lambda': join(here, '..', 'python-lambda', 'src', 'index.ts'),
     '@lbuild/lambda-deploy': join(here, '..', 'lambda-deploy', 'src'),
   },

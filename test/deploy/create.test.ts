@@ -59,9 +59,9 @@ describe('the first deploy of a function that does not exist', () => {
     expect(aws.emu.calls().map((c) => c.operation)).toEqual(['GetFunction']);
   });
 
+  // Without runtime, the function gets its bundle's (see runtime-match.test.ts).
   it.each([
     ['role', 'role = "arn:aws:iam::ACCOUNT_ID:role/ROLE_NAME"'],
-    ['runtime', 'runtime = "python3.12"'],
     ['handler', 'handler = "app.handler"'],
   ])('without %s: a config error saying what to add, exit 2, nothing created', async (key, add) => {
     const table = functionTable().replace(new RegExp(`^${key} = .*\\n`, 'm'), '');
@@ -82,14 +82,14 @@ lbuild: build failed: 1 failed, 0 skipped, 4 built, in T
     expect(uploadStamp(project)).toBeUndefined();
   });
 
-  it('without role, runtime and handler: names all three', async () => {
+  it('without role and handler: names both', async () => {
     const project = aws.project('[function.hello]\nbundle = "hello"\n');
     const result = await aws.run(project, ['deploy']);
     expect(result.code, shown(result)).toBe(2);
     expect(result.stderr).toContain(
-      `error: Lambda function hello does not exist in us-east-1, and lbuild cannot create it without role, runtime, handler
+      `error: Lambda function hello does not exist in us-east-1, and lbuild cannot create it without role, handler
   --> lbuild.toml:${lineOf(project, 'bundle = "hello"')}:1 (function.hello.bundle)
-  hint: add role = "arn:aws:iam::ACCOUNT_ID:role/ROLE_NAME", runtime = "python3.12", handler = "app.handler" to [function.hello] in lbuild.toml so lbuild can create it, or create the function in AWS first (or fix function-name)
+  hint: add role = "arn:aws:iam::ACCOUNT_ID:role/ROLE_NAME", handler = "app.handler" to [function.hello] in lbuild.toml so lbuild can create it, or create the function in AWS first (or fix function-name)
 `,
     );
     expect(aws.mutations()).toEqual([]);

@@ -81,11 +81,12 @@ describe('lbuild deploy NAME...', () => {
 });
 
 describe('a plain lbuild', () => {
-  it('builds the zip and never calls Lambda: deploy targets are not built by default', async () => {
+  it('builds the zip, checks the handler in it and never calls Lambda: deploy targets are not built by default', async () => {
     const p = aws.project(functionTable());
     const result = await aws.run(p, []);
     expect(result.code, shown(result)).toBe(0);
-    expect(result.stdout).toMatch(/lbuild: built 4 targets, 0 up to date, in /);
+    expect(result.stdout).toContain('✓ hello:handler');
+    expect(result.stdout).toMatch(/lbuild: built 5 targets, 0 up to date, in /);
     expect(p.exists(ZIP)).toBe(true);
     expect(aws.emu.calls()).toEqual([]);
     expect((await aws.run(p, ['-q'])).code).toBe(0);

@@ -186,6 +186,7 @@ class Scheduler {
           outputs: (depDef.outputs ?? []).map((o) => join(this.#options.root, o)),
           value: r.value,
           outputHash: r.outputHash ?? '',
+          ...(depDef.artifact ? { artifact: depDef.artifact } : {}),
         });
       }
       const prepared = await this.#prepare(def);

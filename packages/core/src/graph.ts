@@ -1,4 +1,4 @@
-import { configError, type SourceLocation } from './failure.js';
+import { configError, LbuildError, type Failure, type SourceLocation } from './failure.js';
 import type { TargetKey } from './key.js';
 import type { TargetDefinition } from './target.js';
 
@@ -62,6 +62,24 @@ export class TargetGraph {
     this.aliases = aliases;
     this.dependents = dependents;
     this.#checkCycles();
+    this.#checkDependencies();
+  }
+
+  /** Every target's own check of its dependencies; all problems are reported at once. */
+  #checkDependencies(): void {
+    const failures: Failure[] = [];
+    for (const def of this.targets.values()) {
+      if (!def.checkDependencies) continue;
+      try {
+        def.checkDependencies(new Map(def.deps.map((dep) => [dep, this.get(dep)])));
+      } catch (error) {
+        if (!(error instanceof LbuildError)) throw error;
+        const { others = [], ...failure } = error.failure;
+        failures.push(failure, ...others);
+      }
+    }
+    const [first, ...others] = failures;
+    if (first) throw new LbuildError(others.length ? { ...first, others } : first);
   }
 
   /** An input path that another target declares as an output makes an implicit edge (as in make). */

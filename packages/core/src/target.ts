@@ -24,6 +24,8 @@ export interface DependencyResult {
   /** The value the dependency's run returned (recorded in its stamp). */
   value: Json | undefined;
   outputHash: string;
+  /** The dependency definition's `artifact`: what its outputs are, as the config says. */
+  artifact?: TargetDefinition['artifact'];
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn';
@@ -104,6 +106,19 @@ export interface TargetDefinition {
   buildByDefault?: boolean;
   /** Where the target was declared, for errors that point into the config file. */
   location?: SourceLocation;
+  /**
+   * What the outputs are, as the config says, for targets of other plugins that use them: a
+   * Lambda zip publishes its runtime's Python and architecture under `lambda`. Known before
+   * anything runs; the engine only passes it on (to `checkDependencies` and to dependents' runs),
+   * and each consumer validates the part it reads.
+   */
+  artifact?: { readonly [kind: string]: Json };
+  /**
+   * Checks this target against its dependencies' definitions (their `artifact`s) when the graph
+   * is built, so that tables that contradict each other are refused by every command, `-q` and
+   * `-n` included, before anything runs. Throws an LbuildError.
+   */
+  checkDependencies?: (deps: ReadonlyMap<TargetKey, TargetDefinition>) => void;
   /**
    * A check beyond the trace, for state that lives outside the project (a deployed function).
    * Returns a reason when running the target would change something, undefined when it would

@@ -57,6 +57,34 @@ describe('TargetGraph', () => {
     });
   });
 
+  it('lets each target check its dependencies’ artifacts, and reports every problem at once', () => {
+    const seen: string[] = [];
+    const wants = (python: string) => (deps: ReadonlyMap<string, TargetDefinition>) => {
+      const made = deps.get('zip')?.artifact?.lambda as { python?: string } | undefined;
+      seen.push(`${[...deps.keys()].join(',')}=${made?.python ?? '?'}`);
+      if (made?.python !== python) {
+        throw new LbuildError({ reason: 'mismatch', message: `wants ${python}`, kind: 'config' });
+      }
+    };
+    const zip = target('zip', [], { artifact: { lambda: { python: '3.11' } } });
+    expect(
+      () => new TargetGraph([zip, target('a', ['zip'], { checkDependencies: wants('3.11') })]),
+    ).not.toThrow();
+    expect(seen).toEqual(['zip=3.11']);
+    const failure = failureOf(
+      () =>
+        new TargetGraph([
+          zip,
+          target('a', ['zip'], { checkDependencies: wants('3.12') }),
+          target('b', ['zip'], { checkDependencies: wants('3.13') }),
+        ]),
+    );
+    expect(failure).toMatchObject({
+      message: 'wants 3.12',
+      others: [{ message: 'wants 3.13' }],
+    });
+  });
+
   it('rejects an unknown dependency, with the target it was probably meant to be', () => {
     const failure = failureOf(
       () => new TargetGraph([target('compile'), target('package', ['compil'], {}, 5)]),

@@ -1,19 +1,19 @@
 import * as z from 'zod/mini';
 import { closest } from '@lbuild/core';
+import {
+  LAMBDA_ARCHITECTURES,
+  LAMBDA_PYTHON_RUNTIME_IDS,
+  NEWEST_PYTHON_RUNTIME,
+  type LambdaArchitecture,
+  type LambdaPythonRuntimeId,
+} from '@lbuild/lambda-runtimes';
 
-/** Python runtimes Lambda runs zips on (older ones are deprecated and blocked for updates). */
-export const PYTHON_RUNTIMES = [
-  'python3.10',
-  'python3.11',
-  'python3.12',
-  'python3.13',
-  'python3.14',
-  'python3.15',
-] as const;
-export type PythonRuntime = (typeof PYTHON_RUNTIMES)[number];
+/** Python runtimes Lambda runs zips on: the shared runtime table's identifiers. */
+export const PYTHON_RUNTIMES = LAMBDA_PYTHON_RUNTIME_IDS;
+export type PythonRuntime = LambdaPythonRuntimeId;
 
-export const ARCHITECTURES = ['x86_64', 'arm64'] as const;
-export type Architecture = (typeof ARCHITECTURES)[number];
+export const ARCHITECTURES = LAMBDA_ARCHITECTURES;
+export type Architecture = LambdaArchitecture;
 
 /** Lambda's direct-upload limit: a zip this size or smaller may go in the request body. */
 export const DEFAULT_DIRECT_UPLOAD_LIMIT = 52_428_800;
@@ -175,7 +175,7 @@ export const FunctionTableSchema = z.strictObject({
         error: (issue) =>
           `runtime ${show(issue.input)} is not a Python runtime Lambda supports: use one of ${PYTHON_RUNTIMES.join(', ')}`,
       }),
-      'Python runtime. Needed to create the function.',
+      "Python runtime; must match the bundle's python. Default: the bundle's, to create the function.",
     ),
   ),
   timeout: z.optional(
@@ -236,7 +236,7 @@ export const FunctionTableSchema = z.strictObject({
         error: (issue) =>
           `architecture ${show(issue.input)} is not one Lambda supports: use "x86_64" or "arm64"`,
       }),
-      'x86_64 or arm64; must match the wheels in the bundle.',
+      "x86_64 or arm64; must match the bundle's architecture. Default: the bundle's, to create the function.",
     ),
   ),
   's3-bucket': z.optional(
@@ -331,7 +331,7 @@ const HINTS: Record<string, string> = {
     'e.g. function-name = "my-api" or function-name = "arn:aws:lambda:us-east-1:123456789012:function:my-api"',
   region: 'e.g. region = "eu-west-1"; leave it out to use AWS_REGION or the profile\'s region',
   handler: 'e.g. handler = "app.handler" for def handler(event, context) in app.py',
-  runtime: `e.g. runtime = "${PYTHON_RUNTIMES[2]}"`,
+  runtime: `e.g. runtime = "${NEWEST_PYTHON_RUNTIME.runtime}"`,
   timeout: 'e.g. timeout = 30',
   memory: 'e.g. memory = 512',
   role: 'e.g. role = "arn:aws:iam::123456789012:role/my-lambda-role"',

@@ -8,10 +8,12 @@ import {
   UpdateFunctionCodeCommand,
   UpdateFunctionConfigurationCommand,
 } from '@aws-sdk/client-lambda';
-import type { FunctionCode, FunctionConfiguration } from '@aws-sdk/client-lambda';
+import type { FunctionCode, FunctionConfiguration, Runtime } from '@aws-sdk/client-lambda';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { LbuildError, buildError, configError, isAbortError } from '@lbuild/core';
 import type { Failure } from '@lbuild/core';
+import type { LambdaArtifact } from '@lbuild/lambda-runtimes';
+import { effectiveRuntime, refuseRemoteMismatch, runtimeLifecycle } from './bundle-match.js';
 import type { DeployClients } from './clients.js';
 import { shortFunctionName } from './config.js';
 import type { FunctionConfig } from './config.js';
@@ -19,6 +21,7 @@ import { checkHandlerInZip } from './handler-check.js';
 
 export type DeployStep =
   | 'check-handler'
+  | 'deprecated'
   | 'read'
   | 'create'
   | 'unchanged'
@@ -59,10 +62,18 @@ export interface DeployOptions {
   waitTimeoutMs?: number;
   /** Check the handler exists in the zip before any network call (default true). */
   checkHandler?: boolean;
+  /** Today, for the runtime's deprecation dates (default: now). */
+  now?: Date;
 }
 
 export interface DeployArgs {
   config: FunctionConfig;
+  /**
+   * What the zip was built for (its bundle's python and architecture): the runtime and
+   * architecture of a function lbuild creates when the config sets none, and what an existing
+   * function must run when the config sets none.
+   */
+  artifact?: LambdaArtifact;
   zipPath: string;
   /** SHA-256 of the zip, hex (names the S3 object). */
   sha256Hex: string;
@@ -520,6 +531,9 @@ class Deployer {
       });
     }
     const size = (await stat(this.a.zipPath)).size;
+    // A runtime Lambda no longer updates is refused before any call; a deprecated one warned of.
+    const notice = runtimeLifecycle(this.cfg, this.runtime(), 'update', this.now());
+    if (notice !== undefined) this.emit('deprecated', `[function.${this.cfg.name}]: ${notice}`);
     if (this.cfg.handler !== undefined && this.a.options?.checkHandler !== false) {
       await this.checkHandler(this.cfg.handler, this.cfg.runtime);
     }
@@ -539,6 +553,15 @@ class Deployer {
     return this.update(remote, size);
   }
 
+  /** The runtime the function gets: the configured one, else the bundle's. */
+  private runtime() {
+    return effectiveRuntime(this.cfg, this.a.artifact);
+  }
+
+  private now(): Date {
+    return this.a.options?.now ?? new Date();
+  }
+
   private async checkHandler(handler: string, runtime: string | undefined): Promise<void> {
     this.emit('check-handler', `checking handler ${handler} in the zip`);
     const check = await checkHandlerInZip(this.a.zipPath, handler, runtime);
@@ -546,8 +569,9 @@ class Deployer {
   }
 
   private async create(size: number): Promise<DeployResult> {
-    const missing = (['role', 'runtime', 'handler'] as const).filter(
-      (k) => this.cfg[k] === undefined,
+    const runtime = this.runtime();
+    const missing = (['role', 'runtime', 'handler'] as const).filter((k) =>
+      k === 'runtime' ? runtime === undefined : this.cfg[k] === undefined,
     );
     if (missing.length > 0) {
       const region = await this.region();
@@ -559,6 +583,8 @@ class Deployer {
         },
       );
     }
+    runtimeLifecycle(this.cfg, runtime, 'create', this.now());
+    const architecture = this.cfg.architecture ?? this.a.artifact?.architecture;
     const via = this.plannedVia(size);
     if (this.dryRun) {
       this.emit(
@@ -586,7 +612,8 @@ class Deployer {
     const command = new CreateFunctionCommand({
       FunctionName: this.fn,
       Role: c.role,
-      Runtime: c.runtime,
+      // The table's identifiers are Lambda's own.
+      Runtime: runtime?.runtime as Runtime | undefined,
       Handler: c.handler,
       Code: source.code,
       PackageType: 'Zip',
@@ -594,7 +621,7 @@ class Deployer {
       ...(c.timeout !== undefined ? { Timeout: c.timeout } : {}),
       ...(c.memory !== undefined ? { MemorySize: c.memory } : {}),
       ...(c.description !== undefined ? { Description: c.description } : {}),
-      ...(c.architecture !== undefined ? { Architectures: [c.architecture] } : {}),
+      ...(architecture !== undefined ? { Architectures: [architecture] } : {}),
       ...(c.environment !== undefined ? { Environment: { Variables: c.environment } } : {}),
     });
     try {
@@ -650,6 +677,8 @@ class Deployer {
   }
 
   private async update(initial: FunctionConfiguration, size: number): Promise<DeployResult> {
+    // Before anything else: the zip must suit what the function runs when lbuild.toml keeps it.
+    refuseRemoteMismatch(this.cfg, this.a.artifact, initial);
     let remote = initial;
     const sha = this.a.sha256Base64;
     const codeChanged = remote.CodeSha256 !== sha;

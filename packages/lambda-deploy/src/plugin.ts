@@ -3,9 +3,13 @@ import {
   buildError,
   definePlugin,
   type Json,
+  type PluginEntry,
   type SourceLocation,
   type TargetDefinition,
+  type TargetKey,
 } from '@lbuild/core';
+import { lambdaArtifactOf } from '@lbuild/lambda-runtimes';
+import { configMismatches } from './bundle-match.js';
 import {
   FunctionTableSchema,
   toFunctionConfig,
@@ -15,6 +19,9 @@ import {
 
 /** The key of a function's upload target: `lbuild deploy api` runs `api:upload`. */
 export const uploadKey = (name: string): string => `${name}:upload`;
+
+/** The key of a function's handler check, built by a plain `lbuild`: `api:handler`. */
+export const handlerCheckKey = (name: string): string => `${name}:handler`;
 
 /** What the zip target of a bundle records about its zip (see python-lambda's zip target). */
 interface ZipValue {
@@ -37,8 +44,10 @@ const DESTINATION_ENV = [
 ];
 
 /**
- * `[function.NAME]` → NAME:upload, on top of the bundle's zip (taken by key, so any plugin that
- * makes a `<bundle>:zip` with a `{ sha256, codeSha256 }` value can be deployed).
+ * `[function.NAME]` → NAME:upload (and, with a handler, NAME:handler), on top of the bundle's zip
+ * (taken by key, so any plugin that makes a `<bundle>:zip` with a `{ sha256, codeSha256 }` value
+ * can be deployed; a zip that describes its Lambda runtime in its `artifact` is also checked
+ * against the function's runtime and architecture).
  */
 export const lambdaDeployPlugin = definePlugin<FunctionTable>({
   table: 'function',
@@ -46,28 +55,63 @@ export const lambdaDeployPlugin = definePlugin<FunctionTable>({
   schema: FunctionTableSchema,
   targets(entry) {
     const config = toFunctionConfig(entry.name, entry.config);
-    return {
-      targets: [uploadTarget(config, entry.location('bundle'), entry.location('handler'))],
-    };
+    const targets = [uploadTarget(config, entry)];
+    if (config.handler !== undefined) {
+      targets.push(handlerCheckTarget(config, config.handler, entry.location('handler')));
+    }
+    return { targets };
   },
 });
 
-function uploadTarget(
+const zipKeyOf = (config: FunctionConfig): TargetKey => `${config.bundle}:zip`;
+
+function zipOf(
   config: FunctionConfig,
-  location: TargetDefinition['location'],
-  handlerLocation?: SourceLocation,
+  deps: ReadonlyMap<string, { outputs: string[]; value: Json | undefined }>,
+) {
+  const dep = deps.get(zipKeyOf(config));
+  const value = dep?.value as ZipValue | undefined;
+  const path = dep?.outputs[0];
+  if (!value?.codeSha256 || !path)
+    throw buildError('zip-missing', `the zip of bundle ${config.bundle} has no recorded hash`, {
+      hint: `build it: lbuild ${config.bundle}`,
+    });
+  return { path, value };
+}
+
+/**
+ * NAME:handler: the handler check of a deploy, made offline whenever the zip changes, so that a
+ * plain `lbuild` reports a typo in `handler` (a failed step: exit 1) long before a deploy would.
+ */
+function handlerCheckTarget(
+  config: FunctionConfig,
+  handler: string,
+  location: SourceLocation,
 ): TargetDefinition {
-  const zipKey = `${config.bundle}:zip`;
-  const zipOf = (deps: ReadonlyMap<string, { outputs: string[]; value: Json | undefined }>) => {
-    const dep = deps.get(zipKey);
-    const value = dep?.value as ZipValue | undefined;
-    const path = dep?.outputs[0];
-    if (!value?.codeSha256 || !path)
-      throw buildError('zip-missing', `the zip of bundle ${config.bundle} has no recorded hash`, {
-        hint: `build it: lbuild ${config.bundle}`,
-      });
-    return { path, value };
+  return {
+    key: handlerCheckKey(config.name),
+    kind: 'check',
+    description: `check that handler ${handler} is in the zip of bundle ${config.bundle}`,
+    deps: [zipKeyOf(config)],
+    location,
+    recipe: () => ({ handler }),
+    run: async (ctx) => {
+      const { checkHandlerInZip } = await import('./handler-check.js');
+      const check = await checkHandlerInZip(zipOf(config, ctx.deps).path, handler, config.runtime);
+      if (!check.ok) throw new LbuildError({ ...check.failure, kind: 'build', location });
+      return {
+        summary: `handler ${handler}: ${check.moduleFile}${check.note ? ` (${check.note})` : ''}`,
+      };
+    },
   };
+}
+
+function uploadTarget(config: FunctionConfig, entry: PluginEntry<FunctionTable>): TargetDefinition {
+  const location = entry.location('bundle');
+  const handlerLocation = entry.location('handler');
+  const zipKey = zipKeyOf(config);
+  const artifactOf = (deps: ReadonlyMap<TargetKey, { artifact?: TargetDefinition['artifact'] }>) =>
+    lambdaArtifactOf(deps.get(zipKey)?.artifact);
   const clients = async () => {
     // The SDK warns on every run that releases after January 2027 need Node 22; lbuild pins
     // its SDK version, so the warning says nothing actionable to an lbuild user.
@@ -84,7 +128,14 @@ function uploadTarget(
     deps: [zipKey],
     buildByDefault: false,
     keepStampOnFailure: true,
-    ...(location ? { location } : {}),
+    location,
+    // Before anything runs: the zip's wheels must suit the function's runtime and CPU.
+    checkDependencies: (deps) => {
+      const artifact = artifactOf(deps);
+      if (artifact === undefined) return;
+      const [first, ...others] = configMismatches(config, artifact, (key) => entry.location(key));
+      if (first) throw new LbuildError(others.length ? { ...first, others } : first);
+    },
     recipe: () => ({
       function: { ...config } as unknown as Json,
       env: Object.fromEntries(DESTINATION_ENV.map((name) => [name, process.env[name] ?? null])),
@@ -92,10 +143,16 @@ function uploadTarget(
     // One GetFunction: does the function already run this zip with this configuration?
     checkExternal: async (ctx) => {
       const { remoteDifferences } = await import('./remote-state.js');
-      const { value } = zipOf(ctx.deps);
+      const { value } = zipOf(config, ctx.deps);
       const c = await clients();
       try {
-        const differences = await remoteDifferences(config, c, value.codeSha256, ctx.signal);
+        const differences = await remoteDifferences(
+          config,
+          c,
+          value.codeSha256,
+          ctx.signal,
+          artifactOf(ctx.deps),
+        );
         return differences.length ? differences.join('; ') : undefined;
       } finally {
         c.destroy();
@@ -103,17 +160,19 @@ function uploadTarget(
     },
     run: async (ctx) => {
       const { deployFunction } = await import('./deploy.js');
-      const zip = zipOf(ctx.deps);
+      const zip = zipOf(config, ctx.deps);
+      const artifact = artifactOf(ctx.deps);
       const c = await clients();
       try {
         const result = await deployFunction({
           config,
+          ...(artifact ? { artifact } : {}),
           zipPath: zip.path,
           sha256Hex: zip.value.sha256,
           sha256Base64: zip.value.codeSha256,
           clients: c,
           signal: ctx.signal,
-          onEvent: (event) => ctx.log('info', event.message),
+          onEvent: (event) => ctx.log(event.step === 'deprecated' ? 'warn' : 'info', event.message),
         });
         const what = result.uploaded
           ? `uploaded to ${result.functionName}${result.via === 's3' ? ' through S3' : ''}${result.created ? ' (created)' : ''}`
@@ -133,7 +192,6 @@ function uploadTarget(
       } catch (error) {
         // A handler lbuild.toml sets that is not in the zip: point at `handler`, not `bundle`.
         if (
-          handlerLocation !== undefined &&
           config.handler !== undefined &&
           error instanceof LbuildError &&
           error.failure.reason.startsWith('handler-') &&

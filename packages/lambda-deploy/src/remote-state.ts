@@ -1,4 +1,6 @@
 import { GetFunctionCommand } from '@aws-sdk/client-lambda';
+import type { LambdaArtifact } from '@lbuild/lambda-runtimes';
+import { refuseRemoteMismatch } from './bundle-match.js';
 import type { DeployClients } from './clients.js';
 import type { FunctionConfig } from './config.js';
 import { toLbuildError } from './deploy.js';
@@ -8,13 +10,15 @@ const short = (sha: string | undefined) => (sha ? sha.slice(0, 8) + '…' : 'non
 /**
  * What a deploy would change, from one GetFunction call: the code (the zip's base64 SHA-256
  * against the function's CodeSha256) and every configured setting. An empty list means the
- * function already runs exactly this zip with this configuration.
+ * function already runs exactly this zip with this configuration. A function whose runtime or
+ * architecture does not suit the zip (see refuseRemoteMismatch) is an error, as in a deploy.
  */
 export async function remoteDifferences(
   config: FunctionConfig,
   clients: DeployClients,
   localCodeSha256: string,
   signal?: AbortSignal,
+  artifact?: LambdaArtifact,
 ): Promise<string[]> {
   let remote;
   try {
@@ -30,6 +34,7 @@ export async function remoteDifferences(
     }
     throw toLbuildError(error, 'GetFunction', config.functionName);
   }
+  if (remote) refuseRemoteMismatch(config, artifact, remote);
   const differences: string[] = [];
   if (remote?.State === 'Failed') {
     differences.push(

@@ -111,7 +111,7 @@ describe('validateFunctionConfig', () => {
     expect(
       issues('api', {
         bundle: 'api',
-        runtime: 'python3.8',
+        runtime: 'python3.7',
         role: 'arn:aws:iam::123:role/x',
         architecture: 'arm',
         handler: 'app',
@@ -124,7 +124,7 @@ describe('validateFunctionConfig', () => {
       ],
       [
         'runtime',
-        'runtime "python3.8" is not a Python runtime Lambda supports: use one of python3.10, python3.11, python3.12, python3.13, python3.14, python3.15',
+        'runtime "python3.7" is not a Python runtime Lambda supports: use one of python3.8, python3.9, python3.10, python3.11, python3.12, python3.13, python3.14',
       ],
       [
         'role',

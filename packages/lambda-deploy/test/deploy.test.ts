@@ -662,3 +662,56 @@ describe('publish', () => {
     expect(emu.countCalls('PublishVersion')).toBe(2);
   });
 });
+
+describe('the runtime’s deprecation dates (AWS’s, from the shared runtime table)', () => {
+  const py39 = { table: 'bundle.api', python: '3.9', architecture: 'x86_64' } as const;
+  const deployOn = (date: string, config: FunctionConfig, zip: TestZip) =>
+    deployFunction({
+      config,
+      artifact: py39,
+      zipPath: zip.path,
+      sha256Hex: zip.sha256Hex,
+      sha256Base64: zip.sha256Base64,
+      clients,
+      onEvent: (e) => events.push(e),
+      options: { ...FAST, now: new Date(`${date}T12:00:00Z`) },
+    });
+  const creatable = () => api({ role: ROLE, handler: 'app.handler' });
+
+  test('deprecated: deploys, with a warning naming the dates', async () => {
+    const result = await deployOn('2026-06-01', creatable(), zipA);
+    expect(result.created).toBe(true);
+    expect(emu.functionState('api')?.Runtime).toBe('python3.9');
+    expect(events.filter((e) => e.step === 'deprecated').map((e) => e.message)).toEqual([
+      '[function.api]: python3.9 is deprecated since 2025-12-15 (Lambda no longer patches it): Lambda refuses new functions that use it from 2027-02-01 and updates from 2027-03-03; move to python3.14',
+    ]);
+  });
+
+  test('past the create block: an existing function is updated, a missing one not created', async () => {
+    const failure = await failureOf(deployOn('2027-02-15', creatable(), zipA));
+    expect(failure).toMatchObject({
+      reason: 'runtime-blocked',
+      kind: 'config',
+      message:
+        'Lambda refuses to create functions that use python3.9 since 2027-02-01 (the runtime is deprecated)',
+    });
+    expect(emu.calls().map((c) => c.operation)).toEqual(['GetFunction']);
+
+    emu.seedFunction({ name: 'api', code: zipA.bytes, runtime: 'python3.9' });
+    const result = await deployOn('2027-02-15', creatable(), zipB);
+    expect(result.uploaded).toBe(true);
+  });
+
+  test('past the update block: refused before any call', async () => {
+    emu.seedFunction({ name: 'api', code: zipA.bytes, runtime: 'python3.9' });
+    emu.clearCalls();
+    const failure = await failureOf(deployOn('2027-03-03', creatable(), zipB));
+    expect(failure).toMatchObject({
+      reason: 'runtime-blocked',
+      message:
+        'Lambda refuses to update functions that use python3.9 since 2027-03-03 (the runtime is deprecated)',
+      hint: 'move [function.api] and its bundle to a supported runtime, e.g. runtime = "python3.14" and python = "3.14"',
+    });
+    expect(emu.calls()).toEqual([]);
+  });
+});

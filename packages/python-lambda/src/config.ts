@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { LAMBDA_PYTHON_VERSIONS } from './pip/platform.js';
+import { LAMBDA_ARCHITECTURES, LAMBDA_PYTHON_VERSIONS } from '@lbuild/lambda-runtimes';
 
 /** Files that never belong in a Lambda package, excluded on top of the bundle's own `exclude`. */
 export const DEFAULT_EXCLUDES = [
@@ -36,11 +36,11 @@ export const bundleSchema = z.strictObject({
   /** Extra files: path in the zip = path in the project. */
   files: z.optional(z.record(z.string().check(z.minLength(1)), relativePath)),
   /**
-   * The Lambda runtime's Python, e.g. "3.12": one of the runtimes lbuild knows the platform of, so
-   * that "2.7" is told the versions there are (a bare major.minor pattern called it malformed).
+   * The Lambda runtime's Python, e.g. "3.12": one of the shared runtime table's, so that "2.7" is
+   * told the versions there are (a bare major.minor pattern called it malformed).
    */
-  python: z.optional(z.enum(LAMBDA_PYTHON_VERSIONS as [string, ...string[]])),
-  architecture: z.optional(z.enum(['x86_64', 'arm64'])),
+  python: z.optional(z.enum(LAMBDA_PYTHON_VERSIONS)),
+  architecture: z.optional(z.enum(LAMBDA_ARCHITECTURES)),
   /** Where the zip is written; default dist/NAME.zip. */
   output: z.optional(relativePath),
   'find-links': z.optional(z.array(z.string())),

@@ -13,6 +13,13 @@ import {
   type SourceLocation,
   type TargetDefinition,
 } from '@lbuild/core';
+import {
+  deprecationNotice,
+  LAMBDA_ARTIFACT,
+  pythonRuntime,
+  type LambdaArchitecture,
+  type LambdaArtifact,
+} from '@lbuild/lambda-runtimes';
 import { bundleSchema, DEFAULT_EXCLUDES, type BundleConfig } from './config.js';
 import { listFiles } from './listing.js';
 
@@ -38,7 +45,7 @@ interface Bundle {
   root: string;
   config: BundleConfig;
   python: string;
-  architecture: 'x86_64' | 'arm64';
+  architecture: LambdaArchitecture;
   buildPython: string;
   output: string;
   requirements: string | undefined;
@@ -334,6 +341,26 @@ function treeTarget(bundle: Bundle): TargetDefinition {
   };
 }
 
+/**
+ * What the zip is built for, as the config says, for whoever deploys it (see
+ * @lbuild/lambda-runtimes): the deploy plugin checks its function against it before anything runs.
+ */
+function lambdaArtifact(bundle: Bundle): LambdaArtifact {
+  const at = (key: 'python' | 'architecture'): { [k: string]: string } => {
+    if (bundle.config[key] === undefined) return {};
+    const location = bundle.location(key);
+    const file = rel(bundle.root, location.file);
+    return { [`${key}At`]: location.line !== undefined ? `${file}:${location.line}` : file };
+  };
+  return {
+    table: `bundle.${bundle.name}`,
+    python: bundle.python,
+    architecture: bundle.architecture,
+    ...at('python'),
+    ...at('architecture'),
+  };
+}
+
 function zipTarget(bundle: Bundle): TargetDefinition {
   const key = `${bundle.name}:zip`;
   const level = bundle.config['compression-level'];
@@ -345,6 +372,7 @@ function zipTarget(bundle: Bundle): TargetDefinition {
     deps: [`${bundle.name}:tree`],
     outputs: [bundle.output],
     location: bundle.location('output'),
+    artifact: { [LAMBDA_ARTIFACT]: { ...lambdaArtifact(bundle) } },
     // What decides the bytes besides the tree: the zip format (writer and deflate versions) and
     // the compression level. The size limit decides whether it is written at all.
     recipe: async () => {
@@ -387,6 +415,10 @@ function zipTarget(bundle: Bundle): TargetDefinition {
         }
         throw error;
       });
+      const runtime = pythonRuntime(bundle.python);
+      const deprecated = runtime && deprecationNotice(runtime, new Date());
+      if (deprecated)
+        ctx.log('warn', `[bundle.${bundle.name}] python ${bundle.python}: ${deprecated}`);
       if (result.size > DIRECT_UPLOAD_LIMIT) {
         ctx.log(
           'warn',

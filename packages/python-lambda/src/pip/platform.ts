@@ -1,14 +1,16 @@
 import { configError } from '@lbuild/core';
+import {
+  LAMBDA_PYTHON_VERSIONS,
+  isLambdaArchitecture,
+  pythonRuntime,
+  type AmazonLinux,
+  type LambdaArchitecture,
+} from '@lbuild/lambda-runtimes';
 import type { BuildPython } from './python.js';
 
 /** The Lambda `architecture` setting. */
-export type LambdaArchitecture = 'x86_64' | 'arm64';
+export type { LambdaArchitecture };
 
-/**
- * What the Lambda runtime accepts, in the terms pip uses to pick wheels. Every field enters the
- * wheelhouse fingerprint: a different runtime Python, architecture or glibc ceiling selects
- * different wheels.
- */
 export interface RuntimePlatform {
   /** The Lambda runtime identifier, e.g. `python3.12`. */
   runtime: string;
@@ -18,7 +20,7 @@ export interface RuntimePlatform {
   /** The machine name in platform tags: `x86_64` or `aarch64`. */
   machine: 'x86_64' | 'aarch64';
   /** The operating system image of the runtime. */
-  os: 'amazonlinux2' | 'amazonlinux2023';
+  os: AmazonLinux;
   /** The newest glibc of the runtime image, as [major, minor]: wheels up to manylinux_2_<minor> run. */
   glibc: readonly [number, number];
   /** `--implementation`. */
@@ -34,25 +36,8 @@ export interface RuntimePlatform {
   key: string;
 }
 
-/**
- * Lambda's Python runtimes and their OS images. python3.8 to python3.11 run on Amazon Linux 2
- * (glibc 2.26), python3.12 and later on Amazon Linux 2023 (glibc 2.34). python3.8 is deprecated
- * by AWS but still builds.
- */
-const RUNTIMES: Readonly<
-  Record<string, { os: RuntimePlatform['os']; glibc: readonly [number, number] }>
-> = {
-  '3.8': { os: 'amazonlinux2', glibc: [2, 26] },
-  '3.9': { os: 'amazonlinux2', glibc: [2, 26] },
-  '3.10': { os: 'amazonlinux2', glibc: [2, 26] },
-  '3.11': { os: 'amazonlinux2', glibc: [2, 26] },
-  '3.12': { os: 'amazonlinux2023', glibc: [2, 34] },
-  '3.13': { os: 'amazonlinux2023', glibc: [2, 34] },
-  '3.14': { os: 'amazonlinux2023', glibc: [2, 34] },
-};
-
-/** The Lambda Python versions this module knows, oldest first. */
-export const LAMBDA_PYTHON_VERSIONS: readonly string[] = Object.keys(RUNTIMES);
+/** The Lambda Python versions lbuild knows (the shared runtime table's), oldest first. */
+export { LAMBDA_PYTHON_VERSIONS };
 
 /** Legacy manylinux names that alias a glibc minor version, per PEP 600. */
 const LEGACY_ALIASES: Readonly<Record<number, string>> = {
@@ -72,8 +57,7 @@ const LEGACY_ALIASES: Readonly<Record<number, string>> = {
  * machine and say nothing about the glibc they need.
  */
 export function runtimePlatform(python: string, architecture: string): RuntimePlatform {
-  const version = python.replace(/^python/, '');
-  const runtime = RUNTIMES[version];
+  const runtime = pythonRuntime(python);
   if (runtime === undefined) {
     throw configError(
       'unknown-python-runtime',
@@ -83,7 +67,7 @@ export function runtimePlatform(python: string, architecture: string): RuntimePl
       },
     );
   }
-  if (architecture !== 'x86_64' && architecture !== 'arm64') {
+  if (!isLambdaArchitecture(architecture) || !runtime.architectures.includes(architecture)) {
     throw configError(
       'unknown-architecture',
       `Unknown Lambda architecture: ${JSON.stringify(architecture)}.`,
@@ -101,10 +85,10 @@ export function runtimePlatform(python: string, architecture: string): RuntimePl
     if (alias !== undefined && (minor === 17 || machine === 'x86_64'))
       platforms.push(`${alias}_${machine}`);
   }
-  const abi = `cp${version.replace('.', '')}`;
+  const abi = `cp${runtime.python.replace('.', '')}`;
   return {
-    runtime: `python${version}`,
-    pythonVersion: version,
+    runtime: runtime.runtime,
+    pythonVersion: runtime.python,
     architecture,
     machine,
     os: runtime.os,

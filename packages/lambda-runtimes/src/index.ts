@@ -1,0 +1,2 @@
+export * from './python-runtimes.js';
+export * from './artifact.js';
