@@ -3,32 +3,122 @@
 // Starts the CLI bundle with a V8 code cache. `lbuild -q` is run often (editors, Makefiles, CI
 // gates) and its run time is mostly start-up; compiling the bundle from a cache instead of
 // parsing it again cuts that to little more than `node -e 0`. (Node 20 has no
-// module.enableCompileCache(); the v8-compile-cache package was measured slower here.)
+// module.enableCompileCache(), and on Node 22 it measured slower than this: its cache is made
+// right after compiling, without the functions the command compiled lazily as it ran. The
+// v8-compile-cache package was measured slower too.)
+//
+// V8 accepts a cache made for any source of the same length, and a cache is code that runs, so:
+// - the cache file is named by the SHA-256 of the exact bytes compiled below (an edit of the
+//   bundle that keeps its length, an upgrade, a rebuild: each gets its own cache);
+// - it is kept only in a directory of this user's own (created 0700; used only while it is owned
+//   by this uid and open to no one else), never next to the bundle or in a shared directory
+//   another user could have prepared. Anything else runs without a cache; a cache never fails a
+//   run.
 const fs = require('node:fs');
 const path = require('node:path');
 const vm = require('node:vm');
 const Module = require('node:module');
 
 const file = path.join(__dirname, '..', 'dist', 'lbuild.cjs');
-const source = fs.readFileSync(file, 'utf8');
-const tag = `${process.version}-${process.arch}-${source.length}`;
+const bytes = fs.readFileSync(file);
+const source = bytes.toString('utf8');
 
-const name = `lbuild.${tag}.v8cache`;
-function* cachePaths() {
-  yield path.join(path.dirname(file), name);
-  const uid = typeof process.getuid === 'function' ? process.getuid() : 'user';
-  yield path.join(require('node:os').tmpdir(), `lbuild-${uid}`, name);
+/** Cache files kept besides the current one (other versions, other Node releases). */
+const KEEP = 8;
+const SUFFIX = '.v8cache';
+
+function cacheName() {
+  const crypto = require('node:crypto');
+  const digest =
+    typeof crypto.hash === 'function'
+      ? crypto.hash('sha256', bytes, 'hex')
+      : crypto.createHash('sha256').update(bytes).digest('hex');
+  return `lbuild-${digest}-${process.version}-${process.arch}${SUFFIX}`;
 }
 
-let cachedData;
-for (const candidate of cachePaths()) {
+/** This user's cache directories, best first: the XDG cache home, then one in the temp dir. */
+function* cacheDirs(uid) {
+  const xdg = process.env.XDG_CACHE_HOME;
+  if (xdg && path.isAbsolute(xdg)) yield path.join(xdg, 'lbuild');
+  else {
+    const home = require('node:os').homedir();
+    if (home && path.isAbsolute(home)) yield path.join(home, '.cache', 'lbuild');
+  }
+  yield path.join(require('node:os').tmpdir(), `lbuild-${uid}`);
+}
+
+/** A real directory (not a link to one) owned by this user and closed to group and others. */
+function trusted(dir, uid) {
   try {
-    cachedData = fs.readFileSync(candidate);
-    break;
+    const stat = fs.lstatSync(dir);
+    return stat.isDirectory() && stat.uid === uid && (stat.mode & 0o077) === 0;
   } catch {
-    // Not there yet.
+    return false;
   }
 }
+
+function readCache(uid, name) {
+  for (const dir of cacheDirs(uid)) {
+    if (!trusted(dir, uid)) continue;
+    try {
+      return fs.readFileSync(path.join(dir, name));
+    } catch {
+      // Not cached there (yet).
+    }
+  }
+  return undefined;
+}
+
+function writeCache(uid, name, data) {
+  for (const dir of cacheDirs(uid)) {
+    try {
+      // mode applies to each directory it creates; an existing one keeps its own and is judged.
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      if (!trusted(dir, uid)) continue;
+      const target = path.join(dir, name);
+      const tmp = `${target}.${process.pid}.tmp`;
+      fs.writeFileSync(tmp, data, { mode: 0o600, flag: 'wx' });
+      fs.renameSync(tmp, target);
+    } catch {
+      // Not writable (a read-only home, a full disk): try the next place, else run uncached.
+      continue;
+    }
+    try {
+      prune(dir, name);
+    } catch {
+      // Tidying is best effort.
+    }
+    return;
+  }
+}
+
+/**
+ * Keeps the newest few cache files (each build or upgrade of lbuild leaves one behind), and
+ * removes what a write that was killed left.
+ */
+function prune(dir, current) {
+  const entries = fs
+    .readdirSync(dir)
+    .filter((entry) => entry.startsWith('lbuild-') && entry !== current)
+    .map((entry) => {
+      try {
+        return { entry, mtime: fs.statSync(path.join(dir, entry)).mtimeMs };
+      } catch {
+        return { entry, mtime: Infinity };
+      }
+    });
+  const caches = entries.filter((e) => e.entry.endsWith(SUFFIX)).sort((x, y) => y.mtime - x.mtime);
+  const leftovers = entries.filter(
+    (e) => e.entry.endsWith('.tmp') && Date.now() - e.mtime > 3_600_000,
+  );
+  for (const { entry } of [...caches.slice(KEEP), ...leftovers])
+    fs.rmSync(path.join(dir, entry), { force: true });
+}
+
+// Without a uid there is no owner to check (Windows): no cache.
+const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+const name = uid === undefined ? undefined : cacheName();
+const cachedData = name === undefined ? undefined : readCache(uid, name);
 
 const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
 const mod = new Module(file, module);
@@ -36,21 +126,8 @@ mod.filename = file;
 mod.paths = Module._nodeModulePaths(path.dirname(file));
 const compiled = script.runInThisContext();
 
-if (cachedData === undefined || script.cachedDataRejected) {
+if (name !== undefined && (cachedData === undefined || script.cachedDataRejected)) {
   // Written after the command ran, so the functions it compiled lazily are in the cache too.
-  process.once('beforeExit', () => {
-    const data = script.createCachedData();
-    for (const target of cachePaths()) {
-      try {
-        fs.mkdirSync(path.dirname(target), { recursive: true });
-        const tmp = `${target}.${process.pid}.tmp`;
-        fs.writeFileSync(tmp, data);
-        fs.renameSync(tmp, target);
-        return;
-      } catch {
-        // Not writable (a global install owned by another user): try the next place.
-      }
-    }
-  });
+  process.once('beforeExit', () => writeCache(uid, name, script.createCachedData()));
 }
 compiled.call(mod.exports, mod.exports, Module.createRequire(file), mod, file, path.dirname(file));

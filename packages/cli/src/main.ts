@@ -51,7 +51,10 @@ export function program(run: (code: Promise<number>) => void): Command {
     )
     .option('--offline', 'answer from the last recorded stamps; make no calls to remote services')
     .option('-v, --verbose', 'also list targets that are up to date or skipped')
-    .option('-w, --watch', 'build, then rebuild what changed whenever an input changes')
+    .option(
+      '-w, --watch',
+      'build, then rebuild what changed whenever an input changes (not with -q or -n)',
+    )
     .option(
       '--poll [ms]',
       'with --watch: poll for changes (every ms, default 200) instead of native file events (network and container file systems)',

@@ -18,6 +18,7 @@ import type { DeployClients } from './clients.js';
 import { shortFunctionName } from './config.js';
 import type { FunctionConfig } from './config.js';
 import { checkHandlerInZip } from './handler-check.js';
+import { compareStored, pinnedVersion, zipDigests, type StoredObject } from './s3-integrity.js';
 
 export type DeployStep =
   | 'check-handler'
@@ -165,6 +166,11 @@ function classify(error: unknown): 'conflict' | 'transient' | 'other' {
     return 'transient';
   return 'other';
 }
+
+/** S3's answers to an upload whose bytes do not match its Content-MD5 or checksum header. */
+const DIGEST_MISMATCH = new Set(['BadDigest', 'InvalidDigest', 'XAmzContentChecksumMismatch']);
+const UPLOAD_CORRUPTED_HINT =
+  'something between lbuild and S3 changed the bytes (a proxy, the network); deploy again';
 
 function mb(bytes: number): string {
   return bytes >= 1024 * 1024
@@ -407,22 +413,39 @@ class Deployer {
     );
   }
 
-  /** The code source for Create/UpdateFunctionCode; puts the zip into S3 when it must go that way. */
+  /**
+   * The code source for Create/UpdateFunctionCode; puts the zip into S3 when it must go that way.
+   * The object at the content-addressed key is trusted only when the digests S3 reports for it
+   * match the zip (a same-size object with other bytes is replaced), and an upload carries the
+   * zip's MD5 and SHA-256, which S3 checks against what it received.
+   */
   private async codeSource(size: number): Promise<{ via: 'zip' | 's3'; code: FunctionCode }> {
     const via = this.plannedVia(size);
     if (via === 'zip') return { via, code: { ZipFile: await this.zip() } };
     const bucket = this.cfg.s3Bucket ?? '';
     const key = this.s3Key();
     const where = `s3://${bucket}/${key}`;
-    let present = false;
+    const body = await this.zip();
+    const digests = zipDigests(body);
+    if (digests.sha256Base64 !== this.a.sha256Base64) {
+      throw buildError(
+        'zip-changed',
+        `the zip ${this.a.zipPath} changed after it was built: its SHA-256 is ${digests.sha256Base64}, the build's ${this.a.sha256Base64}`,
+        { hint: 'build again, then deploy' },
+      );
+    }
+    let present: (StoredObject & { VersionId?: string }) | undefined;
     try {
       const head = await this.retrying('HeadObject', () =>
         this.a.clients.s3.send(
-          new HeadObjectCommand({ Bucket: bucket, Key: key }),
+          new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }),
           this.sendOpts(),
         ),
       );
-      present = head.ContentLength === size;
+      const stored = compareStored(head, digests);
+      if (stored.verdict === 'same') present = head;
+      else if (stored.verdict === 'different')
+        this.emit('upload-s3', `${where} holds other bytes (${stored.reported}); replacing it`);
     } catch (error) {
       const cause = error instanceof LbuildError ? error.cause : error;
       const status = httpStatus(cause);
@@ -433,9 +456,8 @@ class Deployer {
       this.emit('upload-s3', `${where} already holds this zip`);
     } else {
       this.emit('upload-s3', `uploading ${mb(size)} to ${where}`);
-      const body = await this.zip();
       try {
-        await this.retrying('PutObject', () =>
+        present = await this.retrying('PutObject', () =>
           this.a.clients.s3.send(
             new PutObjectCommand({
               Bucket: bucket,
@@ -443,6 +465,8 @@ class Deployer {
               Body: body,
               ContentLength: body.length,
               ContentType: 'application/zip',
+              ContentMD5: digests.md5Base64,
+              ChecksumSHA256: digests.sha256Base64,
               Metadata: { 'lbuild-sha256': this.a.sha256Hex },
             }),
             this.sendOpts(),
@@ -451,12 +475,38 @@ class Deployer {
       } catch (error) {
         throw this.s3Error(error, where);
       }
+      // A store that does not check the headers still reports what it stored.
+      const stored = compareStored(present, digests);
+      if (stored.verdict === 'different') {
+        throw buildError(
+          's3-upload-corrupted',
+          `${where} does not hold the zip after the upload: S3 reports ${stored.reported}, the zip's is ${stored.expected}`,
+          { hint: UPLOAD_CORRUPTED_HINT },
+        );
+      }
     }
-    return { via, code: { S3Bucket: bucket, S3Key: key } };
+    const version = pinnedVersion(present.VersionId);
+    return {
+      via,
+      code: {
+        S3Bucket: bucket,
+        S3Key: key,
+        ...(version !== undefined ? { S3ObjectVersion: version } : {}),
+      },
+    };
   }
 
   private s3Error(error: unknown, where: string): unknown {
     const cause = error instanceof LbuildError ? (error.cause ?? error) : error;
+    if (DIGEST_MISMATCH.has(errorName(cause))) {
+      return failWith(
+        'build',
+        's3-upload-corrupted',
+        `S3 refused the upload to ${where}: the bytes it received do not match the zip's digest (${errorName(cause)})`,
+        cause,
+        UPLOAD_CORRUPTED_HINT,
+      );
+    }
     if (errorName(cause) === 'NoSuchBucket') {
       return configError(
         's3-bucket-missing',

@@ -221,6 +221,29 @@ describe('through S3 over the direct-upload limit', () => {
     expect(emu.countCalls('UpdateFunctionCode')).toBe(0);
   });
 
+  test('a zip that changed on disk since its hash was taken is not uploaded', async () => {
+    emu.seedFunction({ name: 'api', code: zipB.bytes });
+    const config = api({
+      's3-bucket': 'artifacts',
+      's3-prefix': 'changed/',
+      'direct-upload-limit': 100,
+    });
+    // zipB's bytes under zipA's hashes: what a zip rewritten after its build looks like.
+    const failure = await failureOf(deploy(config, { ...zipA, path: zipB.path }));
+    expect(failure).toEqual({
+      reason: 'zip-changed',
+      kind: 'build',
+      message: `the zip ${zipB.path} changed after it was built: its SHA-256 is ${zipB.sha256Base64}, the build's ${zipA.sha256Base64}`,
+      hint: 'build again, then deploy',
+    });
+    expect(emu.countCalls('UpdateFunctionCode')).toBe(0);
+    await expect(
+      clients.s3.send(
+        new HeadObjectCommand({ Bucket: 'artifacts', Key: `changed/api/${zipA.sha256Hex}.zip` }),
+      ),
+    ).rejects.toMatchObject({ name: 'NotFound' });
+  });
+
   test('a bucket that does not exist', async () => {
     emu.seedFunction({ name: 'api', code: zipA.bytes });
     const failure = await failureOf(

@@ -1,4 +1,5 @@
 import {
+  configError,
   watch,
   type BuildSummary,
   type Project,
@@ -20,6 +21,7 @@ export async function watchCommand(
   options: GlobalOptions,
   select?: (project: Project, names: readonly string[]) => TargetKey[],
 ): Promise<number> {
+  refuseReadOnlyModes(options);
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.on('SIGINT', stop);
@@ -112,6 +114,29 @@ export async function watchCommand(
     process.off('SIGTERM', stop);
   }
   return 0;
+}
+
+/**
+ * -q and -n promise that nothing runs, and a watch builds (and deploys) on every change: the two
+ * cannot both hold, and ignoring either one surprises, so the combination is a usage error.
+ */
+function refuseReadOnlyModes(options: GlobalOptions): void {
+  if (options.question) {
+    throw configError(
+      'watch-question',
+      '-q (--question) and --watch cannot be combined: -q runs nothing and answers once, a watch runs (and deploys) on every change',
+      {
+        hint: 'drop --watch to ask once whether anything would run, or drop -q to watch',
+      },
+    );
+  }
+  if (options.dryRun) {
+    throw configError(
+      'watch-dry-run',
+      '-n (--dry-run) and --watch cannot be combined: -n runs nothing, a watch runs (and deploys) on every change',
+      { hint: 'drop --watch to list once what would run, or drop -n to watch' },
+    );
+  }
 }
 
 function stamp(): string {
