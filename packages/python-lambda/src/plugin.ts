@@ -170,7 +170,7 @@ function wheelhouseTarget(bundle: Bundle): TargetDefinition {
       };
     },
     run: async (ctx) => {
-      const { fillWheelhouse, wheelhouseInputs } = await pip();
+      const { fillWheelhouse, wheelhouseInputs, pipFailureOf } = await pip();
       const [python, platform, requirements] = await Promise.all([
         pythonOf(bundle, ctx.signal),
         platformOf(bundle),
@@ -187,6 +187,10 @@ function wheelhouseTarget(bundle: Bundle): TargetDefinition {
         signal: ctx.signal,
         onOutput: (line) => ctx.log('debug', line),
         onWarning: (message) => ctx.log('warn', message),
+      }).catch((error: unknown) => {
+        throw pipFailureOf(error)?.reason === 'free-threaded-build-python'
+          ? located(error, bundle.location('build-python'))
+          : error;
       });
       const inputs = wheelhouseInputs(requirements, bundle.index, bundle.root);
       const reads = [
@@ -229,9 +233,10 @@ function stagingTarget(bundle: Bundle): TargetDefinition {
     description: 'exactly the wheels the requirements resolve to',
     deps: [`${bundle.name}:wheelhouse`],
     outputs: [dir],
+    // The opt-in decides whether the same wheels pass the runtime check.
     recipe: async () => {
       const platform = await platformOf(bundle);
-      return { platform: platform.key };
+      return { platform: platform.key, allowHostBuiltWheels: allowHostBuilt(bundle) };
     },
     // Copies the wheels the wheelhouse run resolved (wheels.json): the same set a second pip
     // resolve over the wheelhouse would pick, without the second pip start (~0.4 s, as long as
@@ -247,6 +252,11 @@ function stagingTarget(bundle: Bundle): TargetDefinition {
       const stagingDir = join(bundle.root, dir);
       await mkdir(dirname(stagingDir), { recursive: true });
       const names = Object.keys(list.wheels).sort();
+      const { checkRuntimeWheels } = await import('./pip/runtime-wheels.js');
+      checkRuntimeWheels(names, await platformOf(bundle), {
+        allowHostBuilt: allowHostBuilt(bundle),
+        table: `[bundle.${bundle.name}]`,
+      });
       await replaceDirectory(stagingDir, async (tmp) => {
         for (const name of names) {
           ctx.signal.throwIfAborted();
@@ -270,6 +280,8 @@ function stagingTarget(bundle: Bundle): TargetDefinition {
     },
   };
 }
+
+const allowHostBuilt = (bundle: Bundle) => bundle.config['allow-host-built-wheels'] ?? false;
 
 function treeTarget(bundle: Bundle): TargetDefinition {
   const key = `${bundle.name}:tree`;

@@ -10,7 +10,7 @@ import { PIP_PROGRESS_ARGS, PIP_QUIET_ARGS, pipEnvironment, runPip } from './pip
 import { chooseStrategy, platformPipArgs } from './platform.js';
 import type { RuntimePlatform, StrategyChoice, WheelhouseStrategy } from './platform.js';
 import type { BuildPython } from './python.js';
-import { MINIMUM_PIP } from './python.js';
+import { MINIMUM_PIP, freeThreadedProblem } from './python.js';
 import { readRequirements } from './requirements.js';
 import type { Requirements } from './requirements.js';
 import type { ProcessRunner } from './runner.js';
@@ -129,8 +129,8 @@ export function localSearchDirs(
  * cache.
  */
 export async function fillWheelhouse(args: FillWheelhouseArgs): Promise<FillWheelhouseResult> {
-  const pipProblem = checkPip(args.python.pip, MINIMUM_PIP);
-  if (pipProblem !== undefined) throw pipProblem;
+  const pythonProblem = freeThreadedProblem(args.python) ?? checkPip(args.python.pip, MINIMUM_PIP);
+  if (pythonProblem !== undefined) throw pythonProblem;
   const { env, ignored } = pipEnvironment(args.env ?? process.env);
   const requirements =
     typeof args.requirements === 'string'
