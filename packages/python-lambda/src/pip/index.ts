@@ -15,13 +15,14 @@ export type {
 } from './requirements.js';
 export {
   indexIdentity,
-  indexPipArgs,
+  pipSourceOptions,
   redactUrl,
   redactText,
   stripCredentials,
   DEFAULT_INDEX_URL,
 } from './index-options.js';
-export type { IndexOptions } from './index-options.js';
+export type { IndexOptions, PipSourceOptions } from './index-options.js';
+export { PipCredentials } from './credentials.js';
 export {
   runtimePlatform,
   platformPipArgs,

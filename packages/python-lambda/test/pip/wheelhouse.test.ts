@@ -482,14 +482,15 @@ describe('fillWheelhouse + resolveStaging', () => {
         }),
       );
       expect(f.reason).toBe('requirement-not-found');
-      expect(output.join('\n')).toContain(`http://user:****@127.0.0.1:${port}/simple`);
+      // pip never sees the login: it logs in from a private netrc file.
+      expect(output.join('\n')).toContain(`Looking in indexes: http://127.0.0.1:${port}/simple`);
       expect(JSON.stringify({ f, output })).not.toContain('s3cret-token');
     } finally {
       server.close();
     }
   });
 
-  it('kills pip when aborted, and leaves neither wheels nor scratch files', async () => {
+  it('kills pip when aborted, and leaves neither wheels nor scratch files (nor the login file)', async () => {
     let requested: () => void = () => undefined;
     const gotRequest = new Promise<void>((resolve) => {
       requested = resolve;
@@ -505,7 +506,7 @@ describe('fillWheelhouse + resolveStaging', () => {
       const run = fillWheelhouse({
         ...args(p, py312(), {
           index: {
-            indexUrl: `http://127.0.0.1:${port}/simple/`,
+            indexUrl: `http://user:pw@127.0.0.1:${port}/simple/`,
             extraIndexUrls: [],
             findLinks: [],
             noIndex: false,
@@ -518,12 +519,14 @@ describe('fillWheelhouse + resolveStaging', () => {
         (error: unknown) => error,
       );
       await gotRequest;
+      const dir = join(p.wheelhouse, py312().key);
+      const [scratch] = await readdir(dir);
+      expect(await readdir(join(dir, scratch ?? ''))).toContain('netrc');
       controller.abort();
       const error = await outcome;
       expect(isAbortError(error)).toBe(true);
       expect(Date.now() - started).toBeLessThan(10_000);
       expect(await pipProcessesMentioning(p.wheelhouse)).toEqual([]);
-      const dir = join(p.wheelhouse, py312().key);
       expect(await readdir(dir)).toEqual([]);
     } finally {
       server.closeAllConnections();
