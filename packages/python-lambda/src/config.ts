@@ -51,6 +51,11 @@ export const bundleSchema = z.strictObject({
   'build-python': z.optional(z.string().check(z.minLength(1))),
   /** Build local projects with the build machine's setuptools instead of an isolated env. */
   'no-build-isolation': z.optional(z.boolean()),
+  /**
+   * Accept `linux_<cpu>` wheels (built by pip on the build machine, linked against its libraries)
+   * instead of refusing them; for build machines known to match the Lambda runtime.
+   */
+  'allow-host-built-wheels': z.optional(z.boolean()),
   /** Deflate level 0 (store) to 9. Enters the zip's bytes, so it is part of the fingerprint. */
   'compression-level': z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(9))),
   /** Refuse packages larger than this when unzipped, in bytes (Lambda's limit: 250 MB). */

@@ -178,7 +178,7 @@ function wheelhouseTarget(bundle: Bundle): TargetDefinition {
       };
     },
     run: async (ctx) => {
-      const { fillWheelhouse, wheelhouseInputs } = await pip();
+      const { fillWheelhouse, wheelhouseInputs, pipFailureOf } = await pip();
       // Everything of the project pip will read is snapshotted before it is used: each
       // requirements file before it is parsed (pip gets copies written from what was parsed),
       // local projects and find-links folders before pip copies or lists them. An edit made
@@ -206,6 +206,10 @@ function wheelhouseTarget(bundle: Bundle): TargetDefinition {
         signal: ctx.signal,
         onOutput: (line) => ctx.log('debug', line),
         onWarning: (message) => ctx.log('warn', message),
+      }).catch((error: unknown) => {
+        throw pipFailureOf(error)?.reason === 'free-threaded-build-python'
+          ? located(error, bundle.location('build-python'))
+          : error;
       });
       // The resolved set, by content: staging reruns only when it changes (early cutoff for a
       // requirements edit that picks the same wheels, such as a new comment).
@@ -242,9 +246,10 @@ function stagingTarget(bundle: Bundle): TargetDefinition {
     description: 'exactly the wheels the requirements resolve to',
     deps: [`${bundle.name}:wheelhouse`],
     outputs: [dir],
+    // The opt-in decides whether the same wheels pass the runtime check.
     recipe: async () => {
       const platform = await platformOf(bundle);
-      return { platform: platform.key };
+      return { platform: platform.key, allowHostBuiltWheels: allowHostBuilt(bundle) };
     },
     // Copies the wheels the wheelhouse run resolved (wheels.json): the same set a second pip
     // resolve over the wheelhouse would pick, without the second pip start (~0.4 s, as long as
@@ -260,6 +265,11 @@ function stagingTarget(bundle: Bundle): TargetDefinition {
       const stagingDir = join(bundle.root, dir);
       await mkdir(dirname(stagingDir), { recursive: true });
       const names = Object.keys(list.wheels).sort();
+      const { checkRuntimeWheels } = await import('./pip/runtime-wheels.js');
+      checkRuntimeWheels(names, await platformOf(bundle), {
+        allowHostBuilt: allowHostBuilt(bundle),
+        table: `[bundle.${bundle.name}]`,
+      });
       await replaceDirectory(stagingDir, async (tmp) => {
         for (const name of names) {
           ctx.signal.throwIfAborted();
@@ -283,6 +293,8 @@ function stagingTarget(bundle: Bundle): TargetDefinition {
     },
   };
 }
+
+const allowHostBuilt = (bundle: Bundle) => bundle.config['allow-host-built-wheels'] ?? false;
 
 function treeTarget(bundle: Bundle): TargetDefinition {
   const key = `${bundle.name}:tree`;

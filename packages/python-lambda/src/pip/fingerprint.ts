@@ -25,8 +25,9 @@ function rel(path: string, root: string): string {
 /**
  * What decides the wheels a bundle gets, apart from file contents, for the wheelhouse and
  * staging fingerprints. Each field and why it is there:
- * - `python`: version, implementation, CPU, glibc and pip version of the build Python: pip's
- *   resolver and (with `pip-wheel`) the wheels it builds depend on them. Not its path: the same
+ * - `python`: version, implementation, CPU, glibc and pip version of the build Python (and that it
+ *   is free-threaded, which is refused): pip's resolver and (with `pip-wheel`) the wheels it
+ *   builds depend on them. Not its path: the same
  *   Python elsewhere chooses the same wheels. `wheel`/`setuptools` only with no-build-isolation,
  *   the one case where the installed ones build the local projects.
  * - `strategy`, `platform`: the runtime's tags (Python, ABI, manylinux platforms) select the
@@ -50,6 +51,9 @@ export function wheelhouseRecipe(opts: WheelhouseRecipeOptions): Json {
     glibc: python.glibc ?? null,
     pip: python.pip?.version ?? null,
   };
+  // Only when set, so the fingerprints of standard builds stay as they were; a stamp made with a
+  // free-threaded Python before lbuild refused one no longer matches.
+  if (python.freeThreaded) pythonId.freeThreaded = true;
   if (opts.noBuildIsolation) {
     pythonId.wheel = python.hasWheel;
     pythonId.setuptools = python.hasSetuptools;

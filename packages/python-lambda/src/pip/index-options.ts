@@ -1,6 +1,7 @@
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Json } from '@lbuild/core';
+import type { PipCredentials } from './credentials.js';
 
 /**
  * Where pip looks for packages, as configured for a bundle (`index-url`, `extra-index-url`,
@@ -131,16 +132,40 @@ export function indexIdentity(options: IndexOptions, projectRoot: string): Json 
   };
 }
 
-/** The pip command-line options for the configured sources; directories made absolute. */
-export function indexPipArgs(options: IndexOptions, projectRoot: string): string[] {
+/** How pip is told the configured sources: options for its command line, and variables. */
+export interface PipSourceOptions {
+  /** `--no-index` and local `--find-links` directories (absolute): never a URL. */
+  args: string[];
+  /** PIP_INDEX_URL, PIP_EXTRA_INDEX_URL, PIP_FIND_LINKS: the URLs, without their logins. */
+  env: Record<string, string>;
+}
+
+/**
+ * The configured sources for pip. URLs go through the environment, which only the same user can
+ * read (/proc/PID/environ), not the command line, which every local user can (`ps`); their logins
+ * go to `credentials` (a private netrc file), because pip passes its index URLs on to the command
+ * line of the pip that installs build requirements. pip splits these variables on whitespace,
+ * which a URL does not contain; local directories may, so they stay on the command line.
+ */
+export function pipSourceOptions(
+  options: IndexOptions,
+  projectRoot: string,
+  credentials: PipCredentials,
+): PipSourceOptions {
   const args: string[] = [];
+  const env: Record<string, string> = {};
   if (options.noIndex) args.push('--no-index');
   else {
-    if (options.indexUrl !== undefined) args.push('--index-url', options.indexUrl);
-    for (const url of options.extraIndexUrls) args.push('--extra-index-url', url);
+    if (options.indexUrl !== undefined) env.PIP_INDEX_URL = credentials.take(options.indexUrl);
+    if (options.extraIndexUrls.length > 0)
+      env.PIP_EXTRA_INDEX_URL = options.extraIndexUrls.map((u) => credentials.take(u)).join(' ');
   }
+  const urls: string[] = [];
   for (const entry of options.findLinks) {
-    args.push('--find-links', localFindLinksDir(entry, projectRoot) ?? entry);
+    const dir = localFindLinksDir(entry, projectRoot);
+    if (dir === undefined) urls.push(credentials.take(entry));
+    else args.push('--find-links', dir);
   }
-  return args;
+  if (urls.length > 0) env.PIP_FIND_LINKS = urls.join(' ');
+  return { args, env };
 }

@@ -3,7 +3,7 @@
  * work out the Lambda runtime's wheel tags, fill the wheelhouse cache, and resolve the exact set
  * of wheels for a bundle into staging.
  */
-export { probePython, resolveCommand, MINIMUM_PIP } from './python.js';
+export { probePython, resolveCommand, freeThreadedProblem, MINIMUM_PIP } from './python.js';
 export type { BuildPython, ProbeOptions } from './python.js';
 export { readRequirements, expandEnv, shellSplit, shellQuote } from './requirements.js';
 export type {
@@ -15,13 +15,14 @@ export type {
 } from './requirements.js';
 export {
   indexIdentity,
-  indexPipArgs,
+  pipSourceOptions,
   redactUrl,
   redactText,
   stripCredentials,
   DEFAULT_INDEX_URL,
 } from './index-options.js';
-export type { IndexOptions } from './index-options.js';
+export type { IndexOptions, PipSourceOptions } from './index-options.js';
+export { PipCredentials } from './credentials.js';
 export {
   runtimePlatform,
   platformPipArgs,
@@ -38,6 +39,8 @@ export type {
 export { fillWheelhouse, wheelhousePath } from './wheelhouse.js';
 export type { FillWheelhouseArgs, FillWheelhouseResult } from './wheelhouse.js';
 export { resolveStaging } from './staging.js';
+export { checkRuntimeWheels } from './runtime-wheels.js';
+export type { RuntimeWheelsOptions } from './runtime-wheels.js';
 export type { ResolveStagingArgs, StagingResult } from './staging.js';
 export { pipFailureOf } from './pip-errors.js';
 export type { PipFailure } from './pip-errors.js';

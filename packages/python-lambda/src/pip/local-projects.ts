@@ -5,9 +5,9 @@ import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { temporarySibling } from '@lbuild/core';
 import type { IndexOptions } from './index-options.js';
-import { indexPipArgs } from './index-options.js';
 import { diagnosePipFailure, pipError } from './pip-errors.js';
-import type { LocalWheel } from './pip-requirements.js';
+import type { LocalWheel, PipRequirementsOptions } from './pip-requirements.js';
+import { sourceOptionValue } from './pip-requirements.js';
 import { PIP_PROGRESS_ARGS, PIP_QUIET_ARGS, runPip } from './pip-run.js';
 import type { RuntimePlatform, WheelhouseStrategy } from './platform.js';
 import type { BuildPython } from './python.js';
@@ -145,7 +145,12 @@ export interface BuildLocalArgs {
   /** A scratch directory, removed by the caller. */
   work: string;
   cwd: string;
+  /** pip's environment, with the sources' variables (see `pipSourceOptions`). */
   env: Readonly<Record<string, string>>;
+  /** The sources' command-line options (see `pipSourceOptions`). */
+  sourceArgs: readonly string[];
+  /** Takes the logins out of the requirements files' index URLs. */
+  credentials?: PipRequirementsOptions['credentials'];
   noBuildIsolation: boolean;
   signal?: AbortSignal | undefined;
   onOutput?: ((line: string) => void) | undefined;
@@ -153,7 +158,10 @@ export interface BuildLocalArgs {
 }
 
 /** Index options of the requirements files, for the build of a local project's own build requirements. */
-function sourceOptionLines(requirements: Requirements): string[] {
+function sourceOptionLines(
+  requirements: Requirements,
+  credentials: PipRequirementsOptions['credentials'],
+): string[] {
   const names = new Set([
     '--index-url',
     '--extra-index-url',
@@ -165,7 +173,10 @@ function sourceOptionLines(requirements: Requirements): string[] {
   for (const line of requirements.lines) {
     for (const option of line.options) {
       if (!names.has(option.name)) continue;
-      const value = option.name === '--find-links' ? (option.path ?? option.value) : option.value;
+      const value =
+        option.name === '--find-links' && option.path !== undefined
+          ? option.path
+          : sourceOptionValue(option, credentials);
       lines.push(value === undefined ? option.name : `${option.name}=${shellQuote(value)}`);
     }
   }
@@ -209,7 +220,11 @@ export async function buildLocalProjects(args: BuildLocalArgs): Promise<Map<stri
     const reqFile = join(args.work, `build-${n}.txt`);
     await writeFile(
       reqFile,
-      [...sourceOptionLines(args.requirements), pathToFileURL(source).href, ''].join('\n'),
+      [
+        ...sourceOptionLines(args.requirements, args.credentials),
+        pathToFileURL(source).href,
+        '',
+      ].join('\n'),
     );
     const result = await runPip({
       python: args.python,
@@ -221,7 +236,7 @@ export async function buildLocalProjects(args: BuildLocalArgs): Promise<Map<stri
         ...(args.noBuildIsolation ? ['--no-build-isolation'] : []),
         '--find-links',
         args.wheelhouse,
-        ...indexPipArgs(args.index, args.cwd),
+        ...args.sourceArgs,
         ...PIP_QUIET_ARGS,
         ...PIP_PROGRESS_ARGS,
         '-r',

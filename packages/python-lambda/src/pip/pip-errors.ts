@@ -81,12 +81,17 @@ async function candidatesFor(project: string, dirs: readonly string[]): Promise<
 }
 
 /** Why a wheel tag does not suit the runtime, or undefined when it does. */
-type Misfit = 'arch' | 'os' | 'glibc' | 'python' | 'linux-tag' | 'sdist';
+export type Misfit = 'arch' | 'os' | 'glibc' | 'python' | 'linux-tag' | 'sdist';
 
-function tagMisfit(
+/**
+ * Why one expanded wheel tag (`py-abi-platform`) does not suit the runtime. A `linux_<machine>`
+ * tag suits only when `linuxTagOk` (pip itself accepts it under `pip wheel`; a bundle only with
+ * `allow-host-built-wheels`).
+ */
+export function tagMisfit(
   tag: string,
   platform: RuntimePlatform,
-  strategy: WheelhouseStrategy,
+  linuxTagOk: boolean,
 ): Misfit | undefined {
   const [py = '', abi = '', plat = ''] = tag.split('-');
   const runtimeMinor = Number(platform.pythonVersion.split('.')[1]);
@@ -109,7 +114,7 @@ function tagMisfit(
   const machine = platform.machine;
   if (plat.startsWith('linux_')) {
     if (plat.slice('linux_'.length) !== machine) return 'arch';
-    return strategy === 'pip-wheel' ? undefined : 'linux-tag';
+    return linuxTagOk ? undefined : 'linux-tag';
   }
   const legacy: Record<string, string> = {
     manylinux1: '2_5',
@@ -139,13 +144,19 @@ function candidateMisfit(
   strategy: WheelhouseStrategy,
 ): Misfit | undefined {
   if (candidate.wheel === undefined) return strategy === 'pip-download' ? 'sdist' : undefined;
-  const misfits = candidate.wheel.tags.map((tag) => tagMisfit(tag, platform, strategy));
+  const misfits = candidate.wheel.tags.map((tag) =>
+    tagMisfit(tag, platform, strategy === 'pip-wheel'),
+  );
   if (misfits.includes(undefined)) return undefined;
   return misfits[0];
 }
 
 function describeMisfit(misfit: Misfit, candidate: Candidate): string {
-  const tag = candidate.wheel?.tag ?? '';
+  return describeTagMisfit(misfit, candidate.wheel?.tag ?? '');
+}
+
+/** What a {@link Misfit} means for a wheel with the compressed tag triple `tag`. */
+export function describeTagMisfit(misfit: Misfit, tag: string): string {
   switch (misfit) {
     case 'arch':
       return `built for another CPU (${tag})`;
@@ -162,7 +173,7 @@ function describeMisfit(misfit: Misfit, candidate: Candidate): string {
   }
 }
 
-function misfitHint(
+export function misfitHint(
   misfits: ReadonlySet<Misfit>,
   platform: RuntimePlatform,
   requirement: string,

@@ -1,8 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { RequirementLine, Requirements } from './requirements.js';
-import { shellQuote } from './requirements.js';
+import type { PipCredentials } from './credentials.js';
+import type { RequirementLine, RequirementOption, Requirements } from './requirements.js';
+import { expandEnv, shellQuote } from './requirements.js';
 
 /** A local path requirement after lbuild built it (or the wheel file it already was). */
 export interface LocalWheel {
@@ -30,6 +31,41 @@ export interface PipRequirementsOptions {
   localWheels: ReadonlyMap<string, LocalWheel>;
   /** `sources`: keep the files' own index options; `wheelhouse-only`: drop them (staging). */
   mode: 'sources' | 'wheelhouse-only';
+  /** Takes the logins out of the files' index URLs (see {@link sourceOptionValue}). */
+  credentials?: { take: PipCredentials['take']; env: Readonly<Record<string, string | undefined>> };
+}
+
+/** Options whose URL values pip also passes to the command line of the pip it starts. */
+const URL_OPTIONS = new Set(['--index-url', '--extra-index-url', '--find-links']);
+
+/**
+ * The value of an index option of a requirements file as pip should see it: a URL that carries a
+ * login, with `${VARS}` expanded, loses the login to `credentials`; anything else stays as
+ * written, for pip to expand.
+ */
+export function sourceOptionValue(
+  option: RequirementOption,
+  credentials: PipRequirementsOptions['credentials'],
+): string | undefined {
+  if (
+    credentials === undefined ||
+    option.value === undefined ||
+    option.path !== undefined ||
+    !URL_OPTIONS.has(option.name)
+  )
+    return option.value;
+  const expanded = expandEnv(option.value, credentials.env);
+  const taken = credentials.take(expanded);
+  return taken === expanded ? option.value : taken;
+}
+
+/** Takes the logins of every index URL in the requirements files, before pip first runs. */
+export function takeRequirementsCredentials(
+  requirements: Requirements,
+  credentials: NonNullable<PipRequirementsOptions['credentials']>,
+): void {
+  for (const line of requirements.lines)
+    for (const option of line.options) sourceOptionValue(option, credentials);
 }
 
 function optionArg(name: string, value: string | undefined): string {
@@ -93,7 +129,7 @@ function rewriteLine(
     } else if (option.name === '--find-links' && option.path !== undefined) {
       parts.push(optionArg(option.name, option.path));
     } else {
-      parts.push(optionArg(option.name, option.value));
+      parts.push(optionArg(option.name, sourceOptionValue(option, opts.credentials)));
     }
   }
   return parts.join(' ');

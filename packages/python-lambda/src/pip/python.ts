@@ -4,6 +4,7 @@ import { basename, delimiter, dirname, isAbsolute, join, resolve } from 'node:pa
 // zod/mini: this module is loaded by every check of a bundle's wheelhouse; full zod costs ~25 ms to load.
 import * as z from 'zod/mini';
 import { configError, writeFileAtomic } from '@lbuild/core';
+import type { LbuildError } from '@lbuild/core';
 import { execaRunner } from './runner.js';
 import type { ProcessRunner } from './runner.js';
 
@@ -38,6 +39,13 @@ export interface BuildPython {
   hasSetuptools: boolean;
   /** The interpreter's `purelib` (site-packages) directory. */
   sitePackages: string;
+  /** `sys.abiflags` (empty on most builds; `t` on a free-threaded one, `d` on a debug one). */
+  abiflags: string;
+  /**
+   * A free-threaded build (`python3.13t`: Py_GIL_DISABLED): its wheels carry the `cp313t` ABI,
+   * which Lambda's standard interpreter cannot load.
+   */
+  freeThreaded: boolean;
 }
 
 export interface ProbeOptions {
@@ -102,6 +110,8 @@ print(json.dumps({
     "wheel": found("wheel"),
     "setuptools": found("setuptools"),
     "purelib": os.path.realpath(sysconfig.get_paths()["purelib"]),
+    "abiflags": getattr(sys, "abiflags", ""),
+    "gilDisabled": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
 }))
 `;
 
@@ -119,6 +129,8 @@ const probeOutput = z.object({
   wheel: z.boolean(),
   setuptools: z.boolean(),
   purelib: z.string(),
+  abiflags: z.string(),
+  gilDisabled: z.boolean(),
 });
 
 const buildPythonSchema = z.object({
@@ -135,6 +147,8 @@ const buildPythonSchema = z.object({
   hasWheel: z.boolean(),
   hasSetuptools: z.boolean(),
   sitePackages: z.string(),
+  abiflags: z.string(),
+  freeThreaded: z.boolean(),
 });
 
 /** What a cached probe depends on: stat signatures of paths, and environment variables. */
@@ -244,6 +258,23 @@ function pythonNotFound(python: string, detail: string) {
 }
 
 /**
+ * A free-threaded build Python is refused: it builds and picks wheels for its own ABI (`cp313t`),
+ * which Lambda's standard interpreter cannot import. `allow-host-built-wheels` does not lift this:
+ * such an extension module never loads there.
+ */
+export function freeThreadedProblem(python: BuildPython): LbuildError | undefined {
+  if (!python.freeThreaded) return undefined;
+  const abi = `cp${python.pythonVersion.replace('.', '')}${python.abiflags.includes('t') ? python.abiflags : `t${python.abiflags}`}`;
+  return configError(
+    'free-threaded-build-python',
+    `The build Python ${JSON.stringify(python.command)} (${python.executable}, ${python.version}, ABI ${abi}) is a free-threaded build. Lambda runs the standard CPython build, which cannot load extension modules built for ${abi}.`,
+    {
+      hint: `Set build-python in lbuild.toml to a standard CPython build (e.g. python${python.pythonVersion} rather than python${python.pythonVersion}t).`,
+    },
+  );
+}
+
+/**
  * Describes the Python that will run pip. With `cacheFile`, an unchanged interpreter costs a few
  * stat calls instead of a Python start (~30-300 ms): the cache entry for the command's real path
  * stays valid while these keep their size, mtime and inode:
@@ -321,6 +352,8 @@ export async function probePython(python: string, opts: ProbeOptions = {}): Prom
     hasWheel: output.wheel,
     hasSetuptools: output.setuptools,
     sitePackages: output.purelib,
+    abiflags: output.abiflags,
+    freeThreaded: output.gilDisabled || output.abiflags.includes('t'),
   };
 
   if (opts.cacheFile !== undefined && cache !== undefined) {

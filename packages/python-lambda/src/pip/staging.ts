@@ -9,6 +9,7 @@ import type { RuntimePlatform, WheelhouseStrategy } from './platform.js';
 import type { BuildPython } from './python.js';
 import { MINIMUM_PIP } from './python.js';
 import { readRequirements } from './requirements.js';
+import { checkRuntimeWheels } from './runtime-wheels.js';
 import type { Requirements } from './requirements.js';
 import type { ProcessRunner } from './runner.js';
 import { makeScratch, resolveStrategy, sortPaths, wheelhousePath } from './wheelhouse.js';
@@ -25,6 +26,8 @@ export interface ResolveStagingArgs {
   cwd: string;
   /** Must be what `fillWheelhouse` used (default: the same automatic choice). */
   strategy?: WheelhouseStrategy | undefined;
+  /** Accept `linux_<machine>` wheels (see `checkRuntimeWheels`); default false. */
+  allowHostBuiltWheels?: boolean | undefined;
   signal?: AbortSignal | undefined;
   onOutput?: ((line: string) => void) | undefined;
   env?: Readonly<Record<string, string | undefined>> | undefined;
@@ -50,7 +53,8 @@ export interface StagingResult {
  * second interpretation of pip's choices in lbuild.
  *
  * pip fills a temporary sibling of `stagingDir`, which replaces `stagingDir` only when pip
- * succeeded; on failure or abort the old staging directory is left as it was.
+ * succeeded and every wheel suits the runtime (`checkRuntimeWheels`); on failure or abort the old
+ * staging directory is left as it was.
  */
 export async function resolveStaging(args: ResolveStagingArgs): Promise<StagingResult> {
   const pipProblem = checkPip(args.python.pip, MINIMUM_PIP);
@@ -107,6 +111,11 @@ export async function resolveStaging(args: ResolveStagingArgs): Promise<StagingR
         });
       }
       names = await readdir(tmp);
+      checkRuntimeWheels(
+        names.filter((name) => name.endsWith('.whl')),
+        args.platform,
+        { allowHostBuilt: args.allowHostBuiltWheels ?? false },
+      );
       const strays = names.filter((name) => !name.endsWith('.whl'));
       if (strays.length > 0) {
         throw pipError({

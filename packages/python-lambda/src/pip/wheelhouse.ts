@@ -1,16 +1,17 @@
 import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { IndexOptions } from './index-options.js';
-import { indexPipArgs, localFindLinksDir } from './index-options.js';
+import { PipCredentials } from './credentials.js';
+import { localFindLinksDir, pipSourceOptions } from './index-options.js';
 import { buildLocalProjects } from './local-projects.js';
 import { checkPip, diagnosePipFailure } from './pip-errors.js';
-import { writePipRequirements } from './pip-requirements.js';
+import { takeRequirementsCredentials, writePipRequirements } from './pip-requirements.js';
 import type { LocalWheel } from './pip-requirements.js';
 import { PIP_PROGRESS_ARGS, PIP_QUIET_ARGS, pipEnvironment, runPip } from './pip-run.js';
 import { chooseStrategy, platformPipArgs } from './platform.js';
 import type { RuntimePlatform, StrategyChoice, WheelhouseStrategy } from './platform.js';
 import type { BuildPython } from './python.js';
-import { MINIMUM_PIP } from './python.js';
+import { MINIMUM_PIP, freeThreadedProblem } from './python.js';
 import { readRequirements } from './requirements.js';
 import type { Requirements } from './requirements.js';
 import type { ProcessRunner } from './runner.js';
@@ -129,9 +130,9 @@ export function localSearchDirs(
  * cache.
  */
 export async function fillWheelhouse(args: FillWheelhouseArgs): Promise<FillWheelhouseResult> {
-  const pipProblem = checkPip(args.python.pip, MINIMUM_PIP);
-  if (pipProblem !== undefined) throw pipProblem;
-  const { env, ignored } = pipEnvironment(args.env ?? process.env);
+  const pythonProblem = freeThreadedProblem(args.python) ?? checkPip(args.python.pip, MINIMUM_PIP);
+  if (pythonProblem !== undefined) throw pythonProblem;
+  const { env: baseEnv, ignored } = pipEnvironment(args.env ?? process.env);
   const requirements =
     typeof args.requirements === 'string'
       ? await readRequirements(args.requirements, { cwd: args.cwd, env: args.env })
@@ -147,6 +148,20 @@ export async function fillWheelhouse(args: FillWheelhouseArgs): Promise<FillWhee
   await sweepScratch(dir);
   const work = await makeScratch(dir);
   try {
+    // Logins of index URLs reach pip through a private file in the scratch directory (0700),
+    // removed with it, also on abort; a killed run's is swept by the next (sweepScratch).
+    const logins = new PipCredentials();
+    const sources = pipSourceOptions(args.index, args.cwd, logins);
+    const credentials = { take: logins.take.bind(logins), env: args.env ?? process.env };
+    takeRequirementsCredentials(requirements, credentials);
+    const env = {
+      ...baseEnv,
+      ...sources.env,
+      ...(await logins.write(work, {
+        pythonVersion: args.python.pythonVersion,
+        env: args.env ?? process.env,
+      })),
+    };
     const localWheels = await buildLocalProjects({
       python: args.python,
       requirements,
@@ -158,6 +173,8 @@ export async function fillWheelhouse(args: FillWheelhouseArgs): Promise<FillWhee
       work,
       cwd: args.cwd,
       env,
+      sourceArgs: sources.args,
+      credentials,
       noBuildIsolation: args.noBuildIsolation ?? false,
       signal: args.signal,
       onOutput: args.onOutput,
@@ -166,16 +183,25 @@ export async function fillWheelhouse(args: FillWheelhouseArgs): Promise<FillWhee
     const reqFile = await writePipRequirements(requirements, work, {
       localWheels,
       mode: 'sources',
+      credentials,
     });
     const out = join(work, 'out');
-    const sources = ['--find-links', dir, ...indexPipArgs(args.index, args.cwd)];
     const command =
       strategy === 'pip-download'
         ? ['download', '--only-binary=:all:', ...platformPipArgs(args.platform), '-d', out]
         : ['wheel', '-w', out, ...(args.noBuildIsolation === true ? ['--no-build-isolation'] : [])];
     const result = await runPip({
       python: args.python,
-      args: [...command, ...sources, ...PIP_QUIET_ARGS, ...PIP_PROGRESS_ARGS, '-r', reqFile],
+      args: [
+        ...command,
+        '--find-links',
+        dir,
+        ...sources.args,
+        ...PIP_QUIET_ARGS,
+        ...PIP_PROGRESS_ARGS,
+        '-r',
+        reqFile,
+      ],
       cwd: args.cwd,
       env,
       signal: args.signal,

@@ -25,6 +25,8 @@ const python: BuildPython = {
   hasWheel: false,
   hasSetuptools: true,
   sitePackages: '/opt/a/lib/python3.11/site-packages',
+  abiflags: '',
+  freeThreaded: false,
 };
 
 let base: string;

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   indexIdentity,
-  indexPipArgs,
+  pipSourceOptions,
+  PipCredentials,
   redactText,
   redactUrl,
   stripCredentials,
@@ -99,25 +100,54 @@ describe('indexIdentity', () => {
     });
   });
 
-  it('turns the options into pip arguments with absolute find-links', () => {
+  it('gives pip URLs through its environment and directories on its command line', () => {
     expect(
-      indexPipArgs(
+      pipSourceOptions(
         {
           indexUrl: 'https://a/simple',
-          extraIndexUrls: ['https://b/simple'],
-          findLinks: ['wheels'],
+          extraIndexUrls: ['https://b/simple', 'https://c/simple'],
+          findLinks: ['wheels', 'https://d/links/'],
           noIndex: false,
         },
         root,
+        new PipCredentials(),
       ),
-    ).toEqual([
-      '--index-url',
-      'https://a/simple',
-      '--extra-index-url',
-      'https://b/simple',
-      '--find-links',
-      `${root}/wheels`,
-    ]);
+    ).toEqual({
+      args: ['--find-links', `${root}/wheels`],
+      env: {
+        PIP_INDEX_URL: 'https://a/simple',
+        PIP_EXTRA_INDEX_URL: 'https://b/simple https://c/simple',
+        PIP_FIND_LINKS: 'https://d/links/',
+      },
+    });
+    expect(
+      pipSourceOptions(
+        { indexUrl: 'https://a/simple', extraIndexUrls: [], findLinks: [], noIndex: true },
+        root,
+        new PipCredentials(),
+      ),
+    ).toEqual({ args: ['--no-index'], env: {} });
+  });
+
+  it('takes the logins out of the URLs', () => {
+    const credentials = new PipCredentials();
+    expect(
+      pipSourceOptions(
+        {
+          indexUrl: 'https://aws:T%2FOK@pkgs.example.com/simple/',
+          extraIndexUrls: ['https://ghp_abc@pypi.fury.io/me/?token=q'],
+          findLinks: ['https://aws:T%2FOK@pkgs.example.com/links/'],
+          noIndex: false,
+        },
+        root,
+        credentials,
+      ).env,
+    ).toEqual({
+      PIP_INDEX_URL: 'https://pkgs.example.com/simple/',
+      PIP_EXTRA_INDEX_URL: 'https://pypi.fury.io/me/?token=q',
+      PIP_FIND_LINKS: 'https://pkgs.example.com/links/',
+    });
+    expect(credentials.empty).toBe(false);
   });
 });
 

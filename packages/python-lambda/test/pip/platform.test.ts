@@ -116,6 +116,8 @@ describe('chooseStrategy', () => {
     hasWheel: true,
     hasSetuptools: true,
     sitePackages: '/usr/lib/python3/dist-packages',
+    abiflags: '',
+    freeThreaded: false,
   };
 
   it('builds with pip wheel only when the build machine could be the runtime', () => {

@@ -18,6 +18,7 @@ import type { LbuildError } from '@lbuild/core';
 import { execaRunner, probePython } from '../../src/pip/index.js';
 import type { ProcessRunner } from '../../src/pip/index.js';
 import { SYSTEM_PYTHON } from '../../../../test/fixtures/python/wheels.js';
+import { makePosingPython } from '../../../../test/fixtures/python/posing-python.js';
 
 let root: string;
 let calls: number;
@@ -78,7 +79,26 @@ describe('probePython', () => {
     });
     expect(probe.pip?.version).toBe(expected[1]);
     expect(['x86_64', 'aarch64']).toContain(probe.machine);
+    expect(probe).toMatchObject({ abiflags: '', freeThreaded: false });
     expect(calls).toBe(1);
+  });
+
+  it('tells a free-threaded interpreter by sys.abiflags', async () => {
+    const posing = await makePosingPython(join(root, 'ft'), { abiflags: 't' });
+    const cacheFile = join(root, 'probe.json');
+    const probe = await probePython(posing, { cacheFile, runner: counting });
+    expect(probe).toMatchObject({ command: posing, abiflags: 't', freeThreaded: true });
+    // A cache written before lbuild knew free-threading holds no answer for it: probe again.
+    const cache = JSON.parse(await readFile(cacheFile, 'utf8')) as {
+      entries: Record<string, { python: Record<string, unknown> }>;
+    };
+    for (const entry of Object.values(cache.entries)) {
+      delete entry.python.abiflags;
+      delete entry.python.freeThreaded;
+    }
+    await writeFile(cacheFile, JSON.stringify(cache));
+    expect(await probePython(posing, { cacheFile, runner: counting })).toEqual(probe);
+    expect(calls).toBe(2);
   });
 
   it('answers from the cache without starting Python while nothing changed', async () => {

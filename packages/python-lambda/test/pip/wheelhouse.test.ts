@@ -32,6 +32,7 @@ import {
   makeLocalProject,
   makeWheels,
 } from '../../../../test/fixtures/python/wheels.js';
+import { makePosingPython } from '../../../../test/fixtures/python/posing-python.js';
 
 let root: string;
 let findLinks: string;
@@ -121,6 +122,7 @@ async function fillAndStage(
   p: Project,
   platform: RuntimePlatform,
   extra: Partial<FillWheelhouseArgs> = {},
+  allowHostBuiltWheels = false,
 ) {
   const output: string[] = [];
   const a = { ...args(p, platform, extra), onOutput: (line: string) => output.push(line) };
@@ -133,6 +135,7 @@ async function fillAndStage(
     stagingDir: p.staging,
     cwd: p.dir,
     strategy: extra.strategy,
+    allowHostBuiltWheels,
     onOutput: (line) => output.push(line),
   });
   return { filled, staged, output };
@@ -220,14 +223,18 @@ describe('fillWheelhouse + resolveStaging', () => {
       ext: true,
     });
     const platform = runtimePlatform(systemPython.pythonVersion, 'x86_64');
-    // This machine's glibc may be newer than Amazon Linux's, so force what a matching machine would do.
-    const { filled, staged } = await fillAndStage(p, platform, {
-      python: systemPython,
-      strategy: 'pip-wheel',
-      noBuildIsolation: true,
-    });
-    expect(filled.strategy).toBe('pip-wheel');
     const cp = `cp${systemPython.pythonVersion.replace('.', '')}`;
+    // This machine's glibc may be newer than Amazon Linux's, so force what a matching machine would do.
+    const forced = { python: systemPython, strategy: 'pip-wheel', noBuildIsolation: true } as const;
+    // The local C extension becomes a linux_* wheel: refused unless the bundle opts in.
+    const refused = await failure(fillAndStage(p, platform, forced));
+    expect(refused).toMatchObject({
+      reason: 'host-built-wheel',
+      found: [`cextpkg-0.3-${cp}-${cp}-linux_x86_64.whl`],
+    });
+    await expect(stat(p.staging)).rejects.toThrow();
+    const { filled, staged } = await fillAndStage(p, platform, forced, true);
+    expect(filled.strategy).toBe('pip-wheel');
     expect(names(staged.wheels)).toEqual([
       basename(cextWheel),
       `cextpkg-0.3-${cp}-${cp}-linux_x86_64.whl`,
@@ -240,7 +247,7 @@ describe('fillWheelhouse + resolveStaging', () => {
       index: offline,
     });
     expect(names(again.wheels)).toEqual(names(staged.wheels));
-  });
+  }, 180_000);
 
   it('removes a dropped requirement from staging while the wheelhouse keeps it', async () => {
     const p = await project('alpha==1.0\ngamma==1.0\n');
@@ -358,6 +365,25 @@ describe('fillWheelhouse + resolveStaging', () => {
     );
   });
 
+  it('refuses a free-threaded build Python before pip runs, as a config error', async () => {
+    const posing = await makePosingPython(join(root, 'free-threaded'), { abiflags: 't' });
+    const ft = await probePython(posing, {});
+    const p = await project('gamma==1.0\n');
+    let started = 0;
+    const runner: ProcessRunner = () => {
+      started++;
+      throw new Error('pip must not run');
+    };
+    const f = await failure(fillWheelhouse({ ...args(p, py312(), { python: ft }), runner }));
+    const abi = `cp${ft.pythonVersion.replace('.', '')}t`;
+    expect(f).toMatchObject({
+      reason: 'free-threaded-build-python',
+      kind: 'config',
+      message: `The build Python ${JSON.stringify(posing)} (${ft.executable}, ${ft.version}, ABI ${abi}) is a free-threaded build. Lambda runs the standard CPython build, which cannot load extension modules built for ${abi}.`,
+    });
+    expect(started).toBe(0);
+  });
+
   it('says when the build Python has no pip, as a config error', async () => {
     const p = await project('gamma==1.0\n');
     const venv = join(p.dir, 'venv');
@@ -456,14 +482,15 @@ describe('fillWheelhouse + resolveStaging', () => {
         }),
       );
       expect(f.reason).toBe('requirement-not-found');
-      expect(output.join('\n')).toContain(`http://user:****@127.0.0.1:${port}/simple`);
+      // pip never sees the login: it logs in from a private netrc file.
+      expect(output.join('\n')).toContain(`Looking in indexes: http://127.0.0.1:${port}/simple`);
       expect(JSON.stringify({ f, output })).not.toContain('s3cret-token');
     } finally {
       server.close();
     }
   });
 
-  it('kills pip when aborted, and leaves neither wheels nor scratch files', async () => {
+  it('kills pip when aborted, and leaves neither wheels nor scratch files (nor the login file)', async () => {
     let requested: () => void = () => undefined;
     const gotRequest = new Promise<void>((resolve) => {
       requested = resolve;
@@ -479,7 +506,7 @@ describe('fillWheelhouse + resolveStaging', () => {
       const run = fillWheelhouse({
         ...args(p, py312(), {
           index: {
-            indexUrl: `http://127.0.0.1:${port}/simple/`,
+            indexUrl: `http://user:pw@127.0.0.1:${port}/simple/`,
             extraIndexUrls: [],
             findLinks: [],
             noIndex: false,
@@ -492,12 +519,14 @@ describe('fillWheelhouse + resolveStaging', () => {
         (error: unknown) => error,
       );
       await gotRequest;
+      const dir = join(p.wheelhouse, py312().key);
+      const [scratch] = await readdir(dir);
+      expect(await readdir(join(dir, scratch ?? ''))).toContain('netrc');
       controller.abort();
       const error = await outcome;
       expect(isAbortError(error)).toBe(true);
       expect(Date.now() - started).toBeLessThan(10_000);
       expect(await pipProcessesMentioning(p.wheelhouse)).toEqual([]);
-      const dir = join(p.wheelhouse, py312().key);
       expect(await readdir(dir)).toEqual([]);
     } finally {
       server.closeAllConnections();
