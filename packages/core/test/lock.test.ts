@@ -36,7 +36,10 @@ async function main() {
   // A random pause between judging the killed holder dead and taking over widens the window
   // in which another contender can act on the same judgement.
   const lock = await acquireProjectLock(stateDir, {
-    beforeTakeover: () => sleep(Math.random() * 30),
+    beforeTakeover: () => {
+      appendFileSync(log + '.takeovers', process.pid + '\\n');
+      return sleep(Math.random() * 30);
+    },
   });
   appendFileSync(log, 'enter ' + process.pid + '\\n');
   if (mode === 'hold') {
@@ -104,6 +107,7 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 describe('the project lock after its holder was killed (SIGKILL)', () => {
   it('lets exactly one of many runs that start at once hold it at a time, round after round', async () => {
     const ROUNDS = 5;
+    const takeovers: number[] = [];
     const CONTENDERS = 8;
     const stateDir = join(dir, 'state');
     for (let round = 1; round <= ROUNDS; round++) {
@@ -140,7 +144,10 @@ describe('the project lock after its holder was killed (SIGKILL)', () => {
       expect(new Set(expected.map((line) => line.split(' ')[1]))).toEqual(new Set(pids));
       // Released, and nothing left behind: no lock, no owner record, no temporary.
       expect(readdirSync(stateDir)).toEqual([]);
+      // The race this guards against happened: several runs judged the same dead holder.
+      takeovers.push(new Set(readFileSync(`${log}.takeovers`, 'utf8').split('\n')).size - 1);
     }
+    expect(Math.max(...takeovers)).toBeGreaterThan(1);
   }, 180_000);
 });
 
