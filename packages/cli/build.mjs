@@ -19,7 +19,6 @@ export const VENDORED = [
   'chokidar',
   'execa',
   'pino',
-  'proper-lockfile',
   'yauzl',
 ];
 const safe = (name) => name.replace(/^@/, '').replace(/\//g, '-');
@@ -45,7 +44,7 @@ const resolveDir = (name) =>
   join(
     here,
     '..',
-    name === 'chokidar' || name === 'proper-lockfile' || name === 'smol-toml'
+    name === 'chokidar' || name === 'smol-toml'
       ? 'core'
       : name === 'execa'
         ? 'core'

@@ -33,7 +33,9 @@ export {
 export { FileHasher, type FileRecord } from './file-state.js';
 export { StampStore, type Stamp } from './stamp.js';
 export { expandInputs } from './inputs.js';
-export { writeFileAtomic, temporarySibling } from './atomic.js';
+export { writeFileAtomic } from './atomic.js';
+export { temporaryName, temporarySibling, sweepTemporaries } from './temporary-files.js';
+export { ownerTag } from './process-liveness.js';
 export { runProcess, type RunProcessOptions, type ProcessResult } from './process.js';
 export { mapLimit } from './limit.js';
 export { clean, type CleanResult } from './clean.js';

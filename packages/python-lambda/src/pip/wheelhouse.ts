@@ -1,5 +1,6 @@
-import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { temporaryName } from '@lbuild/core';
 import type { IndexOptions } from './index-options.js';
 import { PipCredentials } from './credentials.js';
 import { localFindLinksDir, pipSourceOptions } from './index-options.js';
@@ -70,27 +71,14 @@ export function resolveStrategy(
   return forced === undefined ? choice : { strategy: forced, mismatches: choice.mismatches };
 }
 
-/** A scratch directory inside a wheelhouse: `.tmp-<pid>-<random>` (pip's find-links skips it). */
-export function makeScratch(wheelhouse: string): Promise<string> {
-  return mkdtemp(join(wheelhouse, `.tmp-${process.pid}-`));
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Removes scratch directories left by lbuild processes that died (killed, crashed) mid-fill. */
-export async function sweepScratch(wheelhouse: string): Promise<void> {
-  for (const name of await readdir(wheelhouse).catch(() => [] as string[])) {
-    const match = /^\.tmp-(\d+)-/.exec(name);
-    if (match === null || isAlive(Number(match[1]))) continue;
-    await rm(join(wheelhouse, name), { recursive: true, force: true });
-  }
+/**
+ * A scratch directory inside a wheelhouse, `.tmp-scratch.…` (pip's find-links skips it). A
+ * killed run's are removed by the next run that makes one (see temporaryName).
+ */
+export async function makeScratch(wheelhouse: string): Promise<string> {
+  const dir = temporaryName(wheelhouse, 'tmp-scratch');
+  await mkdir(dir);
+  return dir;
 }
 
 /** Sorts paths by their bytes (code units), independent of locale. */
@@ -145,7 +133,6 @@ export async function fillWheelhouse(args: FillWheelhouseArgs): Promise<FillWhee
   const { strategy, mismatches } = resolveStrategy(args.python, args.platform, args.strategy);
   const dir = wheelhousePath(args.wheelhouseDir, args.platform);
   await mkdir(dir, { recursive: true });
-  await sweepScratch(dir);
   const work = await makeScratch(dir);
   try {
     // Logins of index URLs reach pip through a private file in the scratch directory (0700),

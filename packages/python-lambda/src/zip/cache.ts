@@ -7,6 +7,7 @@ import { ZIP_FORMAT_ID } from './format.js';
  * The content-addressed cache of compressed entries, one file per content:
  *
  *     <cacheDir>/<k0k1>/<k>      k = SHA-256(ZIP_FORMAT_ID, level, contentKey), hex
+ *     <cacheDir>/tmp/            files being written (see temporaryName in @lbuild/core)
  *
  * A file holds fflate's verdict on the content itself (the bytes the contentKey names), however
  * the source holds it: a wheel entry to recompress is inflated before it is deflated, so its
@@ -66,6 +67,11 @@ export class EntryCache {
   constructor(dir: string, level: number) {
     this.#dir = dir;
     this.#level = level;
+  }
+
+  /** Where cache files are written before they are renamed into place. */
+  get tempDir(): string {
+    return join(this.#dir, 'tmp');
   }
 
   fileFor(contentKey: string): string {

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   fstatSync,
@@ -12,11 +11,11 @@ import {
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { inflateRawSync } from 'node:zlib';
 import type * as Fflate from 'fflate';
-import { LbuildError } from '@lbuild/core';
+import { LbuildError, ownerTag, temporaryName } from '@lbuild/core';
 import { CACHE_HEADER_SIZE, CACHE_MAGIC, encodeCacheHeader } from './cache.js';
 import { crc32 } from './crc32.js';
 import { FFLATE_VERSION } from './format.js';
@@ -98,8 +97,10 @@ export interface DeflateJob {
    */
   deflatedSize?: number;
   level: number;
-  /** The cache file to write (through a temporary name beside it). */
+  /** The cache file to write (through a temporary name). */
   cacheFile: string;
+  /** Where the temporary file goes (on the cache file's file system); default beside it. */
+  tempDir?: string;
 }
 
 /**
@@ -131,7 +132,9 @@ export function deflateToCacheHere(job: DeflateJob): DeflateOutcome {
   const method = deflated.length < job.size ? 8 : 0;
   const compressedSize = method === 8 ? deflated.length : job.size;
   mkdirSync(dirname(job.cacheFile), { recursive: true });
-  const temp = `${job.cacheFile}.${String(process.pid)}-main-${randomBytes(4).toString('hex')}.tmp`;
+  const tempDir = job.tempDir ?? dirname(job.cacheFile);
+  mkdirSync(tempDir, { recursive: true });
+  const temp = temporaryName(tempDir, basename(job.cacheFile));
   try {
     const out = openSync(temp, 'w');
     try {
@@ -218,6 +221,7 @@ const MAGIC = workerData.magic;
 const HEADER_SIZE = workerData.headerSize;
 const STREAM_THRESHOLD = workerData.streamThreshold;
 const STREAM_CHUNK = workerData.streamChunk;
+const OWNER_TAG = workerData.ownerTag;
 let table;
 function crc32(data, value = 0) {
   if (typeof zlib.crc32 === 'function') return zlib.crc32(data, value);
@@ -242,9 +246,14 @@ function header(method, crc, size, compressedSize) {
   bytes.writeBigUInt64LE(BigInt(compressedSize), 24);
   return bytes;
 }
-function tempFor(cacheFile) {
-  fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
-  return cacheFile + '.' + process.pid + '-w' + threadId + '-' + counter++ + '.tmp';
+// Named as core's temporaryName names them: the owner tag lets a later run remove the file
+// if this process is killed while writing it.
+function tempFor(job) {
+  fs.mkdirSync(path.dirname(job.cacheFile), { recursive: true });
+  const dir = job.tempDir === undefined ? path.dirname(job.cacheFile) : job.tempDir;
+  fs.mkdirSync(dir, { recursive: true });
+  const unique = 'w' + threadId + 'n' + counter++;
+  return path.join(dir, '.' + path.basename(job.cacheFile) + '.' + OWNER_TAG + '.' + unique + '.tmp');
 }
 function writeAll(fd, data) {
   let at = 0;
@@ -261,7 +270,7 @@ function run(job) {
   const deflated = fflate.deflateSync(content, { level: job.level });
   const method = deflated.length < job.size ? 8 : 0;
   const compressedSize = method === 8 ? deflated.length : job.size;
-  const temp = tempFor(job.cacheFile);
+  const temp = tempFor(job);
   try {
     const out = fs.openSync(temp, 'w');
     try {
@@ -324,7 +333,7 @@ function notInflating(job, why) {
 }
 // A large content: read, CRC and deflate STREAM_CHUNK bytes at a time, writing as it goes.
 function runStreamed(job) {
-  const temp = tempFor(job.cacheFile);
+  const temp = tempFor(job);
   let kept = false;
   const fd = fs.openSync(job.path, 'r');
   let out;
@@ -381,7 +390,7 @@ async function runInflateStreamed(job) {
   // zlib's message for no data at all, as inflateRawSync would say it.
   if (job.deflatedSize === 0)
     return { ok: false, problem: 'inflate', detail: notInflating(job, 'unexpected end of file') };
-  const temp = tempFor(job.cacheFile);
+  const temp = tempFor(job);
   let kept = false;
   let out;
   let failure = null;
@@ -557,6 +566,7 @@ export class DeflatePool {
         headerSize: CACHE_HEADER_SIZE,
         streamThreshold: STREAM_THRESHOLD,
         streamChunk: STREAM_CHUNK,
+        ownerTag: ownerTag(),
       },
       // A small young generation makes the worker collect its per-job buffers early.
       resourceLimits: { maxYoungGenerationSizeMb: 4 },

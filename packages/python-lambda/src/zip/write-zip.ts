@@ -1,12 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createInflateRaw, inflateRawSync } from 'node:zlib';
 import type { LbuildError } from '@lbuild/core';
-import { buildError, configError } from '@lbuild/core';
+import { buildError, configError, sweepTemporaries, temporarySibling } from '@lbuild/core';
 import { mapConcurrent } from '../tree/concurrency.js';
 import type { TreeEntry, TreeManifest } from '../tree/manifest.js';
 import { manifestUnzippedSize } from '../tree/manifest.js';
@@ -143,11 +142,11 @@ export async function writeZip(manifest: TreeManifest, opts: WriteZipOptions): P
   checkFflateVersion();
 
   const entries = manifest.entries;
-  const writer = new EntryWriter(new EntryCache(opts.cacheDir, level), level);
-  const temp = join(
-    dirname(opts.output),
-    `.${basename(opts.output)}.${String(process.pid)}.${randomBytes(4).toString('hex')}.tmp`,
-  );
+  const cache = new EntryCache(opts.cacheDir, level);
+  // Cache files are written through one directory, so what a killed build left is found here.
+  sweepTemporaries(cache.tempDir);
+  const writer = new EntryWriter(cache, level);
+  const temp = temporarySibling(opts.output);
   const stop = new AbortController();
   const stopSignal = signal === undefined ? stop.signal : AbortSignal.any([signal, stop.signal]);
 
@@ -343,6 +342,7 @@ class EntryWriter {
       if (entry.source.kind === 'wheel' && entry.source.method === 8)
         job.deflatedSize = entry.source.compressedSize;
     }
+    job.tempDir = this.#cache.tempDir;
     this.#misses++;
     const inWorker = entry.size >= WORKER_THRESHOLD || this.#misses > SMALL_INLINE_MISSES;
     const outcome = inWorker ? await this.pool.run(job) : deflateToCacheHere(job);

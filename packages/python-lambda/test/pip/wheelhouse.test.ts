@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LbuildError, isAbortError } from '@lbuild/core';
+import { LbuildError, isAbortError, ownerTag } from '@lbuild/core';
 import {
   fillWheelhouse,
   probePython,
@@ -281,13 +281,12 @@ describe('fillWheelhouse + resolveStaging', () => {
   it('sweeps scratch directories of dead lbuild processes, not of live ones', async () => {
     const p = await project('gamma==1.0\n');
     const dir = wheelhousePath(p.wheelhouse, py312());
-    await mkdir(join(dir, '.tmp-4194000-dead'), { recursive: true });
-    await mkdir(join(dir, `.tmp-${process.pid}-alive`), { recursive: true });
+    // No process has pid 4194304 (above Linux's pid_max); this test process is alive.
+    await mkdir(join(dir, '.tmp-scratch.4194304-1.dead.tmp'), { recursive: true });
+    const alive = `.tmp-scratch.${ownerTag()}.alive.tmp`;
+    await mkdir(join(dir, alive), { recursive: true });
     await fillWheelhouse(args(p, py312()));
-    expect((await readdir(dir)).sort()).toEqual([
-      `.tmp-${process.pid}-alive`,
-      'gamma-1.0-py3-none-any.whl',
-    ]);
+    expect((await readdir(dir)).sort()).toEqual([alive, 'gamma-1.0-py3-none-any.whl']);
   });
 
   it('says which requirement pip cannot find', async () => {

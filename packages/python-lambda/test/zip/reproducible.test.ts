@@ -33,7 +33,7 @@ beforeAll(async () => {
     target: 'node20',
     outfile: childScript,
     external: ['fflate', 'yauzl'],
-    alias: { '@lbuild/core': join(packageDir, '..', 'core', 'src', 'failure.ts') },
+    alias: { '@lbuild/core': join(packageDir, '..', 'core', 'src', 'index.ts') },
     logLevel: 'error',
   });
   await symlink(join(packageDir, 'node_modules'), join(work, 'bin', 'node_modules'), 'dir');
