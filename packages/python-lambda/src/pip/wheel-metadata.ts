@@ -52,9 +52,14 @@ export function parseCoreMetadata(text: string): Map<string, string[]> {
   return headers;
 }
 
-async function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, file: string): Promise<string> {
+async function readEntry(
+  zip: yauzl.ZipFile,
+  entry: yauzl.Entry,
+  name: string,
+  file: string,
+): Promise<string> {
   if (entry.uncompressedSize > MAX_METADATA_BYTES)
-    throw badMetadata(file, `${entry.fileName} is larger than ${MAX_METADATA_BYTES} bytes`);
+    throw badMetadata(file, `${name} is larger than ${MAX_METADATA_BYTES} bytes`);
   const stream = await zip.openReadStreamPromise(entry);
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
@@ -69,17 +74,23 @@ export async function readWheelMetadata(file: string): Promise<WheelMetadata> {
   const fromName = parseWheelName(basename(file));
   let zip: yauzl.ZipFile;
   try {
-    zip = await yauzl.openPromise(file, { lazyEntries: true, autoClose: false });
+    // Names are not validated here: an unsafe entry is the tree's to refuse, naming it.
+    zip = await yauzl.openPromise(file, {
+      lazyEntries: true,
+      autoClose: false,
+      decodeStrings: false,
+    });
   } catch (error) {
     throw badMetadata(file, `it cannot be read as a zip (${(error as Error).message})`);
   }
   try {
-    const candidates: yauzl.Entry[] = [];
+    const candidates: { entry: yauzl.Entry; name: string }[] = [];
     for await (const entry of zip.eachEntry()) {
-      if (/^[^/]+\.dist-info\/METADATA$/.test(entry.fileName)) candidates.push(entry);
+      const name = entry.fileNameRaw.toString('utf8');
+      if (/^[^/]+\.dist-info\/METADATA$/.test(name)) candidates.push({ entry, name });
     }
-    const own = candidates.filter((entry) => {
-      const dir = entry.fileName.slice(0, -'.dist-info/METADATA'.length);
+    const own = candidates.filter(({ name }) => {
+      const dir = name.slice(0, -'.dist-info/METADATA'.length);
       const dash = dir.lastIndexOf('-');
       return (
         fromName !== undefined &&
@@ -87,20 +98,20 @@ export async function readWheelMetadata(file: string): Promise<WheelMetadata> {
         dir.slice(dash + 1) === fromName.version
       );
     });
-    const entry = own.length === 1 ? own[0] : candidates.length === 1 ? candidates[0] : undefined;
-    if (entry === undefined) {
+    const found = own.length === 1 ? own[0] : candidates.length === 1 ? candidates[0] : undefined;
+    if (found === undefined) {
       throw badMetadata(
         file,
         candidates.length === 0
           ? 'it has no .dist-info/METADATA'
-          : `it has ${candidates.length} .dist-info/METADATA files (${candidates.map((c) => c.fileName).join(', ')})`,
+          : `it has ${candidates.length} .dist-info/METADATA files (${candidates.map((c) => c.name).join(', ')})`,
       );
     }
-    const headers = parseCoreMetadata(await readEntry(zip, entry, file));
+    const headers = parseCoreMetadata(await readEntry(zip, found.entry, found.name, file));
     const name = headers.get('name')?.[0];
     const version = headers.get('version')?.[0];
     if (name === undefined || version === undefined)
-      throw badMetadata(file, `${entry.fileName} has no Name or no Version`);
+      throw badMetadata(file, `${found.name} has no Name or no Version`);
     return {
       file,
       name,
