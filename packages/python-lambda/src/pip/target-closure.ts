@@ -176,7 +176,7 @@ function describeDemand(d: Demand): string {
 export async function resolveForTarget(args: TargetResolveArgs): Promise<TargetResolution> {
   const environment = lambdaMarkerEnvironment(args.platform);
   const { roots, constraints } = requirementDemands(args.requirements, args.localWheels, args.env);
-  for (const root of roots) appliesTo(root, environment);
+  for (const demand of [...roots, ...constraints]) appliesTo(demand, environment);
   const added = new Map<string, Demand[]>();
   const target = `${args.platform.runtime} ${args.platform.architecture}`;
   for (let round = 1; ; round++) {
