@@ -230,6 +230,17 @@ function wheelhouseTarget(bundle: Bundle): TargetDefinition {
       };
       await writeFileAtomic(join(bundle.root, listOut), JSON.stringify(list, null, 2) + '\n');
       const count = result.wheels.length;
+      // pip chose these for this machine's markers; the runtime's markers decided otherwise.
+      if (result.dropped.length > 0)
+        ctx.log(
+          'info',
+          `not needed on ${platform.runtime} ${platform.architecture} (environment markers): ${result.dropped.join(', ')}`,
+        );
+      if (result.added.length > 0)
+        ctx.log(
+          'info',
+          `needed on ${platform.runtime} ${platform.architecture} (environment markers): ${result.added.join('; ')}`,
+        );
       return {
         summary: `${count} wheel${count === 1 ? '' : 's'} for ${platform.key} (${result.strategy})${result.mismatches.length ? `; runtime differs from this machine: ${result.mismatches.join(', ')}` : ''}`,
       };

@@ -5,6 +5,7 @@ import { indexIdentity, localFindLinksDir } from './index-options.js';
 import type { RuntimePlatform, WheelhouseStrategy } from './platform.js';
 import type { BuildPython } from './python.js';
 import type { Requirements } from './requirements.js';
+import { lambdaMarkerEnvironment } from './target-environment.js';
 
 export interface WheelhouseRecipeOptions {
   python: BuildPython;
@@ -32,6 +33,10 @@ function rel(path: string, root: string): string {
  *   the one case where the installed ones build the local projects.
  * - `strategy`, `platform`: the runtime's tags (Python, ABI, manylinux platforms) select the
  *   wheels; `pip-wheel` and `pip-download` may pick different files for the same requirement.
+ * - `markerEnvironment`: the values environment markers are evaluated against (see
+ *   lambdaMarkerEnvironment). They follow from the runtime, but they are lbuild's choices (the
+ *   patch level assumed, the kernel strings): a wheelhouse resolved under other values, or by an
+ *   lbuild that judged markers for the build machine, holds another set of wheels.
  * - `index`: {@link indexIdentity} of lbuild.toml's sources and the requirements files' own
  *   (credentials stripped, find-links relative to the project root).
  * - `requirements`: every logical line of every file read, normalised (comments and spacing do
@@ -68,6 +73,7 @@ export function wheelhouseRecipe(opts: WheelhouseRecipeOptions): Json {
       abis: platform.abis,
       platforms: platform.platforms,
     },
+    markerEnvironment: { ...lambdaMarkerEnvironment(platform) },
     index: indexIdentity(opts.index, projectRoot),
     requirementsIndex: indexIdentity(opts.requirements.index, projectRoot),
     requirements: opts.requirements.lines.map((line) => ({

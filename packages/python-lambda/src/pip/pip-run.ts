@@ -1,5 +1,6 @@
 import { devNull } from 'node:os';
 import { redactText } from './index-options.js';
+import type { MarkerEnvironment } from './markers.js';
 import type { BuildPython } from './python.js';
 import { execaRunner } from './runner.js';
 import type { ProcessRunner, RunResult } from './runner.js';
@@ -81,20 +82,57 @@ export interface PipCall {
   args: readonly string[];
   cwd: string;
   env: Readonly<Record<string, string>>;
+  /**
+   * Evaluate environment markers for this environment instead of the build machine (see
+   * {@link MARKER_BOOTSTRAP}). Only for commands that resolve what the runtime gets.
+   */
+  markerEnvironment?: MarkerEnvironment | undefined;
   signal?: AbortSignal | undefined;
   runner?: ProcessRunner | undefined;
   /** Each output line, with credentials in URLs masked. */
   onOutput?: ((line: string) => void) | undefined;
 }
 
+/** The environment variable that carries the marker environment to {@link MARKER_BOOTSTRAP}. */
+const MARKER_VARIABLE = 'LBUILD_PIP_MARKER_ENVIRONMENT';
+
+/** The line the bootstrap prints when this pip cannot be pointed at another marker environment. */
+export const MARKER_BOOTSTRAP_FAILED = 'lbuild: cannot set the marker environment of this pip:';
+
+/**
+ * Runs pip as `python -m pip` does, with its marker environment replaced: pip has no option to
+ * evaluate markers for another interpreter (`--python-version` and `--platform` only choose
+ * wheel tags), but every pip lbuild accepts (20.3 and later) evaluates them through its vendored
+ * `packaging.markers.default_environment()`, which this replaces for the one process. Build
+ * subprocesses (isolated build environments) are new processes and keep the build machine's,
+ * which is right for what runs there. If this pip has no such function, it says so on one line
+ * and runs unchanged; lbuild's own walk of `Requires-Dist` (target-closure.ts) is the check of
+ * record either way.
+ */
+export const MARKER_BOOTSTRAP = `
+import json, os, runpy, sys
+environment = json.loads(os.environ.pop("${MARKER_VARIABLE}"))
+try:
+    from pip._vendor.packaging import markers
+    if not callable(getattr(markers, "default_environment", None)):
+        raise ImportError("pip._vendor.packaging.markers has no default_environment")
+    markers.default_environment = lambda: dict(environment)
+except Exception as error:
+    sys.stderr.write("${MARKER_BOOTSTRAP_FAILED} %s\\n" % (error,))
+runpy.run_module("pip", run_name="__main__", alter_sys=True)
+`;
+
 /** Runs `python -m pip …`; output lines are redacted before anyone sees them. */
 export async function runPip(call: PipCall): Promise<RunResult> {
   const runner = call.runner ?? execaRunner;
+  const marker = call.markerEnvironment;
   const result = await runner({
     file: call.python.executable,
-    args: ['-m', 'pip', ...call.args],
+    args:
+      marker === undefined ? ['-m', 'pip', ...call.args] : ['-c', MARKER_BOOTSTRAP, ...call.args],
     cwd: call.cwd,
-    env: call.env,
+    env:
+      marker === undefined ? call.env : { ...call.env, [MARKER_VARIABLE]: JSON.stringify(marker) },
     signal: call.signal,
     onLine: (line) => call.onOutput?.(redactText(line)),
   });

@@ -1,5 +1,5 @@
-import { mkdir, readdir, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { constants, copyFile, mkdir, readdir, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { findLocalWheels, replaceDirectory } from './local-projects.js';
 import { checkPip, diagnosePipFailure, pipError } from './pip-errors.js';
 import { writePipRequirements } from './pip-requirements.js';
@@ -12,6 +12,8 @@ import { readRequirements } from './requirements.js';
 import { checkRuntimeWheels } from './runtime-wheels.js';
 import type { Requirements } from './requirements.js';
 import type { ProcessRunner } from './runner.js';
+import { resolveForTarget } from './target-closure.js';
+import { lambdaMarkerEnvironment } from './target-environment.js';
 import { makeScratch, resolveStrategy, sortPaths, wheelhousePath } from './wheelhouse.js';
 
 export interface ResolveStagingArgs {
@@ -52,9 +54,11 @@ export interface StagingResult {
  * wheelhouse; `--report` JSON plus hard links would save the copy but needs pip ≥ 22.2 and a
  * second interpretation of pip's choices in lbuild.
  *
- * pip fills a temporary sibling of `stagingDir`, which replaces `stagingDir` only when pip
- * succeeded and every wheel suits the runtime (`checkRuntimeWheels`); on failure or abort the old
- * staging directory is left as it was.
+ * Markers are judged for the runtime, as when the wheelhouse was filled (`resolveForTarget`):
+ * only the wheels the runtime needs are staged.
+ *
+ * The needed wheels fill a temporary sibling of `stagingDir`, which replaces `stagingDir` only
+ * when everything succeeded and every wheel suits the runtime (`checkRuntimeWheels`); on failure or abort the old staging directory is left as it was.
  */
 export async function resolveStaging(args: ResolveStagingArgs): Promise<StagingResult> {
   const pipProblem = checkPip(args.python.pip, MINIMUM_PIP);
@@ -77,52 +81,65 @@ export async function resolveStaging(args: ResolveStagingArgs): Promise<StagingR
       mode: 'wheelhouse-only',
     });
     await replaceDirectory(args.stagingDir, async (tmp) => {
-      const result = await runPip({
-        python: args.python,
-        args: [
-          'download',
-          '--no-index',
-          '--find-links',
-          wheelhouse,
-          '--only-binary=:all:',
-          ...(strategy === 'pip-download' ? platformPipArgs(args.platform) : []),
-          '-d',
-          tmp,
-          ...PIP_QUIET_ARGS,
-          ...PIP_PROGRESS_ARGS,
-          '-r',
-          reqFile,
-        ],
-        cwd: args.cwd,
-        env,
+      const resolution = await resolveForTarget({
+        requirements,
+        localWheels,
+        platform: args.platform,
+        env: args.env ?? process.env,
+        reqFile,
+        work,
         signal: args.signal,
-        runner: args.runner,
-        onOutput: args.onOutput,
+        resolve: async (file, out) => {
+          const result = await runPip({
+            python: args.python,
+            args: [
+              'download',
+              '--no-index',
+              '--find-links',
+              wheelhouse,
+              '--only-binary=:all:',
+              ...(strategy === 'pip-download' ? platformPipArgs(args.platform) : []),
+              '-d',
+              out,
+              ...PIP_QUIET_ARGS,
+              ...PIP_PROGRESS_ARGS,
+              '-r',
+              file,
+            ],
+            cwd: args.cwd,
+            env,
+            markerEnvironment: lambdaMarkerEnvironment(args.platform),
+            signal: args.signal,
+            runner: args.runner,
+            onOutput: args.onOutput,
+          });
+          if (result.exitCode !== 0) {
+            throw await diagnosePipFailure(result.lines, {
+              platform: args.platform,
+              strategy,
+              searchDirs: [wheelhouse],
+              usedIndex: false,
+              step: 'staging',
+              requirementsFile: requirements.file,
+              exitCode: result.exitCode,
+            });
+          }
+          const strays = (await readdir(out)).filter((name) => !name.endsWith('.whl'));
+          if (strays.length > 0) {
+            throw pipError({
+              reason: 'pip-failed',
+              kind: 'build',
+              message: `pip put files that are not wheels into staging: ${strays.join(', ')}.`,
+            });
+          }
+        },
       });
-      if (result.exitCode !== 0) {
-        throw await diagnosePipFailure(result.lines, {
-          platform: args.platform,
-          strategy,
-          searchDirs: [wheelhouse],
-          usedIndex: false,
-          step: 'staging',
-          requirementsFile: requirements.file,
-          exitCode: result.exitCode,
-        });
-      }
-      names = await readdir(tmp);
-      checkRuntimeWheels(
-        names.filter((name) => name.endsWith('.whl')),
-        args.platform,
-        { allowHostBuilt: args.allowHostBuiltWheels ?? false },
-      );
-      const strays = names.filter((name) => !name.endsWith('.whl'));
-      if (strays.length > 0) {
-        throw pipError({
-          reason: 'pip-failed',
-          kind: 'build',
-          message: `pip put files that are not wheels into staging: ${strays.join(', ')}.`,
-        });
+      names = resolution.needed.map((w) => basename(w.file));
+      checkRuntimeWheels(names, args.platform, {
+        allowHostBuilt: args.allowHostBuiltWheels ?? false,
+      });
+      for (const wheel of resolution.needed) {
+        await copyFile(wheel.file, join(tmp, basename(wheel.file)), constants.COPYFILE_FICLONE);
       }
     });
   } finally {

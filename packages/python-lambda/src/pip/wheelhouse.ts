@@ -1,4 +1,4 @@
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { temporaryName } from '@lbuild/core';
 import type { IndexOptions } from './index-options.js';
@@ -8,7 +8,13 @@ import { buildLocalProjects } from './local-projects.js';
 import { checkPip, diagnosePipFailure } from './pip-errors.js';
 import { takeRequirementsCredentials, writePipRequirements } from './pip-requirements.js';
 import type { LocalWheel } from './pip-requirements.js';
-import { PIP_PROGRESS_ARGS, PIP_QUIET_ARGS, pipEnvironment, runPip } from './pip-run.js';
+import {
+  MARKER_BOOTSTRAP_FAILED,
+  PIP_PROGRESS_ARGS,
+  PIP_QUIET_ARGS,
+  pipEnvironment,
+  runPip,
+} from './pip-run.js';
 import { chooseStrategy, platformPipArgs } from './platform.js';
 import type { RuntimePlatform, StrategyChoice, WheelhouseStrategy } from './platform.js';
 import type { BuildPython } from './python.js';
@@ -16,6 +22,8 @@ import { MINIMUM_PIP, freeThreadedProblem } from './python.js';
 import { readRequirements } from './requirements.js';
 import type { Requirements } from './requirements.js';
 import type { ProcessRunner } from './runner.js';
+import { resolveForTarget } from './target-closure.js';
+import { lambdaMarkerEnvironment } from './target-environment.js';
 
 export interface FillWheelhouseArgs {
   python: BuildPython;
@@ -54,7 +62,12 @@ export interface FillWheelhouseResult {
   mismatches: string[];
   /** The wheels the requirements resolved to in this run (in `dir`, and built local projects), sorted. */
   wheels: string[];
+  /** The built local projects the runtime needs (a local line whose marker is false for it is not). */
   localWheels: LocalWheel[];
+  /** Wheels pip chose that the runtime does not need: their markers hold only on the build machine. */
+  dropped: string[];
+  /** Requirements the runtime needs that pip had to be given explicitly, with who needs them. */
+  added: string[];
 }
 
 /** The per-platform directory of a wheelhouse root: one tag set per directory. */
@@ -111,7 +124,10 @@ export function localSearchDirs(
  * 1. local path requirements are built into wheels (see `buildLocalProjects`);
  * 2. `pip-download` (build machine differs from the runtime): `pip download --only-binary=:all:
  *    --platform … --python-version … --implementation cp --abi …`; `pip-wheel` (it matches):
- *    `pip wheel`, which also builds sdists.
+ *    `pip wheel`, which also builds sdists;
+ * 3. environment markers are judged for the runtime, not this machine: pip evaluates them for
+ *    it where it can, and the wheels' `Requires-Dist` are walked to drop what the runtime does
+ *    not need and add what it does (see `resolveForTarget`).
  * pip always gets `--find-links <wheelhouse>` first, so wheels already there are reused without
  * network. pip writes into a scratch directory inside the wheelhouse; only when it succeeds are
  * the files renamed into place, so an abort or failure never leaves a truncated wheel in the
@@ -172,52 +188,80 @@ export async function fillWheelhouse(args: FillWheelhouseArgs): Promise<FillWhee
       mode: 'sources',
       credentials,
     });
-    const out = join(work, 'out');
-    const command =
-      strategy === 'pip-download'
-        ? ['download', '--only-binary=:all:', ...platformPipArgs(args.platform), '-d', out]
-        : ['wheel', '-w', out, ...(args.noBuildIsolation === true ? ['--no-build-isolation'] : [])];
-    const result = await runPip({
-      python: args.python,
-      args: [
-        ...command,
-        '--find-links',
-        dir,
-        ...sources.args,
-        ...PIP_QUIET_ARGS,
-        ...PIP_PROGRESS_ARGS,
-        '-r',
-        reqFile,
-      ],
-      cwd: args.cwd,
-      env,
+    const sourceArgs = ['--find-links', dir, ...sources.args];
+    const markerOverride = { failed: false };
+    const resolution = await resolveForTarget({
+      requirements,
+      localWheels,
+      platform: args.platform,
+      env: args.env ?? process.env,
+      reqFile,
+      work,
       signal: args.signal,
-      runner: args.runner,
-      onOutput: args.onOutput,
+      resolve: async (file, out) => {
+        const command =
+          strategy === 'pip-download'
+            ? ['download', '--only-binary=:all:', ...platformPipArgs(args.platform), '-d', out]
+            : [
+                'wheel',
+                '-w',
+                out,
+                ...(args.noBuildIsolation === true ? ['--no-build-isolation'] : []),
+              ];
+        const result = await runPip({
+          python: args.python,
+          args: [...command, ...sourceArgs, ...PIP_QUIET_ARGS, ...PIP_PROGRESS_ARGS, '-r', file],
+          cwd: args.cwd,
+          env,
+          markerEnvironment: lambdaMarkerEnvironment(args.platform),
+          signal: args.signal,
+          runner: args.runner,
+          onOutput: args.onOutput,
+        });
+        if (result.lines.some((line) => line.startsWith(MARKER_BOOTSTRAP_FAILED)))
+          markerOverride.failed = true;
+        if (result.exitCode !== 0) {
+          throw await diagnosePipFailure(result.lines, {
+            platform: args.platform,
+            strategy,
+            searchDirs: localSearchDirs(dir, args.index, requirements, args.cwd),
+            usedIndex: !args.index.noIndex && !requirements.index.noIndex,
+            step: 'wheelhouse',
+            requirementsFile: requirements.file,
+            exitCode: result.exitCode,
+          });
+        }
+      },
     });
-    if (result.exitCode !== 0) {
-      throw await diagnosePipFailure(result.lines, {
-        platform: args.platform,
-        strategy,
-        searchDirs: localSearchDirs(dir, args.index, requirements, args.cwd),
-        usedIndex: !args.index.noIndex && !requirements.index.noIndex,
-        step: 'wheelhouse',
-        requirementsFile: requirements.file,
-        exitCode: result.exitCode,
-      });
+    if (markerOverride.failed) {
+      args.onWarning?.(
+        `pip ${args.python.pip?.version ?? ''} cannot evaluate environment markers for ${args.platform.runtime} ${args.platform.architecture}; lbuild checked and completed its choice from the wheels' metadata instead.`,
+      );
     }
-    // pip also copies the local projects' wheels (given by URL) into `out`: they stay out of the
-    // shared wheelhouse, where another bundle could take one for a same-named index project.
+    // pip also copies the local projects' wheels (given by URL) into its output: they stay out
+    // of the shared wheelhouse, where another bundle could take one for a same-named index project.
+    // Wheels the runtime does not need are cached too: a pip that cannot judge markers for the
+    // runtime asks for them again when staging resolves from the wheelhouse alone.
+    const needed = new Set(resolution.needed.map((w) => basename(w.file)));
+    const locals = [...localWheels.values()].filter((w) => needed.has(basename(w.wheel)));
     const localNames = new Set([...localWheels.values()].map((w) => basename(w.wheel)));
     const wheels: string[] = [];
-    for (const file of (await readdir(out).catch(() => [] as string[])).sort()) {
-      if (localNames.has(file) || !file.endsWith('.whl')) continue;
-      await rename(join(out, file), join(dir, file));
-      wheels.push(join(dir, file));
+    for (const wheel of [...resolution.needed, ...resolution.dropped]) {
+      const file = basename(wheel.file);
+      if (localNames.has(file)) continue;
+      await rename(wheel.file, join(dir, file));
+      if (needed.has(file)) wheels.push(join(dir, file));
     }
-    const locals = [...localWheels.values()];
     wheels.push(...locals.map((w) => w.wheel));
-    return { dir, strategy, mismatches, wheels: sortPaths(wheels), localWheels: locals };
+    return {
+      dir,
+      strategy,
+      mismatches,
+      wheels: sortPaths(wheels),
+      localWheels: locals,
+      dropped: resolution.dropped.map((w) => basename(w.file)).sort(),
+      added: resolution.added,
+    };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
