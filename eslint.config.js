@@ -6,6 +6,8 @@ export default defineConfig(
   {
     ignores: [
       '**/dist/**',
+      'packages/cli/bundle/**',
+      'packages/cli/release/**',
       '**/node_modules/**',
       'examples/**',
       'bench/.work/**',

@@ -52,7 +52,7 @@ const option = (name, fallback) => {
 const RUNS = Number(option('--runs', process.env.RUNS ?? '5'));
 const ONLY = option('--only', undefined);
 
-if (!existsSync(join(repo, 'packages', 'cli', 'dist', 'lbuild.cjs'))) {
+if (!existsSync(join(repo, 'packages', 'cli', 'bundle', 'lbuild.cjs'))) {
   console.error('bench/bundle: the CLI is not built; run `pnpm build` first');
   process.exit(2);
 }

@@ -25,7 +25,7 @@ const repo = join(here, '..', '..');
 const work = join(repo, 'bench', '.work', 'noop');
 const lbuild = join(repo, 'packages', 'cli', 'bin', 'lbuild.cjs');
 
-if (!existsSync(join(repo, 'packages', 'cli', 'dist', 'lbuild.cjs'))) {
+if (!existsSync(join(repo, 'packages', 'cli', 'bundle', 'lbuild.cjs'))) {
   console.error(
     'bench/noop: the CLI is not built; run `pnpm build` (or `node packages/cli/build.mjs`) first',
   );

@@ -28,7 +28,7 @@ const WARMUP = 2;
 const IDLE_S = Number(process.env.IDLE_S ?? 10);
 const CLK_TCK = 100; // Linux's USER_HZ: /proc/PID/stat counts CPU time in 1/100 s.
 
-if (!existsSync(join(repo, 'packages', 'cli', 'dist', 'lbuild.cjs'))) {
+if (!existsSync(join(repo, 'packages', 'cli', 'bundle', 'lbuild.cjs'))) {
   console.error('bench/watch: the CLI is not built; run `pnpm build` first');
   process.exit(2);
 }

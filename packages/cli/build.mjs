@@ -1,15 +1,15 @@
-// Bundles the CLI into CommonJS files under dist/: Node starts a CommonJS bundle measurably
+// Bundles the CLI into CommonJS files under bundle/ (tsc's own output stays in dist/, which the
+// package's exports name), and lays out release/, a package `npm pack` accepts. Node starts a CommonJS bundle measurably
 // faster than ES modules, and `lbuild -q` start-up is most of its run time. Heavy libraries
 // that only some commands need (AWS SDK, chokidar, pino, execa, ...) are bundled into their own
-// files under dist/vendor/ and required on first use, so a no-op check never parses them.
+// files under bundle/vendor/ and required on first use, so a no-op check never parses them.
 import { build } from 'esbuild';
-import { cp, mkdir, readFile, rm, writeFile, copyFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rename, rm, writeFile, copyFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const dist = join(here, 'dist');
 const pkg = JSON.parse(await readFile(join(here, 'package.json'), 'utf8'));
 
 /** Loaded lazily (dynamic import in the source) and shipped as separate bundles. */
@@ -85,80 +85,107 @@ const lazyChildProcess = {
   },
 };
 
-await rm(dist, { recursive: true, force: true });
-await mkdir(join(dist, 'vendor'), { recursive: true });
-
-await build({
-  ...common,
-  entryPoints: { lbuild: join(here, 'src', 'bin.ts') },
-  outdir: dist,
-  outExtension: { '.js': '.cjs' },
-  define: { ...common.define, LBUILD_VERSION: JSON.stringify(pkg.version) },
-  plugins: [vendorPlugin, lazyChildProcess],
-  minify: true,
-  keepNames: true,
-  // The workspace packages are bundled from their TypeScript sources.
-  alias: {
-    '@lbuild/core': join(here, '..', 'core', 'src', 'index.ts'),
-    '@lbuild/lambda-runtimes': join(here, '..', 'lambda-runtimes', 'src', 'index.ts'),
-    '@lbuild/python-lambda': join(here, '..', 'python-lambda', 'src', 'index.ts'),
-    '@lbuild/lambda-deploy': join(here, '..', 'lambda-deploy', 'src'),
-  },
-});
-
-for (const name of VENDORED) {
-  await build({
-    ...common,
-    stdin: {
-      contents: `module.exports = require(${JSON.stringify(name)});`,
-      resolveDir: resolveDir(name),
-      loader: 'js',
-    },
-    outfile: join(dist, 'vendor', `${safe(name)}.cjs`),
-  });
-}
-
-// fflate runs in worker threads that load it by path (require.resolve('fflate')), so it ships
-// as a real package next to the bundle rather than inside it. Its exact version defines the
-// zip bytes.
-const fflatePackage = dirname(
-  createRequire(join(here, '..', 'python-lambda', 'package.json')).resolve('fflate/package.json'),
-);
-async function copyFflate(into) {
-  const target = join(into, 'node_modules', 'fflate');
-  await mkdir(target, { recursive: true });
-  for (const part of ['package.json', 'LICENSE', 'lib']) {
-    await cp(join(fflatePackage, part), join(target, part), { recursive: true });
+/**
+ * Builds a folder with `fill` in a fresh temporary folder beside `final`, then renames it into
+ * place: a test or a shell running the CLI meanwhile finds the old build or the new one, never a
+ * half-written one.
+ */
+async function buildInto(final, fill) {
+  const tmp = await mkdtemp(`${final}.tmp-`);
+  const old = `${tmp}.old`;
+  try {
+    await fill(tmp);
+    try {
+      await rename(final, old);
+    } catch (error) {
+      if (error.code !== 'ENOENT') throw error;
+    }
+    await rename(tmp, final);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+    await rm(old, { recursive: true, force: true });
   }
 }
-await copyFflate(dist);
+
+/** The bundle and everything it loads at run time: `lbuild.cjs`, `vendor/`, `node_modules/`. */
+async function writeBundle(out) {
+  await mkdir(join(out, 'vendor'), { recursive: true });
+
+  await build({
+    ...common,
+    entryPoints: { lbuild: join(here, 'src', 'bin.ts') },
+    outdir: out,
+    outExtension: { '.js': '.cjs' },
+    define: { ...common.define, LBUILD_VERSION: JSON.stringify(pkg.version) },
+    plugins: [vendorPlugin, lazyChildProcess],
+    minify: true,
+    keepNames: true,
+    // The workspace packages are bundled from their TypeScript sources.
+    alias: {
+      '@lbuild/core': join(here, '..', 'core', 'src', 'index.ts'),
+      '@lbuild/lambda-runtimes': join(here, '..', 'lambda-runtimes', 'src', 'index.ts'),
+      '@lbuild/python-lambda': join(here, '..', 'python-lambda', 'src', 'index.ts'),
+      '@lbuild/lambda-deploy': join(here, '..', 'lambda-deploy', 'src'),
+    },
+  });
+
+  for (const name of VENDORED) {
+    await build({
+      ...common,
+      // The SDK warns on Node < 22 that its future releases will need it; lbuild ships this
+      // release, supports Node 20, and its users cannot act on the warning.
+      define: {
+        ...common.define,
+        'process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED': '"true"',
+      },
+      stdin: {
+        contents: `module.exports = require(${JSON.stringify(name)});`,
+        resolveDir: resolveDir(name),
+        loader: 'js',
+      },
+      outfile: join(out, 'vendor', `${safe(name)}.cjs`),
+    });
+  }
+
+  // fflate runs in worker threads that load it by path (require.resolve('fflate')), so it ships
+  // as a real package next to the bundle rather than inside it. Its exact version defines the
+  // zip bytes.
+  const fflatePackage = dirname(
+    createRequire(join(here, '..', 'python-lambda', 'package.json')).resolve('fflate/package.json'),
+  );
+  async function copyFflate(into) {
+    const target = join(into, 'node_modules', 'fflate');
+    await mkdir(target, { recursive: true });
+    for (const part of ['package.json', 'LICENSE', 'lib']) {
+      await cp(join(fflatePackage, part), join(target, part), { recursive: true });
+    }
+  }
+  await copyFflate(out);
+}
 
 // A self-contained package that `npm install -g` accepts: no dependencies, everything bundled.
-const release = join(dist, 'release');
-await mkdir(join(release, 'bin'), { recursive: true });
-await writeFile(
-  join(release, 'package.json'),
-  JSON.stringify(
-    {
-      name: 'lbuild',
-      version: pkg.version,
-      description: pkg.description,
-      license: pkg.license,
-      bin: { lbuild: 'bin/lbuild.cjs' },
-      engines: { node: '>=20.12' },
-      files: ['bin', 'dist'],
-    },
-    null,
-    2,
-  ) + '\n',
-);
-await copyFile(join(here, 'bin', 'lbuild.cjs'), join(release, 'bin', 'lbuild.cjs'));
-await mkdir(join(release, 'dist', 'vendor'), { recursive: true });
-await copyFile(join(dist, 'lbuild.cjs'), join(release, 'dist', 'lbuild.cjs'));
-for (const name of VENDORED) {
-  await copyFile(
-    join(dist, 'vendor', `${safe(name)}.cjs`),
-    join(release, 'dist', 'vendor', `${safe(name)}.cjs`),
+// Its bin/lbuild.cjs finds the bundle at ../bundle/, as in this package.
+async function writeRelease(release, bundle) {
+  await mkdir(join(release, 'bin'), { recursive: true });
+  await writeFile(
+    join(release, 'package.json'),
+    JSON.stringify(
+      {
+        name: 'lbuild',
+        version: pkg.version,
+        description: pkg.description,
+        license: pkg.license,
+        bin: { lbuild: 'bin/lbuild.cjs' },
+        engines: { node: '>=20.12' },
+        files: ['bin', 'bundle'],
+      },
+      null,
+      2,
+    ) + '\n',
   );
+  await copyFile(join(here, 'bin', 'lbuild.cjs'), join(release, 'bin', 'lbuild.cjs'));
+  await cp(bundle, join(release, 'bundle'), { recursive: true });
 }
-await copyFflate(join(release, 'dist'));
+
+await buildInto(join(here, 'bundle'), writeBundle);
+await buildInto(join(here, 'release'), (release) => writeRelease(release, join(here, 'bundle')));

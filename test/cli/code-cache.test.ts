@@ -42,7 +42,7 @@ interface Copy {
 function copyCli(name: string, edit?: (bundle: string) => string): Copy {
   const root = join(work, name);
   cpSync(dirname(dirname(lbuildBin())), root, { recursive: true });
-  const bundle = join(root, 'dist', 'lbuild.cjs');
+  const bundle = join(root, 'bundle', 'lbuild.cjs');
   const text = readFileSync(bundle, 'utf8');
   const changed = edit ? edit(text) : text;
   writeFileSync(bundle, changed);
@@ -122,8 +122,8 @@ beforeEach(() => {
   a = copyCli('a');
   b = copyCli('b', flipVersion);
   expect(b.version).not.toBe(a.version);
-  expect(readFileSync(b.bin.replace(/bin[/\\]lbuild\.cjs$/, 'dist/lbuild.cjs')).length).toBe(
-    readFileSync(a.bin.replace(/bin[/\\]lbuild\.cjs$/, 'dist/lbuild.cjs')).length,
+  expect(readFileSync(b.bin.replace(/bin[/\\]lbuild\.cjs$/, 'bundle/lbuild.cjs')).length).toBe(
+    readFileSync(a.bin.replace(/bin[/\\]lbuild\.cjs$/, 'bundle/lbuild.cjs')).length,
   );
 });
 
@@ -140,8 +140,8 @@ describe('the V8 code cache', () => {
     expect(version(a, env(places))).toBe(a.version);
 
     // The same bundle edited in place, as an upgrade or a rebuild of the same length would.
-    const bundle = join(work, 'a', 'dist', 'lbuild.cjs');
-    writeFileSync(bundle, readFileSync(join(work, 'b', 'dist', 'lbuild.cjs')));
+    const bundle = join(work, 'a', 'bundle', 'lbuild.cjs');
+    writeFileSync(bundle, readFileSync(join(work, 'b', 'bundle', 'lbuild.cjs')));
     expect(version(a, env(places))).toBe(b.version);
     expect(version(a, env(places))).toBe(b.version);
   });

@@ -22,17 +22,17 @@ export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(REPO, 'packages', 'cli');
 /** The built CLI in the repository (tests start a copy of it: {@link lbuildBin}). */
 export const LBUILD = join(CLI, 'bin', 'lbuild.cjs');
-const BUNDLE = join(CLI, 'dist', 'lbuild.cjs');
+const BUNDLE = join(CLI, 'bundle', 'lbuild.cjs');
 
 let snapshot: string | undefined;
 
-/** A build of the CLI writes dist/ for a few seconds; a copy waits until it has been this still. */
+/** A build of the CLI replaces bundle/; a copy waits until it has been this still. */
 const QUIET_MS = 1_500;
 
 /**
- * The built CLI (`packages/cli/bin/lbuild.cjs` and the `dist/` it loads), started as a user
- * starts it, but from a copy in the temporary directory, so that a rebuild of packages/cli/dist
- * while tests run (it starts by deleting dist/) cannot fail them. One copy per build of the CLI,
+ * The built CLI (`packages/cli/bin/lbuild.cjs` and the `bundle/` it loads), started as a user
+ * starts it, but from a copy in the temporary directory, so that a rebuild of packages/cli/bundle
+ * while tests run (it renames a new bundle/ over the old one) cannot fail them. One copy per build of the CLI,
  * shared by every test file; copies older than a day are removed.
  */
 export function lbuildBin(): string {
@@ -42,31 +42,30 @@ export function lbuildBin(): string {
       `the CLI is not built (${BUNDLE} is missing): run \`pnpm build\` or \`node packages/cli/build.mjs\` first`,
     );
   }
-  const wanted = (path: string) =>
-    !path.endsWith('.v8cache') && !path.includes(join('dist', 'release'));
-  const dist = join(CLI, 'dist');
+  const wanted = (path: string) => !path.endsWith('.v8cache');
+  const bundle = join(CLI, 'bundle');
   for (let attempt = 1; attempt <= 300; attempt++) {
     try {
       const built = statSync(BUNDLE);
       const key = `${String(built.size)}-${String(Math.floor(built.mtimeMs))}`;
-      // A copy made while a build was still writing dist/ is left alone (another test file may
+      // A copy made while a build was still replacing bundle/ is left alone (another test file may
       // be using it) and passed over for the next name.
       let final = '';
       for (let n = 0; ; n++) {
-        final = join(tmpdir(), `lbuild-test-cli2-${key}${n ? `-${String(n)}` : ''}`);
+        final = join(tmpdir(), `lbuild-test-cli3-${key}${n ? `-${String(n)}` : ''}`);
         if (!existsSync(join(final, 'bin', 'lbuild.cjs'))) break;
-        if (complete(join(final, 'dist'))) {
+        if (complete(join(final, 'bundle'))) {
           snapshot = join(final, 'bin', 'lbuild.cjs');
           return snapshot;
         }
       }
-      const changed = lastChange(dist);
+      const changed = lastChange(bundle);
       if (Date.now() - changed >= QUIET_MS) {
-        const staging = mkdtempSync(join(tmpdir(), 'lbuild-test-cli2-staging-'));
+        const staging = mkdtempSync(join(tmpdir(), 'lbuild-test-cli3-staging-'));
         try {
           cpSync(join(CLI, 'bin'), join(staging, 'bin'), { recursive: true });
-          cpSync(dist, join(staging, 'dist'), { recursive: true, filter: wanted });
-          if (lastChange(dist) === changed && complete(join(staging, 'dist'))) {
+          cpSync(bundle, join(staging, 'bundle'), { recursive: true, filter: wanted });
+          if (lastChange(bundle) === changed && complete(join(staging, 'bundle'))) {
             pruneOldCopies();
             renameSync(staging, final);
             snapshot = join(final, 'bin', 'lbuild.cjs');
@@ -77,12 +76,12 @@ export function lbuildBin(): string {
         }
       }
     } catch {
-      // A build deleted dist/ under us, or another test file moved the same copy into place.
+      // A build replaced bundle/ under us, or another test file moved the same copy into place.
     }
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
   }
   throw new Error(
-    'packages/cli/dist did not settle (a build kept rewriting it, or it is incomplete)',
+    'packages/cli/bundle did not settle (a build kept rewriting it, or it is incomplete)',
   );
 }
 
@@ -110,10 +109,10 @@ function lastChange(dir: string): number {
 }
 
 /** Every file the bundle loads from `./vendor/` is there. */
-function complete(dist: string): boolean {
-  const bundle = readFileSync(join(dist, 'lbuild.cjs'), 'utf8');
+function complete(dir: string): boolean {
+  const bundle = readFileSync(join(dir, 'lbuild.cjs'), 'utf8');
   const vendored = new Set(bundle.match(/\.\/vendor\/[\w.-]+\.cjs/g) ?? []);
-  return [...vendored].every((file) => existsSync(join(dist, file)));
+  return [...vendored].every((file) => existsSync(join(dir, file)));
 }
 
 export interface RunResult {

@@ -19,7 +19,7 @@ const path = require('node:path');
 const vm = require('node:vm');
 const Module = require('node:module');
 
-const file = path.join(__dirname, '..', 'dist', 'lbuild.cjs');
+const file = path.join(__dirname, '..', 'bundle', 'lbuild.cjs');
 const bytes = fs.readFileSync(file);
 const source = bytes.toString('utf8');
 

@@ -10,6 +10,7 @@ import { workingDirectory, type GlobalOptions } from './context.js';
 import { EXIT_ERROR, exitCodeForFailure } from './exit-code.js';
 import { colorsFor } from './render/colors.js';
 import { formatFailure } from './render/failure.js';
+import { jsonError } from './render/json-error.js';
 
 declare const LBUILD_VERSION: string | undefined;
 
@@ -120,6 +121,10 @@ be overridden with AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_LAMBDA and AWS_ENDPOINT_UR
       run(schemaCommand());
     });
 
+  // commander adds `help [command]` by itself only to programs without an action of their own;
+  // lbuild's default action would otherwise build a target named "help".
+  cmd.helpCommand('help [command]', 'show help for lbuild or for a command');
+
   return cmd;
 }
 
@@ -131,6 +136,11 @@ function withPollDefault(argv: string[]): string[] {
   return argv.map((arg, i) =>
     arg === '--poll' && !/^\d+$/.test(argv[i + 1] ?? '') ? '--poll-default' : arg,
   );
+}
+
+/** `--json` given to lbuild or to the subcommand that ran (`graph --json`). */
+function wantsJson(cmd: Command): boolean {
+  return [cmd, ...cmd.commands].some((c) => c.opts<{ json?: boolean }>().json === true);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -156,6 +166,9 @@ export async function main(argv: string[]): Promise<number> {
     );
     if (failure.kind === 'internal' && error instanceof Error && process.env.LBUILD_DEBUG)
       process.stderr.write(`${error.stack ?? ''}\n`);
-    return exitCodeForFailure(failure);
+    const code = exitCodeForFailure(failure);
+    // A script that asked for JSON reads stdout: it gets an answer there for every outcome.
+    if (wantsJson(cmd)) process.stdout.write(jsonError(failure, code) + '\n');
+    return code;
   }
 }

@@ -94,6 +94,13 @@ export interface TargetDefinition {
   description?: string;
   deps: TargetKey[];
   inputs?: InputSpec[];
+  /**
+   * The files and directories beyond `inputs` that a run will snapshot (see
+   * `RunContext.snapshot`), as far as they are known before it runs: a requirements file and its
+   * includes. Absolute paths; a directory ends in `/` and stands for every file below it. Shown
+   * by `lbuild graph`, which runs nothing; the run still snapshots what it actually reads.
+   */
+  listInputs?: () => Promise<string[]>;
   /** Files (or directories) this target writes, relative to the project root. */
   outputs?: string[];
   /**

@@ -167,6 +167,11 @@ function wheelhouseTarget(bundle: Bundle): TargetDefinition {
     location: bundle.location('requirements'),
     // The requirements files, local projects and find-links folders are snapshotted by the run;
     // their listings are part of the recipe so that an added file is noticed too.
+    listInputs: async () => {
+      const { wheelhouseInputs } = await pip();
+      const inputs = wheelhouseInputs(await requirementsOf(bundle), bundle.index, bundle.root);
+      return [...inputs.files, ...inputs.directories.map((d) => join(d, '/'))];
+    },
     recipe: async () => {
       const { recipe, inputs } = await pipRecipe(bundle);
       return {

@@ -1,3 +1,4 @@
+import { relative, sep } from 'node:path';
 import type { TargetDefinition } from '@lbuild/core';
 import { openProject, type GlobalOptions } from '../context.js';
 
@@ -5,9 +6,6 @@ import { openProject, type GlobalOptions } from '../context.js';
 export async function graphCommand(options: GlobalOptions & { dot?: boolean }): Promise<number> {
   const project = await openProject(options);
   const targets = [...project.graph.targets.values()];
-  const aliases = new Map<string, string[]>();
-  for (const [alias, key] of project.graph.aliases)
-    aliases.set(key, [...(aliases.get(key) ?? []), alias]);
   if (options.dot) {
     const lines = ['digraph lbuild {', '  rankdir=LR;', '  node [shape=box];'];
     for (const t of targets)
@@ -18,12 +16,28 @@ export async function graphCommand(options: GlobalOptions & { dot?: boolean }): 
     process.stdout.write(lines.join('\n') + '\n');
     return 0;
   }
+  // Declared patterns, then what the target's plugin knows it will read (the files of a
+  // wheelhouse's requirements), root-relative: everything a change of which reruns the target.
+  const inputs = new Map<string, string[]>();
+  for (const t of targets) {
+    const found = (await t.listInputs?.()) ?? [];
+    inputs.set(t.key, [
+      ...(t.inputs?.flatMap((i) => i.patterns) ?? []),
+      ...found.map((path) => {
+        const name = relative(project.root, path).split(sep).join('/');
+        return path.endsWith('/') ? `${name}/` : name;
+      }),
+    ]);
+  }
+  const aliases = new Map<string, string[]>();
+  for (const [alias, key] of project.graph.aliases)
+    aliases.set(key, [...(aliases.get(key) ?? []), alias]);
   if (options.json) {
     const out = targets.map((t) => ({
       key: t.key,
       kind: t.kind,
       deps: t.deps,
-      inputs: t.inputs?.flatMap((i) => i.patterns) ?? [],
+      inputs: inputs.get(t.key) ?? [],
       outputs: t.outputs ?? [],
       aliases: aliases.get(t.key) ?? [],
       default: project.defaults.includes(t.key),
@@ -41,8 +55,8 @@ export async function graphCommand(options: GlobalOptions & { dot?: boolean }): 
     ];
     const lines = [`${t.key}  (${marks.join('; ')})`];
     if (t.deps.length) lines.push(`  deps:    ${t.deps.join(', ')}`);
-    const inputs = t.inputs?.flatMap((i) => i.patterns) ?? [];
-    if (inputs.length) lines.push(`  inputs:  ${inputs.join(', ')}`);
+    const listed = inputs.get(t.key) ?? [];
+    if (listed.length) lines.push(`  inputs:  ${listed.join(', ')}`);
     if (t.outputs?.length) lines.push(`  outputs: ${t.outputs.join(', ')}`);
     return lines.join('\n');
   };

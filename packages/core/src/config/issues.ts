@@ -56,12 +56,15 @@ export function describeIssues(
           });
         } else {
           const list = issue.expected === 'array' && typeof value === 'string';
+          const quote = issue.expected === 'string' ? quoteHint(path, value) : undefined;
           out.push({
             path,
             message: custom ?? `${name} must be ${article(issue.expected)} (got ${kindOf(value)})`,
             ...(list
               ? { hint: `write a list: ${String(path.at(-1))} = [${JSON.stringify(value)}]` }
-              : {}),
+              : quote
+                ? { hint: quote }
+                : {}),
           });
         }
         break;
@@ -86,14 +89,17 @@ export function describeIssues(
         });
         break;
       }
-      case 'invalid_value':
+      case 'invalid_value': {
+        const quote = quoteHint(path, value, issue.values);
         out.push({
           path,
           message:
             custom ??
             `${name} must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')} (got ${JSON.stringify(value)})`,
+          ...(quote ? { hint: quote } : {}),
         });
         break;
+      }
       case 'too_small':
       case 'too_big': {
         const bound =
@@ -138,6 +144,28 @@ export function describeIssues(
     }
   }
   return out;
+}
+
+/**
+ * The fix for a string written without quotes (`python = 3.11`), which TOML reads as a number or
+ * a boolean. With `allowed` (an enum), only when a quoted form is one of them, and that form:
+ * TOML reads `3.10` as 3.1, whose text is not the "3.10" that was meant.
+ */
+function quoteHint(
+  path: readonly (string | number)[],
+  value: unknown,
+  allowed?: readonly unknown[],
+): string | undefined {
+  if (typeof value !== 'number' && typeof value !== 'boolean') return undefined;
+  const text = allowed
+    ? allowed.find(
+        (v) => typeof v === 'string' && (v === String(value) || Number(v) === Number(value)),
+      )
+    : String(value);
+  if (typeof text !== 'string') return undefined;
+  const key = String(path.at(-1) ?? 'it');
+  const kind = typeof value === 'number' ? 'a number' : 'a boolean';
+  return `quote it: ${key} = ${JSON.stringify(text)} (unquoted, TOML reads ${kind})`;
 }
 
 function article(expected: string): string {

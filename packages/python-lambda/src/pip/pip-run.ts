@@ -70,6 +70,9 @@ export function pipEnvironment(base: Readonly<Record<string, string | undefined>
     env[name] = value;
   }
   env.PIP_CONFIG_FILE = devNull;
+  // As root (containers, CI), every pip that installs (the build environment of a local project
+  // too) warns about root; lbuild installs only into its own folders, so the warning says nothing.
+  env.PIP_ROOT_USER_ACTION = 'ignore';
   env.PYTHONUNBUFFERED = '1';
   env.PYTHONIOENCODING = 'utf-8';
   env.PYTHONDONTWRITEBYTECODE = '1';
