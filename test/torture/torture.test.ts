@@ -73,11 +73,7 @@ function startLbuild(dir: string, args: string[] = []) {
   });
   const child = spawn(process.execPath, [lbuildBin(), ...args], {
     cwd: dir,
-    env: Object.fromEntries(
-      Object.entries({ ...process.env, NO_COLOR: '1', ...NO_PIP_ENV }).filter(
-        (e): e is [string, string] => e[1] !== undefined,
-      ),
-    ),
+    env: childEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -104,6 +100,15 @@ function startLbuild(dir: string, args: string[] = []) {
 }
 
 type Moment = 'removed' | 'written';
+
+/** The environment lbuild runs with: no colour, and no PIP_* variables of this machine. */
+function childEnv(): Record<string, string> {
+  const env: Record<string, string> = { NO_COLOR: '1' };
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined && !(name in NO_PIP_ENV)) env[name] = value;
+  }
+  return env;
+}
 
 function lbuild(dir: string, args: string[] = []) {
   return startLbuild(dir, args).exited;
