@@ -37,4 +37,5 @@ export { writeFileAtomic, temporarySibling } from './atomic.js';
 export { runProcess, type RunProcessOptions, type ProcessResult } from './process.js';
 export { mapLimit } from './limit.js';
 export { clean, type CleanResult } from './clean.js';
+export { runSession, sessionTargets, type SessionOptions } from './session/session.js';
 export { watch, globBase, type WatchEvent, type WatchOptions } from './watch.js';
