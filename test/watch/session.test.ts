@@ -40,7 +40,9 @@ describe.each(MODES)('a watch cycle prints as a build does ($name)', (mode) => {
     expect(failed).toMatchObject({ changed: ['src/a.txt'], targets: ['check'], status: 'failed' });
     await s.waitForStderr('check-says-42');
     // Its own output comes before the failure that points at it.
-    expect(s.stderr.indexOf('check-says-42')).toBeLessThan(s.stderr.indexOf('see its output above'));
+    expect(s.stderr.indexOf('check-says-42')).toBeLessThan(
+      s.stderr.indexOf('see its output above'),
+    );
     // The build's lines, as a one-shot build prints them, then the cycle's line.
     expect(s.stdout).toMatch(/▶ check\n/);
     expect(s.stderr).toMatch(/lbuild: build failed: 1 failed/);
@@ -84,12 +86,19 @@ describe.each(MODES)('a watch cycle prints as a build does ($name)', (mode) => {
     const lines = s.stdout.trim().split('\n');
     const summaries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(summaries).toMatchObject([
-      { changed: ['start'], status: 'ok', exitCode: 0, targets: [{ key: 'check', status: 'built' }] },
+      {
+        changed: ['start'],
+        status: 'ok',
+        exitCode: 0,
+        targets: [{ key: 'check', status: 'built' }],
+      },
       {
         changed: ['src/a.txt'],
         status: 'failed',
         exitCode: 1,
-        targets: [{ key: 'check', status: 'failed', reasons: [expect.stringContaining('src/a.txt')] }],
+        targets: [
+          { key: 'check', status: 'failed', reasons: [expect.stringContaining('src/a.txt')] },
+        ],
       },
     ]);
     expect(s.stderr).toContain('check-says-42');

@@ -72,7 +72,8 @@ class CycleLines {
         if (!this.#first) return;
         this.#first = false;
         const line = `watching ${event.paths} paths under ${event.root}${event.polling ? ' (polling)' : ''}; Ctrl-C to stop`;
-        if (log) log.write('info', { event: 'watching', paths: event.paths, root: event.root }, line);
+        if (log)
+          log.write('info', { event: 'watching', paths: event.paths, root: event.root }, line);
         else out.write(c.dim(line) + '\n');
         return;
       }
@@ -103,7 +104,9 @@ class CycleLines {
       log.write('error', { event: 'watch-error', failure }, failure.message);
       return;
     }
-    process.stderr.write(formatFailure(failure, colorsFor(process.stderr), this.#cwd, label) + '\n');
+    process.stderr.write(
+      formatFailure(failure, colorsFor(process.stderr), this.#cwd, label) + '\n',
+    );
     // --json: a cycle that could not build still has its line, as the one-shot build's exit code.
     if (this.#render.out() === process.stderr)
       process.stdout.write(

@@ -3,7 +3,11 @@ import type { BuildEvent } from '@lbuild/core';
 /** A pino logger's lines for the build's events, and for the lines around builds (watch mode). */
 export interface JsonLog {
   onEvent: (event: BuildEvent) => void;
-  write: (level: 'info' | 'warn' | 'error', fields: Record<string, unknown>, message: string) => void;
+  write: (
+    level: 'info' | 'warn' | 'error',
+    fields: Record<string, unknown>,
+    message: string,
+  ) => void;
 }
 
 /**
