@@ -39,4 +39,5 @@ export { ownerTag } from './process-liveness.js';
 export { runProcess, type RunProcessOptions, type ProcessResult } from './process.js';
 export { mapLimit } from './limit.js';
 export { clean, type CleanResult } from './clean.js';
+export { runSession, sessionTargets, type SessionOptions } from './session/session.js';
 export { watch, globBase, type WatchEvent, type WatchOptions } from './watch.js';

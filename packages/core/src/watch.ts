@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
-import { runBuild, stateDirOf, type BuildOptions } from './build.js';
+import { stateDirOf } from './build.js';
 import { loadProject, type Project } from './config/load.js';
 import { toFailure, type Failure } from './failure.js';
 import type { BuildSummary } from './events.js';
 import type { TargetKey } from './key.js';
 import type { PluginSource } from './config/load.js';
+import { runSession, sessionTargets, type SessionOptions } from './session/session.js';
 import { StampStore } from './stamp.js';
 
 export type WatchEvent =
@@ -21,11 +22,11 @@ export interface WatchOptions {
   /** Where to look for the config (as `-C`). */
   start: string;
   plugins: readonly PluginSource[];
-  /** Names (keys or aliases) to build; empty for the defaults. */
-  names: readonly string[];
-  /** Turns names into keys, e.g. `deploy` resolving function names; default: graph.resolve. */
-  select?: (project: Project, names: readonly string[]) => TargetKey[];
-  build: Omit<BuildOptions, 'root' | 'graph' | 'targets' | 'signal' | 'mode'>;
+  /**
+   * What each cycle builds, and the listener of its events: every cycle is one session, as a
+   * one-shot build is. `force` (-B) applies to the first cycle only: later ones build what changed.
+   */
+  session: SessionOptions;
   /** Poll instead of native events (network and container file systems); a number sets the interval in ms. */
   poll?: boolean | number;
   /** Quiet period that coalesces the several writes of one save. */
@@ -84,12 +85,8 @@ export async function watch(options: WatchOptions): Promise<void> {
     }
   };
 
-  const selected = (p: Project): TargetKey[] =>
-    options.select
-      ? options.select(p, options.names)
-      : options.names.length
-        ? options.names.map((n) => p.graph.resolve(n))
-        : p.defaults;
+  const selected = (p: Project): TargetKey[] => sessionTargets(p, options.session);
+  let cycles = 0;
 
   const watcherOptions: Parameters<typeof chokidar.watch>[1] = {
     ignoreInitial: true,
@@ -194,14 +191,11 @@ export async function watch(options: WatchOptions): Promise<void> {
       let outcome: WatchEvent;
       try {
         if (why.length) options.onEvent({ type: 'rebuild-start', changed: why });
-        const summary = await runBuild({
-          ...options.build,
-          root: p.root,
-          graph: p.graph,
-          targets: selected(p),
-          mode: 'build',
-          signal: current.signal,
-        });
+        const summary = await runSession(
+          p,
+          { ...options.session, force: cycles++ === 0 && options.session.force },
+          current.signal,
+        );
         outcome = { type: 'rebuild-finish', changed: why, summary };
         // A target whose inputs changed while it ran has no stamp: build again, as for a change
         // seen now (the watcher may not have watched those files yet, on a first build).

@@ -1,58 +1,59 @@
-import { runBuild, stateDirOf, type BuildEvent, type BuildMode, type Project } from '@lbuild/core';
-import { exitCodeForSummary } from '../exit-code.js';
-import { openProject, workingDirectory, type GlobalOptions } from '../context.js';
-import { HumanRenderer } from '../render/human.js';
-import { jsonSummary } from '../render/json-summary.js';
-import { createJsonLogger } from '../render/log.js';
+import {
+  runSession,
+  type BuildEvent,
+  type BuildMode,
+  type Project,
+  type SessionOptions,
+  type TargetKey,
+} from '@lbuild/core';
+import { openProject, type GlobalOptions } from '../context.js';
+import { SessionRenderer } from '../render/session.js';
 import { abortOnSignals } from '../signals.js';
 
 /** `lbuild [TARGET...]`, `-q`, `-n`: bring targets up to date, or say whether they are. */
 export async function buildCommand(
   names: string[],
   options: GlobalOptions,
-  select?: (project: Project, names: readonly string[]) => string[],
+  select?: (project: Project, names: readonly string[]) => TargetKey[],
 ): Promise<number> {
   const project = await openProject(options);
-  const targets = select
-    ? select(project, names)
-    : names.length
-      ? names.map((n) => project.graph.resolve(n))
-      : project.defaults;
-  const mode: BuildMode = options.question ? 'query' : options.dryRun ? 'dry-run' : 'build';
-  const human = new HumanRenderer({
-    out: () => (options.json ? process.stderr : process.stdout),
-    err: () => process.stderr,
-    cwd: workingDirectory(options),
-    mode,
-    explain: Boolean(options.explain),
-    verbose: Boolean(options.verbose),
-  });
-  const listeners: ((e: BuildEvent) => void)[] = [];
-  if (options.logFormat === 'json') listeners.push(await createJsonLogger(options.json ? 2 : 1));
-  else listeners.push(human.onEvent);
+  const mode = modeOf(options);
+  const render = await SessionRenderer.create(options, mode);
   const signals = abortOnSignals();
   try {
-    const summary = await runBuild({
-      root: project.root,
-      stateDir: stateDirOf(project.root),
-      graph: project.graph,
-      targets,
-      mode,
-      force: Boolean(options.alwaysMake),
-      ...(options.jobs ? { jobs: options.jobs } : {}),
-      keepGoing: Boolean(options.keepGoing),
-      explain: options.explain === true || options.json === true || mode === 'dry-run',
-      external: !options.offline,
-      signal: signals.signal,
-      onEvent: (e) => {
-        for (const l of listeners) l(e);
-      },
-    });
-    const code = exitCodeForSummary(summary);
-    if (options.logFormat !== 'json') human.summary(summary);
-    if (options.json) process.stdout.write(jsonSummary(summary, code) + '\n');
-    return code;
+    const summary = await runSession(
+      project,
+      sessionOptions(names, options, select, render.onEvent),
+      signals.signal,
+    );
+    return render.finish(summary);
   } finally {
     signals.dispose();
   }
+}
+
+export function modeOf(options: GlobalOptions): BuildMode {
+  return options.question ? 'query' : options.dryRun ? 'dry-run' : 'build';
+}
+
+/** What the command line asks of a build: the same for a one-shot build and each watch cycle. */
+export function sessionOptions(
+  names: readonly string[],
+  options: GlobalOptions,
+  select: ((project: Project, names: readonly string[]) => TargetKey[]) | undefined,
+  onEvent: (event: BuildEvent) => void,
+): SessionOptions {
+  const mode = modeOf(options);
+  return {
+    names,
+    ...(select ? { select } : {}),
+    mode,
+    force: Boolean(options.alwaysMake),
+    ...(options.jobs ? { jobs: options.jobs } : {}),
+    keepGoing: Boolean(options.keepGoing),
+    // --json lists every reason; -n says why each target would run.
+    explain: options.explain === true || options.json === true || mode === 'dry-run',
+    external: !options.offline,
+    onEvent,
+  };
 }

@@ -4,9 +4,14 @@ import type { Failure } from '@lbuild/core';
  * What `--json` prints on stdout when a command stops before it has a summary (a config error,
  * a missing config file, an unknown target): the same `status` and `exitCode` fields as the
  * summary, and each problem as a failure object with the fields a target's `failure` has.
+ * `oneLine` for `--watch`, whose stdout is one JSON document a line.
  */
-export function jsonError(failure: Failure, exitCode: number): string {
-  return JSON.stringify({ status: 'error', exitCode, errors: flatten(failure) }, null, 2);
+export function jsonError(failure: Failure, exitCode: number, oneLine = false): string {
+  return JSON.stringify(
+    { status: 'error', exitCode, errors: flatten(failure) },
+    null,
+    oneLine ? undefined : 2,
+  );
 }
 
 /** A failure and the further problems found with it, as one list. */

@@ -1,9 +1,17 @@
 import { describeReason, type BuildSummary } from '@lbuild/core';
 
-/** The one machine-readable summary `--json` prints: stable field names, reasons as text and data. */
-export function jsonSummary(summary: BuildSummary, exitCode: number): string {
+/**
+ * The one machine-readable summary `--json` prints: stable field names, reasons as text and data.
+ * A watch prints one per cycle, each on one line (JSON Lines), led by the cycle's `changed`.
+ */
+export function jsonSummary(
+  summary: BuildSummary,
+  exitCode: number,
+  cycle?: { changed: readonly string[] },
+): string {
   return JSON.stringify(
     {
+      ...(cycle ? { changed: cycle.changed } : {}),
       status: summary.status,
       mode: summary.mode,
       exitCode,
@@ -24,6 +32,6 @@ export function jsonSummary(summary: BuildSummary, exitCode: number): string {
       })),
     },
     null,
-    2,
+    cycle ? undefined : 2,
   );
 }

@@ -1,16 +1,26 @@
 import type { BuildEvent } from '@lbuild/core';
 
+/** A pino logger's lines for the build's events, and for the lines around builds (watch mode). */
+export interface JsonLog {
+  onEvent: (event: BuildEvent) => void;
+  write: (
+    level: 'info' | 'warn' | 'error',
+    fields: Record<string, unknown>,
+    message: string,
+  ) => void;
+}
+
 /**
  * `--log-format json`: every engine event as a pino JSON line, for CI systems and log
  * shippers. pino is loaded only when asked for.
  */
-export async function createJsonLogger(destination: 1 | 2): Promise<(event: BuildEvent) => void> {
+export async function createJsonLogger(destination: 1 | 2): Promise<JsonLog> {
   const { pino } = await import('pino');
   const logger = pino(
     { base: null, timestamp: pino.stdTimeFunctions.isoTime },
     pino.destination({ fd: destination, sync: true }),
   );
-  return (event) => {
+  const onEvent = (event: BuildEvent): void => {
     switch (event.type) {
       case 'target-output':
         logger.info(
@@ -44,4 +54,5 @@ export async function createJsonLogger(destination: 1 | 2): Promise<(event: Buil
         logger.info({ ...event, event: event.type, type: undefined }, event.type);
     }
   };
+  return { onEvent, write: (level, fields, message) => logger[level](fields, message) };
 }

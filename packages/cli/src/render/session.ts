@@ -1,0 +1,61 @@
+import type { BuildEvent, BuildMode, BuildSummary } from '@lbuild/core';
+import type { GlobalOptions } from '../context.js';
+import { workingDirectory } from '../context.js';
+import { exitCodeForSummary } from '../exit-code.js';
+import { HumanRenderer } from './human.js';
+import { jsonSummary } from './json-summary.js';
+import { createJsonLogger, type JsonLog } from './log.js';
+
+/**
+ * How a build is printed, whether it is a one-shot build or a watch cycle: the engine's events
+ * as they come (people's lines, or pino lines with `--log-format json`), then the summary line
+ * and, with `--json`, the machine-readable summary on stdout.
+ */
+export class SessionRenderer {
+  readonly #options: GlobalOptions;
+  readonly #human: HumanRenderer | undefined;
+  /** Set with `--log-format json`: every line is a pino line. */
+  readonly log: JsonLog | undefined;
+
+  private constructor(options: GlobalOptions, human?: HumanRenderer, log?: JsonLog) {
+    this.#options = options;
+    this.#human = human;
+    this.log = log;
+  }
+
+  static async create(options: GlobalOptions, mode: BuildMode): Promise<SessionRenderer> {
+    // pino writes where people's lines would: stderr when stdout carries --json.
+    if (options.logFormat === 'json')
+      return new SessionRenderer(options, undefined, await createJsonLogger(options.json ? 2 : 1));
+    const human = new HumanRenderer({
+      out: () => (options.json ? process.stderr : process.stdout),
+      err: () => process.stderr,
+      cwd: workingDirectory(options),
+      mode,
+      explain: Boolean(options.explain),
+      verbose: Boolean(options.verbose),
+    });
+    return new SessionRenderer(options, human);
+  }
+
+  /** Where people's lines go: stdout, or stderr when stdout carries `--json`. */
+  out(): NodeJS.WriteStream {
+    return this.#options.json ? process.stderr : process.stdout;
+  }
+
+  readonly onEvent = (event: BuildEvent): void => {
+    if (this.log) this.log.onEvent(event);
+    else this.#human?.onEvent(event);
+  };
+
+  /**
+   * The end of a build: its summary line (unless `quiet`: a watch cycle that ran nothing) and the
+   * `--json` summary (every cycle has one). Returns the exit code the build earns.
+   */
+  finish(summary: BuildSummary, cycle?: { changed: readonly string[]; quiet: boolean }): number {
+    const code = exitCodeForSummary(summary);
+    if (!cycle?.quiet) this.#human?.summary(summary);
+    if (this.#options.json) process.stdout.write(jsonSummary(summary, code, cycle) + '\n');
+    return code;
+  }
+}
