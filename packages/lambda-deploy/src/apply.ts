@@ -385,7 +385,10 @@ class Deployer {
     });
   }
 
-  private async update(initial: UpdatePlan, initialRemote: FunctionConfiguration): Promise<DeployResult> {
+  private async update(
+    initial: UpdatePlan,
+    initialRemote: FunctionConfiguration,
+  ): Promise<DeployResult> {
     let plan = initial;
     let remote = initialRemote;
     if (plan.busy) {

@@ -8,5 +8,10 @@ export * from './bundle-match.js';
 export { toLbuildError } from './aws-errors.js';
 export type { RetryTuning } from './retry.js';
 export type { WaitTuning } from './wait.js';
-export { lambdaDeployPlugin, createLambdaDeployPlugin, uploadKey, handlerCheckKey } from './plugin.js';
+export {
+  lambdaDeployPlugin,
+  createLambdaDeployPlugin,
+  uploadKey,
+  handlerCheckKey,
+} from './plugin.js';
 export type { LambdaDeployPluginOptions } from './plugin.js';

@@ -34,13 +34,7 @@ export interface PlanOptions {
 
 /** A setting lbuild.toml sets that Lambda holds otherwise (architecture goes with the code). */
 export type SettingKey =
-  | 'handler'
-  | 'runtime'
-  | 'timeout'
-  | 'memory'
-  | 'role'
-  | 'description'
-  | 'environment';
+  'handler' | 'runtime' | 'timeout' | 'memory' | 'role' | 'description' | 'environment';
 
 export interface SettingChange {
   key: SettingKey;
@@ -186,7 +180,9 @@ export function planDeploy(
   // The zip must suit what the function runs where lbuild.toml keeps it.
   refuseRemoteMismatch(config, artifact, c);
   const code =
-    c.CodeSha256 !== zip.sha256Base64 ? { remote: c.CodeSha256, local: zip.sha256Base64 } : undefined;
+    c.CodeSha256 !== zip.sha256Base64
+      ? { remote: c.CodeSha256, local: zip.sha256Base64 }
+      : undefined;
   // Lambda reports no Architectures for functions created before arm64 existed: those are x86_64.
   const remoteArchitecture = c.Architectures?.[0] ?? 'x86_64';
   const architecture =
@@ -237,7 +233,9 @@ export function describePlan(plan: DeployPlan): string[] {
   const lines: string[] = [];
   if (plan.failed !== undefined) lines.push(`function ${fn} is in state Failed: ${plan.failed}`);
   if (plan.code) {
-    lines.push(`CodeSha256 differs: remote ${short(plan.code.remote)} local ${short(plan.code.local)}`);
+    lines.push(
+      `CodeSha256 differs: remote ${short(plan.code.remote)} local ${short(plan.code.local)}`,
+    );
   }
   for (const s of plan.settings) {
     if (s.key === 'environment') {

@@ -70,7 +70,10 @@ async function targetOf(
 
 describe('the SDK (3.1164) honours the endpoint variables', () => {
   test('no override: the real regional endpoints (captured, not sent)', async () => {
-    const clients = createClients({ functionName: 'api', region: 'eu-west-1' }, { env: process.env });
+    const clients = createClients(
+      { functionName: 'api', region: 'eu-west-1' },
+      { env: process.env },
+    );
     try {
       expect(
         await targetOf(clients.lambda, () =>
