@@ -1,4 +1,5 @@
 import type { Plugin, PluginSource } from '@lbuild/core';
+import { deployPluginOptions } from './deploy-options.js';
 
 /**
  * The plugins the `lbuild` command knows, each owning one table of the config file. They are
@@ -13,7 +14,13 @@ export function plugins(): PluginSource[] {
     },
     {
       table: 'function',
-      load: async () => (await import('@lbuild/lambda-deploy/plugin')).lambdaDeployPlugin,
+      load: async () => {
+        // The SDK warns on every run that releases after January 2027 need Node 22; lbuild pins
+        // its SDK version, so the warning says nothing actionable to an lbuild user.
+        process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+        const { createLambdaDeployPlugin } = await import('@lbuild/lambda-deploy/plugin');
+        return createLambdaDeployPlugin(deployPluginOptions(process.env));
+      },
     },
   ];
 }

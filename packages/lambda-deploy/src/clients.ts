@@ -12,14 +12,17 @@ export interface DeployClients {
 }
 
 export interface ClientOptions {
-  /** Where to look for endpoint overrides (default `process.env`); the SDK itself reads `process.env`. */
-  env?: Record<string, string | undefined>;
+  /**
+   * The environment the SDK sees, where endpoint overrides are looked for (default: none, so
+   * virtual-hosted S3 URLs); the caller passes it, the SDK itself reads `process.env`.
+   */
+  env?: Readonly<Record<string, string | undefined>>;
   /** The SDK's own attempts per call (default: the SDK's, 3). */
   maxAttempts?: number;
 }
 
 /** True when an `AWS_ENDPOINT_URL[_S3]` override is in effect for S3. */
-export function s3EndpointOverridden(env: Record<string, string | undefined>): boolean {
+export function s3EndpointOverridden(env: Readonly<Record<string, string | undefined>>): boolean {
   if (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS === 'true') return false;
   return Boolean(env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL);
 }
@@ -35,7 +38,7 @@ export function createClients(
   config: Pick<FunctionConfig, 'region' | 'functionName'>,
   options: ClientOptions = {},
 ): DeployClients {
-  const env = options.env ?? process.env;
+  const env = options.env ?? {};
   const region = config.region ?? regionOfArn(config.functionName);
   const common = {
     ...(region !== undefined ? { region } : {}),

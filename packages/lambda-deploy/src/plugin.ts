@@ -9,6 +9,7 @@ import {
   type TargetKey,
 } from '@lbuild/core';
 import { lambdaArtifactOf } from '@lbuild/lambda-runtimes';
+import type { DeployTuning } from './apply.js';
 import { configMismatches } from './bundle-match.js';
 import {
   FunctionTableSchema,
@@ -43,25 +44,41 @@ const DESTINATION_ENV = [
   'AWS_ENDPOINT_URL_S3',
 ];
 
+/** What the caller (the CLI) decides for deploys; the library reads no environment variable. */
+export interface LambdaDeployPluginOptions {
+  /** Retries and waiting of a deploy. */
+  tuning?: DeployTuning;
+  /**
+   * The environment the AWS SDK will see: the variables that choose where a deploy goes enter
+   * the upload's fingerprint (as hashes only), and endpoint overrides decide S3's URL style.
+   */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
 /**
  * `[function.NAME]` → NAME:upload (and, with a handler, NAME:handler), on top of the bundle's zip
  * (taken by key, so any plugin that makes a `<bundle>:zip` with a `{ sha256, codeSha256 }` value
  * can be deployed; a zip that describes its Lambda runtime in its `artifact` is also checked
  * against the function's runtime and architecture).
  */
-export const lambdaDeployPlugin = definePlugin<FunctionTable>({
-  table: 'function',
-  description: 'An AWS Lambda function: uploads its bundle zip only when the CodeSha256 differs.',
-  schema: FunctionTableSchema,
-  targets(entry) {
-    const config = toFunctionConfig(entry.name, entry.config);
-    const targets = [uploadTarget(config, entry)];
-    if (config.handler !== undefined) {
-      targets.push(handlerCheckTarget(config, config.handler, entry.location('handler')));
-    }
-    return { targets };
-  },
-});
+export function createLambdaDeployPlugin(options: LambdaDeployPluginOptions = {}) {
+  return definePlugin<FunctionTable>({
+    table: 'function',
+    description: 'An AWS Lambda function: uploads its bundle zip only when the CodeSha256 differs.',
+    schema: FunctionTableSchema,
+    targets(entry) {
+      const config = toFunctionConfig(entry.name, entry.config);
+      const targets = [uploadTarget(config, entry, options)];
+      if (config.handler !== undefined) {
+        targets.push(handlerCheckTarget(config, config.handler, entry.location('handler')));
+      }
+      return { targets };
+    },
+  });
+}
+
+/** The plugin with default tuning and an empty environment (for the schema and tests). */
+export const lambdaDeployPlugin = createLambdaDeployPlugin();
 
 const zipKeyOf = (config: FunctionConfig): TargetKey => `${config.bundle}:zip`;
 
@@ -106,18 +123,20 @@ function handlerCheckTarget(
   };
 }
 
-function uploadTarget(config: FunctionConfig, entry: PluginEntry<FunctionTable>): TargetDefinition {
+function uploadTarget(
+  config: FunctionConfig,
+  entry: PluginEntry<FunctionTable>,
+  options: LambdaDeployPluginOptions,
+): TargetDefinition {
+  const env = options.env ?? {};
   const location = entry.location('bundle');
   const handlerLocation = entry.location('handler');
   const zipKey = zipKeyOf(config);
   const artifactOf = (deps: ReadonlyMap<TargetKey, { artifact?: TargetDefinition['artifact'] }>) =>
     lambdaArtifactOf(deps.get(zipKey)?.artifact);
   const clients = async () => {
-    // The SDK warns on every run that releases after January 2027 need Node 22; lbuild pins
-    // its SDK version, so the warning says nothing actionable to an lbuild user.
-    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     const { createClients } = await import('./clients.js');
-    return createClients(config);
+    return createClients(config, { env });
   };
   return {
     key: uploadKey(config.name),
@@ -138,9 +157,10 @@ function uploadTarget(config: FunctionConfig, entry: PluginEntry<FunctionTable>)
     },
     recipe: () => ({
       function: { ...config } as unknown as Json,
-      env: Object.fromEntries(DESTINATION_ENV.map((name) => [name, process.env[name] ?? null])),
+      env: Object.fromEntries(DESTINATION_ENV.map((name) => [name, env[name] ?? null])),
     }),
-    // One GetFunction: does the function already run this zip with this configuration?
+    // One GetFunction, then the deploy's own plan: does the function already run this zip with
+    // this configuration? (-q answers from it, -n prints its lines, a deploy carries it out.)
     checkExternal: async (ctx) => {
       const { remoteDifferences } = await import('./remote-state.js');
       const { value } = zipOf(config, ctx.deps);
@@ -149,9 +169,8 @@ function uploadTarget(config: FunctionConfig, entry: PluginEntry<FunctionTable>)
         const differences = await remoteDifferences(
           config,
           c,
-          value.codeSha256,
-          ctx.signal,
-          artifactOf(ctx.deps),
+          { sha256Base64: value.codeSha256, size: value.size },
+          { signal: ctx.signal, artifact: artifactOf(ctx.deps) },
         );
         return differences.length ? differences.join('; ') : undefined;
       } finally {
@@ -159,7 +178,7 @@ function uploadTarget(config: FunctionConfig, entry: PluginEntry<FunctionTable>)
       }
     },
     run: async (ctx) => {
-      const { deployFunction } = await import('./deploy.js');
+      const { deployFunction } = await import('./apply.js');
       const zip = zipOf(config, ctx.deps);
       const artifact = artifactOf(ctx.deps);
       const c = await clients();
@@ -173,6 +192,7 @@ function uploadTarget(config: FunctionConfig, entry: PluginEntry<FunctionTable>)
           clients: c,
           signal: ctx.signal,
           onEvent: (event) => ctx.log(event.step === 'deprecated' ? 'warn' : 'info', event.message),
+          ...(options.tuning ? { options: options.tuning } : {}),
         });
         const what = result.uploaded
           ? `uploaded to ${result.functionName}${result.via === 's3' ? ' through S3' : ''}${result.created ? ' (created)' : ''}`

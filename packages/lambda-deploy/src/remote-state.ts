@@ -1,71 +1,64 @@
-import { GetFunctionCommand } from '@aws-sdk/client-lambda';
+import { GetFunctionCommand, type FunctionConfiguration } from '@aws-sdk/client-lambda';
 import type { LambdaArtifact } from '@lbuild/lambda-runtimes';
-import { refuseRemoteMismatch } from './bundle-match.js';
+import { errorName, sdkCause, toLbuildError } from './aws-errors.js';
 import type { DeployClients } from './clients.js';
 import type { FunctionConfig } from './config.js';
-import { toLbuildError } from './deploy.js';
+import { describePlan, planDeploy, type RemoteState } from './plan.js';
 
-const short = (sha: string | undefined) => (sha ? sha.slice(0, 8) + '…' : 'none');
+/** Runs one call; a deploy passes its retries, a question asks once. */
+export type CallRunner = <T>(what: string, attempt: () => Promise<T>) => Promise<T>;
 
 /**
- * What a deploy would change, from one GetFunction call: the code (the zip's base64 SHA-256
- * against the function's CodeSha256) and every configured setting. An empty list means the
- * function already runs exactly this zip with this configuration. A function whose runtime or
- * architecture does not suit the zip (see refuseRemoteMismatch) is an error, as in a deploy.
+ * The function as Lambda reports it (one GetFunction), or undefined when it does not exist.
+ * Other failures are mapped by toLbuildError.
  */
-export async function remoteDifferences(
+export async function readFunction(
   config: FunctionConfig,
   clients: DeployClients,
-  localCodeSha256: string,
   signal?: AbortSignal,
-  artifact?: LambdaArtifact,
-): Promise<string[]> {
-  let remote;
-  try {
-    remote = (
+  run?: CallRunner,
+): Promise<FunctionConfiguration | undefined> {
+  const call = async () =>
+    (
       await clients.lambda.send(
         new GetFunctionCommand({ FunctionName: config.functionName }),
         signal ? { abortSignal: signal } : {},
       )
     ).Configuration;
+  try {
+    return run ? await run('GetFunction', call) : await call();
   } catch (error) {
-    if ((error as { name?: string }).name === 'ResourceNotFoundException') {
-      return [`function ${config.functionName} does not exist yet (a deploy creates it)`];
-    }
+    if (errorName(sdkCause(error)) === 'ResourceNotFoundException') return undefined;
     throw toLbuildError(error, 'GetFunction', config.functionName);
   }
-  if (remote) refuseRemoteMismatch(config, artifact, remote);
-  const differences: string[] = [];
-  if (remote?.State === 'Failed') {
-    differences.push(
-      `function ${config.functionName} is in state Failed: ${remote.StateReason ?? 'no reason given'}`,
-    );
-  }
-  if (remote?.CodeSha256 !== localCodeSha256) {
-    differences.push(
-      `CodeSha256 differs: remote ${short(remote?.CodeSha256)} local ${short(localCodeSha256)}`,
-    );
-  }
-  const compare = (key: string, configured: unknown, actual: unknown) => {
-    if (configured !== undefined && configured !== actual) {
-      differences.push(
-        `${key} differs: remote ${JSON.stringify(actual ?? null)}, configured ${JSON.stringify(configured)}`,
-      );
-    }
-  };
-  compare('handler', config.handler, remote?.Handler);
-  compare('runtime', config.runtime, remote?.Runtime);
-  compare('timeout', config.timeout, remote?.Timeout);
-  compare('memory', config.memory, remote?.MemorySize);
-  compare('role', config.role, remote?.Role);
-  compare('description', config.description, remote?.Description);
-  compare('architecture', config.architecture, remote?.Architectures?.[0]);
-  if (config.environment !== undefined) {
-    const actual = remote?.Environment?.Variables ?? {};
-    const keys = new Set([...Object.keys(config.environment), ...Object.keys(actual)]);
-    for (const key of keys) {
-      if (config.environment[key] !== actual[key]) differences.push(`environment ${key} differs`);
-    }
-  }
-  return differences;
+}
+
+/** What planDeploy needs to know about the function: one GetFunction (and the client's region). */
+export async function readRemote(
+  config: FunctionConfig,
+  clients: DeployClients,
+  signal?: AbortSignal,
+  run?: CallRunner,
+): Promise<RemoteState> {
+  const configuration = await readFunction(config, clients, signal, run);
+  if (configuration) return { exists: true, configuration };
+  const region = await clients.lambda.config.region().catch(() => undefined);
+  return region ? { exists: false, region } : { exists: false };
+}
+
+/**
+ * What a deploy would change, from one GetFunction: the lines of the plan (see describePlan).
+ * An empty list means the function already runs exactly this zip with this configuration; a
+ * deploy that would be refused is refused here too.
+ */
+export async function remoteDifferences(
+  config: FunctionConfig,
+  clients: DeployClients,
+  zip: { sha256Base64: string; size: number },
+  options: { signal?: AbortSignal; artifact?: LambdaArtifact | undefined; now?: Date } = {},
+): Promise<string[]> {
+  const remote = await readRemote(config, clients, options.signal);
+  return describePlan(
+    planDeploy(config, remote, zip, { artifact: options.artifact, now: options.now ?? new Date() }),
+  );
 }

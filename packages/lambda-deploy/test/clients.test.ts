@@ -70,7 +70,10 @@ async function targetOf(
 
 describe('the SDK (3.1164) honours the endpoint variables', () => {
   test('no override: the real regional endpoints (captured, not sent)', async () => {
-    const clients = createClients({ functionName: 'api', region: 'eu-west-1' });
+    const clients = createClients(
+      { functionName: 'api', region: 'eu-west-1' },
+      { env: process.env },
+    );
     try {
       expect(
         await targetOf(clients.lambda, () =>
@@ -91,7 +94,7 @@ describe('the SDK (3.1164) honours the endpoint variables', () => {
   test('AWS_ENDPOINT_URL_LAMBDA points Lambda at the emulator', async () => {
     process.env.AWS_ENDPOINT_URL_LAMBDA = emu.endpoint;
     emu.seedFunction({ name: 'api' });
-    const clients = createClients({ functionName: 'api' });
+    const clients = createClients({ functionName: 'api' }, { env: process.env });
     try {
       const got = await clients.lambda.send(new GetFunctionCommand({ FunctionName: 'api' }));
       expect(got.Configuration?.FunctionName).toBe('api');
@@ -109,7 +112,7 @@ describe('the SDK (3.1164) honours the endpoint variables', () => {
 
   test('AWS_ENDPOINT_URL covers both; the service variable wins over it', async () => {
     process.env.AWS_ENDPOINT_URL = 'http://127.0.0.1:9';
-    let clients = createClients({ functionName: 'api' });
+    let clients = createClients({ functionName: 'api' }, { env: process.env });
     try {
       expect(
         await targetOf(clients.lambda, () =>
@@ -126,7 +129,7 @@ describe('the SDK (3.1164) honours the endpoint variables', () => {
       clients.destroy();
     }
     process.env.AWS_ENDPOINT_URL_LAMBDA = emu.endpoint;
-    clients = createClients({ functionName: 'api' });
+    clients = createClients({ functionName: 'api' }, { env: process.env });
     try {
       emu.seedFunction({ name: 'api' });
       await clients.lambda.send(new GetFunctionCommand({ FunctionName: 'api' }));
@@ -139,7 +142,7 @@ describe('the SDK (3.1164) honours the endpoint variables', () => {
   test('AWS_ENDPOINT_URL_S3 points S3 at s3rver, path style, and a streamed-size upload keeps its bytes', async () => {
     process.env.AWS_ENDPOINT_URL_S3 = s3.endpoint;
     expect(s3EndpointOverridden(process.env)).toBe(true);
-    const clients = createClients({ functionName: 'api' });
+    const clients = createClients({ functionName: 'api' }, { env: process.env });
     try {
       expect(clients.s3.config.forcePathStyle).toBe(true);
       const body = Buffer.alloc(3_000_000, 1);
@@ -180,7 +183,7 @@ describe('the SDK (3.1164) honours the endpoint variables', () => {
 describe('setup problems are config failures', () => {
   async function deployFailure(): Promise<LbuildError> {
     const zip = await writeZip(dir, 'c.zip', { 'app.py': 'def handler(e, c):\n    pass\n' });
-    const clients = createClients({ functionName: 'api' });
+    const clients = createClients({ functionName: 'api' }, { env: process.env });
     try {
       await deployFunction({
         config: functionConfig('api', { bundle: 'api' }),

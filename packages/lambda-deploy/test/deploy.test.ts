@@ -8,7 +8,7 @@ import { LbuildError } from '@lbuild/core';
 import type { Failure } from '@lbuild/core';
 import { faults, startLambdaEmulator } from '@lbuild/lambda-emulator';
 import type { LambdaEmulator } from '@lbuild/lambda-emulator';
-import { createClients, deployFunction, remoteCodeSha256 } from '../src/index.js';
+import { createClients, deployFunction, readFunction } from '../src/index.js';
 import type {
   DeployClients,
   DeployEvent,
@@ -45,7 +45,7 @@ beforeEach(() => {
   emu.reset();
   emu.setUpdateDelay(60);
   events = [];
-  clients = createClients({ functionName: 'api' });
+  clients = createClients({ functionName: 'api' }, { env: process.env });
 });
 
 afterEach(() => {
@@ -171,12 +171,10 @@ describe('code updates only when the hash changed', () => {
     });
   });
 
-  test('remoteCodeSha256: one GetFunction; undefined when missing', async () => {
+  test('readFunction: one GetFunction; undefined when missing', async () => {
     emu.seedFunction({ name: 'api', code: zipA.bytes });
-    expect(await remoteCodeSha256(api(), clients)).toBe(zipA.sha256Base64);
-    expect(
-      await remoteCodeSha256(functionConfig('other', { bundle: 'x' }), clients),
-    ).toBeUndefined();
+    expect((await readFunction(api(), clients))?.CodeSha256).toBe(zipA.sha256Base64);
+    expect(await readFunction(functionConfig('other', { bundle: 'x' }), clients)).toBeUndefined();
     expect(emu.calls().map((c) => c.operation)).toEqual(['GetFunction', 'GetFunction']);
   });
 });
@@ -321,7 +319,7 @@ describe('faults', () => {
     // Our UpdateFunctionCode is held 100 ms at the door; meanwhile another client starts an
     // update that stays InProgress for 400 ms.
     emu.injectFault({ operation: 'UpdateFunctionCode', fault: faults.delay(100) });
-    const other = createClients({ functionName: 'api' });
+    const other = createClients({ functionName: 'api' }, { env: process.env });
     let theirs: Promise<unknown> | undefined;
     const result = await deployFunction({
       config: api(),
@@ -371,7 +369,7 @@ describe('faults', () => {
   test('throttled through every retry: a clear build failure', async () => {
     emu.injectFault({ operation: 'UpdateFunctionCode', times: 100, fault: faults.throttle() });
     clients.destroy();
-    clients = createClients({ functionName: 'api' }, { maxAttempts: 1 });
+    clients = createClients({ functionName: 'api' }, { env: process.env, maxAttempts: 1 });
     const failure = await failureOf(deploy(api(), zipB, { maxRetries: 2 }));
     expect(emu.countCalls('UpdateFunctionCode')).toBe(3);
     expect(failure).toEqual({
