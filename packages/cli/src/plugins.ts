@@ -15,9 +15,6 @@ export function plugins(): PluginSource[] {
     {
       table: 'function',
       load: async () => {
-        // The SDK warns on every run that releases after January 2027 need Node 22; lbuild pins
-        // its SDK version, so the warning says nothing actionable to an lbuild user.
-        process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
         const { createLambdaDeployPlugin } = await import('@lbuild/lambda-deploy/plugin');
         return createLambdaDeployPlugin(deployPluginOptions(process.env));
       },
