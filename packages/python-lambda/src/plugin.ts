@@ -283,7 +283,7 @@ function treeTarget(bundle: Bundle): TargetDefinition {
     description: 'the contents of the package: wheel contents, sources, extra files',
     deps: bundle.requirements !== undefined ? [`${bundle.name}:staging`] : [],
     inputs: [
-      { patterns: sources, exclude, location: bundle.location('sources') },
+      { patterns: sources, exclude, excludeOutputs: true, location: bundle.location('sources') },
       { patterns: Object.values(files), location: bundle.location('files') },
     ],
     outputs: [manifestOut],
