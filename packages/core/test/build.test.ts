@@ -421,6 +421,24 @@ describe('runBuild: modes and signals', () => {
   });
 });
 
+describe('runBuild: an output directory that stays empty', () => {
+  it('is up to date on the next build, and missing once removed', async () => {
+    const make = target('make', {
+      outputs: ['out/empty'],
+      run: () => {
+        mkdirSync(join(root, 'out/empty'), { recursive: true });
+        return Promise.resolve(undefined);
+      },
+    });
+    expect((await build([make])).status).toEqual({ make: 'built' });
+    expect((await build([make])).status).toEqual({ make: 'up-to-date' });
+    rmSync(join(root, 'out/empty'), { recursive: true });
+    const again = await build([make]);
+    expect(again.status).toEqual({ make: 'built' });
+    expect(again.report('make').reasons).toEqual([{ kind: 'output-missing', path: 'out/empty' }]);
+  });
+});
+
 describe('runBuild: inputs that cover the whole project', () => {
   it('never counts the state directory or outputs of targets it does not depend on', async () => {
     write('src/a.py', 'a = 1\n');
