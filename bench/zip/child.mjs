@@ -1,5 +1,5 @@
 // One measured build in a fresh process (so peak RSS is this build's): tree + zip.
-// argv[2]: JSON { lib, layout, output, cacheDir, level, hashCache }
+// argv[2]: JSON { lib, layout, output, cacheDir, writtenDir, level, hashCache }
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 
@@ -39,6 +39,8 @@ const manifest = await buildTree({
   wheels: config.layout.wheels,
   files: config.layout.files,
   hashFile,
+  python: '3.12',
+  writtenDir: config.writtenDir,
 });
 const t1 = performance.now();
 const result = await writeZip(manifest, {

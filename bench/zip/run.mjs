@@ -64,7 +64,24 @@ await build({
   target: 'node20',
   outfile: lib,
   external: ['fflate', 'yauzl'],
-  alias: { '@lbuild/core': join(repo, 'packages', 'core', 'src', 'failure.ts') },
+  // The parts of core the tree and zip layers use, without the engine and its dependencies.
+  plugins: [
+    {
+      name: 'core-parts',
+      setup(b) {
+        b.onResolve({ filter: /^@lbuild\/core$/ }, () => ({ path: 'core', namespace: 'core' }));
+        b.onLoad({ filter: /.*/, namespace: 'core' }, () => ({
+          contents: ['failure.ts', 'atomic.ts']
+            .map(
+              (f) => `export * from ${JSON.stringify(join(repo, 'packages', 'core', 'src', f))};`,
+            )
+            .join('\n'),
+          loader: 'ts',
+          resolveDir: repo,
+        }));
+      },
+    },
+  ],
   logLevel: 'error',
 });
 if (!existsSync(join(libDir, 'node_modules'))) {
@@ -89,7 +106,8 @@ mkdirSync(out, { recursive: true });
 const cacheDir = join(out, 'cache');
 const hashCache = join(out, 'hash-cache.json');
 const output = join(out, 'bundle.zip');
-const base = { lib: pathToFileURL(lib).href, layout, output, cacheDir, level };
+const writtenDir = join(out, 'written');
+const base = { lib: pathToFileURL(lib).href, layout, output, cacheDir, writtenDir, level };
 
 // 3. Cold: empty cache, nothing hashed before.
 const cold = [];

@@ -55,10 +55,12 @@ describe('examples/hello-lambda built by lbuild -C', () => {
     expect(names).toEqual([
       'hello/__init__.py',
       'hello/handler.py',
+      'lbuild_example_greet-1.0.0.dist-info/INSTALLER',
       'lbuild_example_greet-1.0.0.dist-info/METADATA',
       'lbuild_example_greet-1.0.0.dist-info/RECORD',
       'lbuild_example_greet-1.0.0.dist-info/WHEEL',
       'lbuild_example_greet/__init__.py',
+      'lbuild_example_text-0.2.0.dist-info/INSTALLER',
       'lbuild_example_text-0.2.0.dist-info/METADATA',
       'lbuild_example_text-0.2.0.dist-info/RECORD',
       'lbuild_example_text-0.2.0.dist-info/WHEEL',

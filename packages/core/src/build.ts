@@ -97,6 +97,8 @@ class Scheduler {
   readonly #emit: (event: BuildEvent) => void;
   readonly #stamps: StampStore;
   readonly #stateDir: string;
+  /** The state directory relative to the root ('' when it is elsewhere): never an input. */
+  readonly #stateDirInRoot: string;
   readonly #slots: Semaphore;
   readonly #hasher = new FileHasher();
   readonly #visits = new Map<TargetKey, Promise<TargetReport>>();
@@ -115,6 +117,9 @@ class Scheduler {
     this.#mode = mode;
     this.#emit = emit;
     this.#stateDir = stateDir;
+    const inRoot = relative(options.root, stateDir).split('\\').join('/');
+    this.#stateDirInRoot =
+      inRoot === '..' || inRoot.startsWith('../') || isAbsolute(inRoot) ? '' : inRoot;
     this.#stamps = new StampStore(stateDir);
     this.#slots = new Semaphore(jobs);
     const signal = options.signal;
@@ -265,16 +270,30 @@ class Scheduler {
     }
   }
 
+  /** The files `def`'s input specs match now: before the run, and again after it. */
+  #expand(def: TargetDefinition): ExpandedInputs {
+    const specs = def.inputs ?? [];
+    return expandInputs(this.#options.root, specs, def.key, def.outputs ?? [], {
+      stateDir: this.#stateDirInRoot,
+      otherOutputs: specs.some((s) => s.excludeOutputs === true) ? this.#outputsOutside(def) : [],
+    });
+  }
+
   async #prepare(def: TargetDefinition) {
-    const inputs: ExpandedInputs = expandInputs(
-      this.#options.root,
-      def.inputs ?? [],
-      def.key,
-      def.outputs ?? [],
-    );
+    const inputs = this.#expand(def);
     const recipe = await hashRecipe(await def.recipe());
     const stamp = this.#stamps.read(def.key);
     return { inputs, recipe, stamp };
+  }
+
+  /** The outputs of every target that `def` does not depend on, directly or indirectly. */
+  #outputsOutside(def: TargetDefinition): string[] {
+    const graph = this.#options.graph;
+    const upstream = new Set(graph.closure([def.key]));
+    const outputs: string[] = [];
+    for (const other of graph.targets.values())
+      if (!upstream.has(other.key)) outputs.push(...(other.outputs ?? []));
+    return outputs;
   }
 
   async #execute(
@@ -472,7 +491,7 @@ class Scheduler {
     });
     let now: ExpandedInputs | undefined;
     try {
-      now = expandInputs(root, def.inputs ?? [], def.key, def.outputs ?? []);
+      now = this.#expand(def);
     } catch {
       // A plain-path input is gone: the check of its record above names it.
     }

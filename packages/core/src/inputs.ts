@@ -32,9 +32,11 @@ export function expandInputs(
   /** The target's own outputs: a glob that covers them (`inputs = ["."]`) must not make the
    * target's every run change its own inputs. */
   ownOutputs: readonly string[] = [],
+  options: ExpandOptions = {},
 ): ExpandedInputs {
-  const outputs = ownOutputs.map((o) => o.replace(/^\.\//, '').replace(/\/+$/, ''));
-  const isOwnOutput = (file: string) => outputs.some((o) => file === o || file.startsWith(o + '/'));
+  const isOwnOutput = outputMatcher(ownOutputs);
+  const isOtherOutput = outputMatcher(options.otherOutputs ?? []);
+  const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
   const matches: Record<string, string[]> = {};
   const all = new Set<string>();
   for (const spec of specs) {
@@ -63,12 +65,15 @@ export function expandInputs(
       }
     }
     const excluded = spec.exclude?.length ? picomatch(spec.exclude, MATCH) : undefined;
-    if (globs.length > 0) walkGlobs(root, globs, excluded, found);
+    if (globs.length > 0) walkGlobs(root, globs, excluded, found, stateDir);
     if (excluded) {
       // Plain paths are not filtered by the walk; apply the excludes to them too.
       for (const file of found) if (excluded(file)) found.delete(file);
     }
-    if (outputs.length) for (const file of found) if (isOwnOutput(file)) found.delete(file);
+    for (const file of found) {
+      if (isOwnOutput(file) || (spec.excludeOutputs === true && isOtherOutput(file)))
+        found.delete(file);
+    }
     const sorted = [...found].sort(compareBytes);
     matches[specId(spec)] = sorted;
     for (const file of sorted) all.add(file);
@@ -76,8 +81,38 @@ export function expandInputs(
   return { matches, files: [...all].sort(compareBytes) };
 }
 
-/** lbuild's own stamps and caches: never an input, whatever a glob says (`inputs = ["."]`). */
-const STATE_DIR = '.lbuild';
+export interface ExpandOptions {
+  /**
+   * lbuild's own stamps and caches, root-relative (default `.lbuild`): never an input, whatever
+   * a glob says (`inputs = ["."]`). Empty when the state directory is outside the project.
+   */
+  stateDir?: string;
+  /** Outputs other targets declare: left out of the specs that say `excludeOutputs`. */
+  otherOutputs?: readonly string[];
+}
+
+const DEFAULT_STATE_DIR = '.lbuild';
+
+/**
+ * Whether a root-relative file is one of `outputs`, lies below one, or is (or lies below) the
+ * temporary sibling an atomic write of one goes through (see temporarySibling), which a target
+ * running at the same time, or one killed mid-write, leaves next to it.
+ */
+function outputMatcher(outputs: readonly string[]): (file: string) => boolean {
+  const clean = outputs.map((o) => o.replace(/^\.\//, '').replace(/\/+$/, ''));
+  if (clean.length === 0) return () => false;
+  const temporary = clean.map((o) => {
+    const slash = o.lastIndexOf('/');
+    return { dir: o.slice(0, slash + 1), prefix: `.${o.slice(slash + 1)}.` };
+  });
+  return (file) =>
+    clean.some((o) => file === o || file.startsWith(o + '/')) ||
+    temporary.some((t) => {
+      if (!file.startsWith(t.dir)) return false;
+      const name = file.slice(t.dir.length).split('/', 1)[0] ?? '';
+      return name.startsWith(t.prefix) && name.endsWith('.tmp');
+    });
+}
 
 /** Globs match dot files too: `.env` and `.github/` are inputs like any other. */
 const MATCH = { dot: true, posix: true };
@@ -94,6 +129,7 @@ function walkGlobs(
   globs: readonly string[],
   excluded: ((path: string) => boolean) | undefined,
   found: Set<string>,
+  stateDir: string,
 ): void {
   for (const glob of globs) {
     const scan = picomatch.scan(glob);
@@ -124,7 +160,7 @@ function walkGlobs(
         }
         if (isFile) {
           if (match.test(rel) && !excluded?.(rel)) found.add(rel);
-        } else if (isDirectory && left > 1 && rel !== STATE_DIR && !excluded?.(`${rel}/`)) {
+        } else if (isDirectory && left > 1 && rel !== stateDir && !excluded?.(`${rel}/`)) {
           visit(rel, left - 1, through);
         }
       }

@@ -129,9 +129,11 @@ export async function verifyTrace(input: VerifyInput): Promise<Verification> {
       reasons.push({ kind: 'output-modified', path, from: '', to: 'new file' });
   }
   for (const declared of input.outputs) {
+    // A declared directory that is there counts, even empty (as when the run produced it).
     if (
       !current.has(declared) &&
-      !Object.keys(stamp.outputs).some((p) => p === declared || p.startsWith(declared + '/'))
+      !Object.keys(stamp.outputs).some((p) => p === declared || p.startsWith(declared + '/')) &&
+      !statFile(join(root, declared))?.isDirectory()
     ) {
       reasons.push({ kind: 'output-missing', path: declared });
     }

@@ -12,6 +12,13 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
 export interface InputSpec {
   patterns: string[];
   exclude?: string[];
+  /**
+   * Leave out every file that another target declares as an output (or its temporary sibling
+   * during an atomic write), unless this target depends on that target. For globs as wide as
+   * `.`: what other targets write changes with their runs and with build order, so it is not a
+   * source; naming an output (a plain path) makes its target a dependency, and then it stays.
+   */
+  excludeOutputs?: boolean;
   /** Where the patterns were written, for "missing input" errors. */
   location?: SourceLocation;
 }

@@ -551,3 +551,52 @@ describe('runBuild: what a target depends on changes while it runs', () => {
     expect(report.changedDuringRun).toEqual(['config.ini']);
   });
 });
+
+describe('runBuild: an output directory that stays empty', () => {
+  it('is up to date on the next build, and missing once removed', async () => {
+    const make = target('make', {
+      outputs: ['out/empty'],
+      run: () => {
+        mkdirSync(join(root, 'out/empty'), { recursive: true });
+        return Promise.resolve(undefined);
+      },
+    });
+    expect((await build([make])).status).toEqual({ make: 'built' });
+    expect((await build([make])).status).toEqual({ make: 'up-to-date' });
+    rmSync(join(root, 'out/empty'), { recursive: true });
+    const again = await build([make]);
+    expect(again.status).toEqual({ make: 'built' });
+    expect(again.report('make').reasons).toEqual([{ kind: 'output-missing', path: 'out/empty' }]);
+  });
+});
+
+describe('runBuild: inputs that cover the whole project', () => {
+  it('never counts the state directory or outputs of targets it does not depend on', async () => {
+    write('src/a.py', 'a = 1\n');
+    let counter = 0;
+    const stamp = target('stamp', {
+      outputs: ['out/stamp.txt'],
+      recipe: () => ({ command: 'stamp' }),
+      run: () => {
+        write('out/stamp.txt', String(++counter));
+        return Promise.resolve(undefined);
+      },
+    });
+    const listing = target('listing', {
+      outputs: ['listing.txt'],
+      run: (ctx) => {
+        write('listing.txt', ctx.inputs.map((f) => f.slice(root.length + 1)).join('\n'));
+        return Promise.resolve(undefined);
+      },
+    });
+    listing.inputs = [{ patterns: ['.'], excludeOutputs: true }];
+    const options = { stateDir: join(root, 'var/state') };
+    const first = await build([stamp, listing], options);
+    expect(first.status).toEqual({ stamp: 'built', listing: 'built' });
+    expect(read('listing.txt')).toBe('src/a.py');
+    expect(existsSync(join(root, 'var/state/stamps'))).toBe(true);
+    stamp.recipe = () => ({ command: 'stamp again' });
+    const second = await build([stamp, listing], options);
+    expect(second.status).toEqual({ stamp: 'built', listing: 'up-to-date' });
+  });
+});

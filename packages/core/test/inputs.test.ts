@@ -172,4 +172,34 @@ describe('expandInputs', () => {
     expect(found).toContain('src/lib/a.py');
     expect(found.length).toBeLessThan(1000);
   });
+
+  it('never lists the state directory, wherever it is configured', () => {
+    write('.lbuild/stamps/a.json', '{}');
+    write('state/stamps/a.json', '{}');
+    expect(files({ patterns: ['.'] })).not.toContain('.lbuild/stamps/a.json');
+    const custom = expandInputs(root, [{ patterns: ['.'] }], 'test', [], { stateDir: 'state' });
+    expect(custom.files).not.toContain('state/stamps/a.json');
+    expect(custom.files).toContain('.lbuild/stamps/a.json');
+  });
+
+  it("leaves out other targets' outputs and their temporary siblings only where a spec asks", () => {
+    write('dist/api.zip', 'zip');
+    write('dist/.worker.zip.123.9f3a.tmp', 'half a zip');
+    write('dist/notes.txt', 'mine');
+    write('gen/.out.123.1.x.tmp/part.py', 'half a directory');
+    write('gen/out/version.py', 'V = 1');
+    const options = { otherOutputs: ['dist/api.zip', './dist/worker.zip', 'gen/out/'] };
+    const wide = expandInputs(
+      root,
+      [{ patterns: ['.'], excludeOutputs: true }],
+      'test',
+      [],
+      options,
+    );
+    expect(wide.files.filter((f) => f.startsWith('dist/') || f.startsWith('gen/'))).toEqual([
+      'dist/notes.txt',
+    ]);
+    const plain = expandInputs(root, [{ patterns: ['.'] }], 'test', [], options);
+    expect(plain.files).toEqual(expect.arrayContaining(['dist/api.zip', 'gen/out/version.py']));
+  });
 });

@@ -70,6 +70,7 @@ describe('describeIssues', () => {
       {
         path: ['target', 'test', 'deps', 0],
         message: '`target.test.deps.0` must be a string (got the number 1)',
+        hint: 'quote it: "1" (unquoted, TOML reads a number)',
       },
     ]);
     expect(problems({ target: [] })).toEqual([

@@ -1,21 +1,35 @@
 import * as z from 'zod/mini';
 import { LAMBDA_ARCHITECTURES, LAMBDA_PYTHON_VERSIONS } from '@lbuild/lambda-runtimes';
 
-/** Files that never belong in a Lambda package, excluded on top of the bundle's own `exclude`. */
+/**
+ * Files that never belong in a Lambda package, excluded on top of the bundle's own `exclude`, at
+ * any depth: secrets (`.env` files are left out wherever they are), version control, virtual
+ * environments and other tools' dependencies, caches, compiled bytecode for the build machine's
+ * Python, other deployment tools' build folders, and lbuild's own state (where this plugin
+ * writes its targets' outputs). The outputs every other target declares are left out by the
+ * engine (see the tree target's `excludeOutputs`), wherever they are.
+ */
 export const DEFAULT_EXCLUDES = [
-  '**/__pycache__/**',
-  '**/*.pyc',
-  '**/*.pyo',
+  '**/.env',
+  '**/.env.*',
+  '**/.envrc',
   '**/.git/**',
   '**/.hg/**',
   '**/.svn/**',
+  '**/.venv/**',
+  '**/venv/**',
+  '**/node_modules/**',
+  '**/__pycache__/**',
+  '**/*.pyc',
+  '**/*.pyo',
   '**/.DS_Store',
   '**/.pytest_cache/**',
   '**/.mypy_cache/**',
   '**/.ruff_cache/**',
-  '**/.venv/**',
   '**/*.egg-info/**',
-  '.lbuild/**',
+  '**/.aws-sam/**',
+  '**/.serverless/**',
+  '**/.lbuild/**',
 ];
 
 const relativePath = z.string().check(

@@ -315,6 +315,7 @@ const allowHostBuilt = (bundle: Bundle) => bundle.config['allow-host-built-wheel
 function treeTarget(bundle: Bundle): TargetDefinition {
   const key = `${bundle.name}:tree`;
   const manifestOut = stateRel(key, 'tree.json');
+  const writtenOut = stateRel(key, 'written');
   const sources = bundle.config.sources ?? [];
   const files = bundle.config.files ?? {};
   const exclude = [...DEFAULT_EXCLUDES, ...(bundle.config.exclude ?? [])];
@@ -324,13 +325,22 @@ function treeTarget(bundle: Bundle): TargetDefinition {
     description: 'the contents of the package: wheel contents, sources, extra files',
     deps: bundle.requirements !== undefined ? [`${bundle.name}:staging`] : [],
     inputs: [
-      { patterns: sources, exclude, location: bundle.location('sources') },
+      { patterns: sources, exclude, excludeOutputs: true, location: bundle.location('sources') },
       { patterns: Object.values(files), location: bundle.location('files') },
     ],
-    outputs: [manifestOut],
+    outputs: [manifestOut, writtenOut],
     recipe: async () => {
       const { TREE_MANIFEST_VERSION } = await import('./tree/manifest.js');
-      return { manifest: TREE_MANIFEST_VERSION, files, exclude };
+      const { INSTALL_LAYOUT, lambdaInterpreter } = await import('./tree/install.js');
+      return {
+        manifest: TREE_MANIFEST_VERSION,
+        files,
+        exclude,
+        // How wheels are laid out, and the interpreter their scripts name: a bundle whose wheels
+        // stay the same under another runtime still gets that runtime's `#!` lines.
+        install: INSTALL_LAYOUT,
+        interpreter: lambdaInterpreter(bundle.python),
+      };
     },
     run: async (ctx) => {
       const { buildTree, manifestUnzippedSize } = await import('./tree/index.js');
@@ -359,8 +369,19 @@ function treeTarget(bundle: Bundle): TargetDefinition {
           : {}),
         files: listed,
         hashFile: ctx.hashFile,
+        python: bundle.python,
+        writtenDir: join(bundle.root, writtenOut),
         signal: ctx.signal,
       });
+      const { pthFiles } = await import('./tree/pth.js');
+      const pth = pthFiles(manifest);
+      if (pth.length > 0) {
+        ctx.log(
+          'warn',
+          `${bundle.name} ships ${pth.join(', ')}: Lambda does not process .pth files in the task root (/var/task is not a site directory), so the paths they add and the code they run at startup do not take effect there`,
+          { pth },
+        );
+      }
       await writeFileAtomic(join(bundle.root, manifestOut), JSON.stringify(manifest));
       return {
         summary: `${manifest.entries.length} files, ${formatBytes(manifestUnzippedSize(manifest))} unzipped`,

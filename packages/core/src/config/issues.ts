@@ -163,9 +163,11 @@ function quoteHint(
       )
     : String(value);
   if (typeof text !== 'string') return undefined;
-  const key = String(path.at(-1) ?? 'it');
+  const last = path.at(-1);
   const kind = typeof value === 'number' ? 'a number' : 'a boolean';
-  return `quote it: ${key} = ${JSON.stringify(text)} (unquoted, TOML reads ${kind})`;
+  // An element of a list has no key to show: `deps = [1]` is fixed as `"1"`.
+  const fix = typeof last === 'string' ? `${last} = ${JSON.stringify(text)}` : JSON.stringify(text);
+  return `quote it: ${fix} (unquoted, TOML reads ${kind})`;
 }
 
 function article(expected: string): string {

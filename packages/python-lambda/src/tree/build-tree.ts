@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
-import { basename } from 'node:path';
-import { buildError } from '@lbuild/core';
+import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { buildError, writeFileAtomic } from '@lbuild/core';
 import { mapConcurrent } from './concurrency.js';
+import { planInstall, type WrittenFile } from './install.js';
 import type { FileTreeEntry, TreeEntry, TreeManifest, WheelTreeEntry } from './manifest.js';
 import { TREE_MANIFEST_VERSION, comparePaths } from './manifest.js';
 import { unsafePathReason } from './paths.js';
-import { readWheelEntryContent, readWheelFiles } from './wheel.js';
+import { readWheel, readWheelEntryContent } from './wheel.js';
 
 export interface BuildTreeArgs {
   /** Absolute paths of the staged `.whl` files. */
@@ -22,6 +23,17 @@ export interface BuildTreeArgs {
    * WheelEntrySource.recompress). Paths that are not in `wheels` are ignored.
    */
   recompressWheels?: ReadonlySet<string>;
+  /**
+   * The Lambda runtime's Python, e.g. "3.12": the interpreter on the `#!` line of the scripts
+   * the wheels install (see planInstall).
+   */
+  python: string;
+  /**
+   * Where the files an installer writes (rewritten scripts, entry-point wrappers, INSTALLER,
+   * RECORD) are kept, named by the SHA-256 of their content; this function owns the directory
+   * and removes what it no longer lists. The zip reads them from there.
+   */
+  writtenDir: string;
   signal?: AbortSignal;
 }
 
@@ -29,8 +41,9 @@ export interface BuildTreeArgs {
 const MAX_COMPARED_BYTES = 256 * 1024 * 1024;
 
 /**
- * Lists the bundle: every installable file of every wheel (see `readWheelFiles` for the mapping
- * and what is refused) and every project file, sorted bytewise by zip path.
+ * Lists the bundle: every file of every wheel as `pip install --target` installs it (see
+ * `readWheel` for the mapping and what is refused, and `planInstall` for the files an installer
+ * writes) and every project file, sorted bytewise by zip path.
  *
  * Two sources with the same zip path:
  * - the same bytes: fine, one entry is kept (a project file rather than a wheel entry, else the
@@ -49,15 +62,21 @@ export async function buildTree(args: BuildTreeArgs): Promise<TreeManifest> {
   const { signal } = args;
   signal?.throwIfAborted();
 
+  await mkdir(args.writtenDir, { recursive: true });
+  const writtenNames = new Map<string, Promise<void>>();
   const wheelEntries = (
     await mapConcurrent(args.wheels, 4, async (wheel) => {
       signal?.throwIfAborted();
-      const [wheelHash, files] = await Promise.all([
+      const [wheelHash, listing] = await Promise.all([
         args.hashFile(wheel),
-        readWheelFiles(wheel, signal),
+        readWheel(wheel, signal),
       ]);
+      const plan = await planInstall(wheel, listing, args.python);
+      const written = await mapConcurrent(plan.written, 8, (file) =>
+        writtenEntry(file, args.writtenDir, writtenNames, args.hashFile),
+      );
       const recompress = args.recompressWheels?.has(wheel) === true;
-      return files.map((file): WheelTreeEntry => ({
+      const copied = plan.copied.map((file): WheelTreeEntry => ({
         path: file.path,
         mode: file.executable ? 0o755 : 0o644,
         size: file.size,
@@ -73,8 +92,10 @@ export async function buildTree(args: BuildTreeArgs): Promise<TreeManifest> {
           ...(recompress ? { recompress: true } : {}),
         },
       }));
+      return [...copied, ...written];
     })
   ).flat();
+  await removeUnlisted(args.writtenDir, writtenNames);
 
   const fileEntries = await mapConcurrent(
     args.files,
@@ -126,7 +147,7 @@ export async function buildTree(args: BuildTreeArgs): Promise<TreeManifest> {
         `Two sources put different content at "${candidate.path}": ${describe(kept)} and ${describe(candidate)}.`,
         {
           hint:
-            candidate.source.kind === 'file' || kept.source.kind === 'file'
+            isProjectFile(candidate) || isProjectFile(kept)
               ? 'Exclude the project file from the bundle, or rename it; lbuild never lets one silently replace the other.'
               : 'Two wheels install the same file; drop one of the requirements.',
         },
@@ -137,6 +158,43 @@ export async function buildTree(args: BuildTreeArgs): Promise<TreeManifest> {
 
   checkFileDirectoryConflicts(entries);
   return { version: TREE_MANIFEST_VERSION, entries };
+}
+
+/**
+ * Keeps a written file under the SHA-256 of its content (once, however many wheels write the
+ * same bytes) and lists it like a project file.
+ */
+async function writtenEntry(
+  file: WrittenFile,
+  dir: string,
+  names: Map<string, Promise<void>>,
+  hashFile: (path: string) => Promise<string>,
+): Promise<FileTreeEntry> {
+  const name = createHash('sha256').update(file.content).digest('hex');
+  const path = join(dir, name);
+  let stored = names.get(name);
+  if (stored === undefined) {
+    stored = readFile(path).then(
+      (existing) =>
+        existing.equals(file.content) ? undefined : writeFileAtomic(path, file.content),
+      () => writeFileAtomic(path, file.content),
+    );
+    names.set(name, stored);
+  }
+  await stored;
+  return {
+    path: file.path,
+    mode: file.executable ? 0o755 : 0o644,
+    size: file.content.length,
+    crc32: null,
+    contentKey: await hashFile(path),
+    source: { kind: 'file', file: path, origin: file.what },
+  };
+}
+
+async function removeUnlisted(dir: string, keep: ReadonlyMap<string, unknown>): Promise<void> {
+  for (const name of await readdir(dir))
+    if (!keep.has(name)) await rm(join(dir, name), { recursive: true, force: true });
 }
 
 function wheelContentKey(
@@ -165,10 +223,13 @@ function compareSources(a: TreeEntry, b: TreeEntry): number {
 }
 
 function describe(entry: TreeEntry): string {
-  return entry.source.kind === 'file'
-    ? `project file ${entry.source.file}`
-    : `wheel ${basename(entry.source.wheel)} (entry "${entry.source.entryName}")`;
+  if (entry.source.kind === 'wheel')
+    return `wheel ${basename(entry.source.wheel)} (entry "${entry.source.entryName}")`;
+  return entry.source.origin ?? `project file ${entry.source.file}`;
 }
+
+const isProjectFile = (entry: TreeEntry) =>
+  entry.source.kind === 'file' && entry.source.origin === undefined;
 
 async function readContent(entry: TreeEntry): Promise<Buffer> {
   return entry.source.kind === 'file'

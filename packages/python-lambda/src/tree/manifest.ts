@@ -85,6 +85,11 @@ export interface FileSource {
   kind: 'file';
   /** Absolute path of the file: where to read from. */
   file: string;
+  /**
+   * For a file the tree wrote on behalf of a wheel (a script with the runtime's interpreter, an
+   * entry-point wrapper, INSTALLER, RECORD): what it is, for messages. Absent for project files.
+   */
+  origin?: string;
 }
 
 /**

@@ -9,12 +9,19 @@ import { decodeEntryName, unsafePathReason } from './paths.js';
 
 const inflateRawAsync = promisify(inflateRaw);
 
+/**
+ * Where a wheel's file is installed: the wheel's root, or one of the `.data/` schemes (see
+ * readWheelFiles for where each lands).
+ */
+export type InstallScheme = 'root' | 'purelib' | 'platlib' | 'scripts' | 'data' | 'headers';
+
 /** One file of a wheel, mapped to where an installer would put it. */
 export interface WheelFileEntry {
   /** Where it lands in the bundle, relative to the root. */
   path: string;
   /** The entry's name in the wheel. */
   entryName: string;
+  scheme: InstallScheme;
   executable: boolean;
   size: number;
   compressedSize: number;
@@ -204,52 +211,56 @@ async function readCentralDirectory(wheel: string, signal?: AbortSignal): Promis
   return entries;
 }
 
+/** A wheel's files as an installer maps them, and its one `.dist-info` directory. */
+export interface WheelListing {
+  /** `NAME-VERSION.dist-info`. */
+  distInfo: string;
+  files: WheelFileEntry[];
+}
+
 /**
  * Lists the files a wheel installs, from its central directory only (nothing is extracted or
- * decompressed), mapped as an installer maps them:
- * - `<name>-<version>.data/purelib/…` and `…/platlib/…` go to the root, like the rest of the
- *   wheel (a Lambda bundle is one flat site-packages);
- * - the other `.data/` schemes (`scripts`, `headers`, `data`, and any unknown one) are left out:
- *   they install outside site-packages, into places a Lambda bundle does not have;
- * - `.dist-info/` is kept as it is (its RECORD still lists the `.data/` paths; nothing in Lambda
- *   reads it);
+ * decompressed), mapped as `pip install --target DIR` lays them out (pip installs into a
+ * temporary `--home` scheme and moves what it made into DIR; Lambda's task root is that DIR):
+ * - the wheel's root, and `.data/purelib/…` and `.data/platlib/…`, go to the root;
+ * - `.data/scripts/X` goes to `bin/X` (build-tree rewrites a `#!python` first line and drops
+ *   the wrappers entry points replace, as pip does);
+ * - `.data/data/X` goes to `X`, except under `lib/`: `lib/python/X` is the home scheme's
+ *   site-packages, so it goes to `X`, and anything else below `lib/` is dropped, as pip's move
+ *   skips the `lib` folder it installed site-packages into;
+ * - `.data/headers/X` goes to `include/python/NAME/X`, NAME being the project name of the wheel's
+ *   file name with `_` as `-` (pip's path outside a virtual environment);
+ * - `.dist-info/` is kept (build-tree writes RECORD and INSTALLER as an installer does);
  * - directory entries are dropped: the bundle holds files only.
+ *
+ * Any top-level folder whose name ends in `.data` is a data folder, as pip decides it; a file in
+ * it outside those five schemes is refused with reason `bad-wheel`, as pip refuses it.
  *
  * Refuses (LbuildError, reason `unsafe-wheel-entry`) entries whose path escapes the root, is
  * absolute, has a drive letter or a backslash, and symbolic links or other non-regular files.
  */
-export async function readWheelFiles(
-  wheel: string,
-  signal?: AbortSignal,
-): Promise<WheelFileEntry[]> {
+export async function readWheel(wheel: string, signal?: AbortSignal): Promise<WheelListing> {
   const raw = await readCentralDirectory(wheel, signal);
-  const distInfo = new Set<string>();
+  const distInfos = new Set<string>();
   for (const entry of raw) {
     const top = entry.name.split('/', 1)[0] ?? '';
-    if (top.endsWith('.dist-info') && entry.name.length > top.length) distInfo.add(top);
+    if (top.endsWith('.dist-info') && entry.name.length > top.length) distInfos.add(top);
   }
-  if (distInfo.size !== 1) {
+  if (distInfos.size !== 1) {
     throw badWheel(
       wheel,
-      distInfo.size === 0
+      distInfos.size === 0
         ? 'it has no .dist-info directory'
-        : `it has ${String(distInfo.size)} .dist-info directories (${[...distInfo].sort().join(', ')})`,
+        : `it has ${String(distInfos.size)} .dist-info directories (${[...distInfos].sort().join(', ')})`,
     );
   }
-  const [infoDir] = [...distInfo] as [string];
-  const dataPrefix = `${infoDir.slice(0, -'.dist-info'.length)}.data/`;
+  const [distInfo] = [...distInfos] as [string];
+  const headers = `include/python/${projectNameOf(wheel)}/`;
   const files: WheelFileEntry[] = [];
   for (const entry of raw) {
     if (entry.isDirectory) continue;
-    let path = entry.name;
-    if (path.startsWith(dataPrefix)) {
-      const rest = path.slice(dataPrefix.length);
-      const slash = rest.indexOf('/');
-      const scheme = slash === -1 ? '' : rest.slice(0, slash);
-      if (scheme !== 'purelib' && scheme !== 'platlib') continue;
-      path = rest.slice(slash + 1);
-      if (path === '') continue;
-    }
+    const place = installPlace(wheel, entry.name, headers);
+    if (place === null) continue;
     if (entry.encrypted) throw unsafeEntry(wheel, entry.name, 'it is encrypted');
     if (entry.method !== 0 && entry.method !== 8) {
       throw badWheel(
@@ -259,8 +270,9 @@ export async function readWheelFiles(
     }
     const type = entry.mode & S_IFMT;
     files.push({
-      path,
+      path: place.path,
       entryName: entry.name,
+      scheme: place.scheme,
       // As pip decides it: a regular file with any executable bit.
       executable: entry.mode !== 0 && type === S_IFREG && (entry.mode & 0o111) !== 0,
       size: entry.size,
@@ -270,7 +282,63 @@ export async function readWheelFiles(
       localHeaderOffset: entry.localHeaderOffset,
     });
   }
-  return files;
+  return { distInfo, files };
+}
+
+/** The files of {@link readWheel}, without the `.dist-info` name. */
+export async function readWheelFiles(
+  wheel: string,
+  signal?: AbortSignal,
+): Promise<WheelFileEntry[]> {
+  return (await readWheel(wheel, signal)).files;
+}
+
+/** The project name in a wheel's file name, as pip names the requirement for it. */
+function projectNameOf(wheel: string): string {
+  return (basename(wheel).split('-', 1)[0] ?? '').replaceAll('_', '-');
+}
+
+const DATA_SCHEMES = new Set(['purelib', 'platlib', 'scripts', 'data', 'headers']);
+
+/** Where `pip install --target` puts a wheel's file, or null when it drops it. */
+function installPlace(
+  wheel: string,
+  name: string,
+  headers: string,
+): { path: string; scheme: InstallScheme } | null {
+  const slash = name.indexOf('/');
+  if (slash === -1 || !name.slice(0, slash).endsWith('.data'))
+    return { path: name, scheme: 'root' };
+  const rest = name.slice(slash + 1);
+  const next = rest.indexOf('/');
+  if (next === -1) {
+    throw badWheel(
+      wheel,
+      `"${name}" is directly in the .data directory; its contents must be in folders named for a scheme (data, headers, platlib, purelib, scripts)`,
+    );
+  }
+  const scheme = rest.slice(0, next);
+  const path = rest.slice(next + 1);
+  if (!DATA_SCHEMES.has(scheme)) {
+    throw badWheel(
+      wheel,
+      `"${name}" is in the unknown scheme "${scheme}"; .data contents must be in folders named for a scheme (data, headers, platlib, purelib, scripts)`,
+    );
+  }
+  switch (scheme) {
+    case 'purelib':
+    case 'platlib':
+      return { path, scheme };
+    case 'scripts':
+      return { path: `bin/${path}`, scheme };
+    case 'headers':
+      return { path: headers + path, scheme };
+    default:
+      if (path.startsWith('lib/python/'))
+        return { path: path.slice('lib/python/'.length), scheme: 'data' };
+      if (path.startsWith('lib/')) return null;
+      return { path, scheme: 'data' };
+  }
 }
 
 /**

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { LbuildError } from '@lbuild/core';
 import { buildTree, manifestContentDigest } from '../../src/tree/index.js';
 import type { TreeEntry, TreeManifest, WheelTreeEntry } from '../../src/tree/index.js';
-import { distInfo, makeHashFile, makeWheel, withTempDir } from './fixtures.js';
+import { distInfo, installArgs, makeHashFile, makeWheel, withTempDir } from './fixtures.js';
 
 async function failureOf(
   promise: Promise<unknown>,
@@ -25,7 +25,7 @@ function paths(manifest: TreeManifest): string[] {
 }
 
 describe('buildTree', () => {
-  it('lists a pure wheel, maps purelib and platlib to the root and leaves other .data schemes out', () =>
+  it('lists a wheel as pip install --target lays it out: .data schemes, INSTALLER, RECORD', () =>
     withTempDir(async (dir) => {
       const pure = makeWheel(join(dir, 'pure-1.0-py3-none-any.whl'), [
         { name: 'pure/', mode: 0o040755 },
@@ -33,28 +33,85 @@ describe('buildTree', () => {
         { name: 'pure/data.bin', data: 'stored', store: true },
         ...distInfo('pure'),
       ]);
-      const mixed = makeWheel(join(dir, 'mixed-1.0-cp311-cp311-linux_x86_64.whl'), [
-        { name: 'mixed-1.0.data/purelib/mixed_pure.py', data: 'A = 1\n' },
-        { name: 'mixed-1.0.data/platlib/mixed/_speed.so', data: 'ELF...' },
-        { name: 'mixed-1.0.data/scripts/mixed-cli', data: '#!python\n', mode: 0o100755 },
-        { name: 'mixed-1.0.data/headers/mixed.h', data: '/* h */' },
-        { name: 'mixed-1.0.data/data/share/mixed.txt', data: 'doc' },
-        ...distInfo('mixed'),
+      const mixed = makeWheel(join(dir, 'mixed_lib-1.0-cp311-cp311-linux_x86_64.whl'), [
+        { name: 'mixed_lib-1.0.data/purelib/mixed_pure.py', data: 'A = 1\n' },
+        { name: 'mixed_lib-1.0.data/platlib/mixed/_speed.so', data: 'ELF...' },
+        { name: 'mixed_lib-1.0.data/scripts/mixed-cli', data: '#!python\n', mode: 0o100755 },
+        { name: 'mixed_lib-1.0.data/scripts/plain.sh', data: '#!/bin/sh\n', mode: 0o100755 },
+        { name: 'mixed_lib-1.0.data/headers/mixed.h', data: '/* h */' },
+        { name: 'mixed_lib-1.0.data/data/share/mixed.txt', data: 'doc' },
+        { name: 'mixed_lib-1.0.data/data/lib/python/via_data.py', data: 'D = 1\n' },
+        { name: 'mixed_lib-1.0.data/data/lib/dropped.txt', data: 'pip drops it' },
+        ...distInfo('mixed_lib'),
       ]);
       const { hashFile } = makeHashFile();
-      const manifest = await buildTree({ wheels: [pure, mixed], files: [], hashFile });
+      const manifest = await buildTree({
+        ...installArgs(dir),
+        wheels: [pure, mixed],
+        files: [],
+        hashFile,
+      });
       expect(paths(manifest)).toEqual([
-        'mixed-1.0.dist-info/METADATA',
-        'mixed-1.0.dist-info/RECORD',
-        'mixed-1.0.dist-info/WHEEL',
+        'bin/mixed-cli',
+        'bin/plain.sh',
+        'include/python/mixed-lib/mixed.h',
         'mixed/_speed.so',
+        'mixed_lib-1.0.dist-info/INSTALLER',
+        'mixed_lib-1.0.dist-info/METADATA',
+        'mixed_lib-1.0.dist-info/RECORD',
+        'mixed_lib-1.0.dist-info/WHEEL',
         'mixed_pure.py',
+        'pure-1.0.dist-info/INSTALLER',
         'pure-1.0.dist-info/METADATA',
         'pure-1.0.dist-info/RECORD',
         'pure-1.0.dist-info/WHEEL',
         'pure/__init__.py',
         'pure/data.bin',
+        'share/mixed.txt',
+        'via_data.py',
       ]);
+      const byPath = new Map(manifest.entries.map((entry) => [entry.path, entry]));
+      const written = async (path: string): Promise<string> => {
+        const entry = byPath.get(path)!;
+        if (entry.source.kind !== 'file') throw new Error(`${path} is not written`);
+        return readFile(entry.source.file, 'utf8');
+      };
+      // A #!python script gets the runtime's interpreter; another script is the wheel's entry.
+      expect(await written('bin/mixed-cli')).toBe('#!/var/lang/bin/python3.12\n');
+      expect(byPath.get('bin/mixed-cli')).toMatchObject({
+        mode: 0o755,
+        source: { origin: expect.stringContaining('with the runtime') as unknown },
+      });
+      expect(byPath.get('bin/plain.sh')!.source).toMatchObject({
+        kind: 'wheel',
+        entryName: 'mixed_lib-1.0.data/scripts/plain.sh',
+      });
+      expect(await written('pure-1.0.dist-info/INSTALLER')).toBe('lbuild\n');
+      // The wheel's RECORD was empty: each installed file gets a row, INSTALLER its hash.
+      expect(await written('mixed_lib-1.0.dist-info/RECORD')).toBe(
+        [
+          'bin/mixed-cli,,',
+          'bin/plain.sh,,',
+          'include/python/mixed-lib/mixed.h,,',
+          'mixed/_speed.so,,',
+          `mixed_lib-1.0.dist-info/INSTALLER,sha256=${createHash('sha256').update('lbuild\n').digest('base64url')},7`,
+          'mixed_lib-1.0.dist-info/METADATA,,',
+          'mixed_lib-1.0.dist-info/RECORD,,',
+          'mixed_lib-1.0.dist-info/WHEEL,,',
+          'mixed_pure.py,,',
+          'share/mixed.txt,,',
+          'via_data.py,,',
+          '',
+        ].join('\r\n'),
+      );
+      // Written files are kept by content in writtenDir, and only those the tree lists.
+      const kept = await readdir(installArgs(dir).writtenDir);
+      expect(kept.sort()).toEqual(
+        manifest.entries
+          .flatMap((entry) => (entry.source.kind === 'file' ? [basename(entry.source.file)] : []))
+          .filter((name, i, all) => all.indexOf(name) === i)
+          .sort(),
+      );
       const init = manifest.entries.find((entry) => entry.path === 'pure/__init__.py')!;
       expect(init).toMatchObject({
         mode: 0o644,
@@ -67,7 +124,9 @@ describe('buildTree', () => {
         manifest.entries.find((entry) => entry.path === 'pure/data.bin')!.source,
       ).toMatchObject({ method: 0 });
       const speed = manifest.entries.find((entry) => entry.path === 'mixed/_speed.so')!;
-      expect(speed.source).toMatchObject({ entryName: 'mixed-1.0.data/platlib/mixed/_speed.so' });
+      expect(speed.source).toMatchObject({
+        entryName: 'mixed_lib-1.0.data/platlib/mixed/_speed.so',
+      });
     }));
 
   it('keeps executable bits as 0755 and everything else as 0644', () =>
@@ -85,6 +144,7 @@ describe('buildTree', () => {
       await chmod(script, 0o744);
       await chmod(handler, 0o600);
       const manifest = await buildTree({
+        ...installArgs(dir),
         wheels: [wheel],
         files: [
           { zipPath: 'bootstrap', file: script },
@@ -131,7 +191,12 @@ describe('buildTree', () => {
         await writeFile(file, name);
         files.push({ zipPath: name, file });
       }
-      const manifest = await buildTree({ wheels: [], files, hashFile: makeHashFile().hashFile });
+      const manifest = await buildTree({
+        ...installArgs(dir),
+        wheels: [],
+        files,
+        hashFile: makeHashFile().hashFile,
+      });
       const expected = [...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
       expect(paths(manifest)).toEqual(expected);
       // U+FF5E sorts before U+1F600 in UTF-8 but after it in UTF-16: the order is bytewise.
@@ -149,11 +214,17 @@ describe('buildTree', () => {
       const file = join(dir, 'app.py');
       await writeFile(file, 'print(1)\n');
       const { hashFile, calls } = makeHashFile();
-      const args = { wheels: [wheel], files: [{ zipPath: 'app.py', file }], hashFile };
+      const args = {
+        ...installArgs(dir),
+        wheels: [wheel],
+        files: [{ zipPath: 'app.py', file }],
+        hashFile,
+      };
       const first = await buildTree(args);
       const second = await buildTree(args);
       expect(JSON.stringify(second)).toBe(JSON.stringify(first));
-      expect([...calls.values()]).toEqual([1, 1]);
+      // The wheel, app.py, and the INSTALLER and RECORD the installer wrote.
+      expect([...calls.values()]).toEqual([1, 1, 1, 1]);
       expect(JSON.parse(JSON.stringify(first))).toEqual(first);
     }));
 
@@ -170,6 +241,7 @@ describe('buildTree', () => {
         const file = join(dir, 'app.py');
         await writeFile(file, 'print(1)\n');
         const manifest = await buildTree({
+          ...installArgs(dir),
           wheels: [wheel],
           files: [{ zipPath: 'app.py', file }],
           hashFile: makeHashFile().hashFile,
@@ -191,8 +263,14 @@ describe('buildTree', () => {
         ...distInfo('index'),
       ]);
       const { hashFile } = makeHashFile();
-      const plain = await buildTree({ wheels: [local, index], files: [], hashFile });
+      const plain = await buildTree({
+        ...installArgs(dir),
+        wheels: [local, index],
+        files: [],
+        hashFile,
+      });
       const marked = await buildTree({
+        ...installArgs(dir),
         wheels: [local, index],
         files: [],
         hashFile,
@@ -202,7 +280,10 @@ describe('buildTree', () => {
       expect(paths(marked)).toEqual(paths(plain));
       for (const [at, entry] of marked.entries.entries()) {
         const before = plain.entries[at]!;
-        expect(entry.source.kind).toBe('wheel');
+        // INSTALLER and RECORD are written by the installer: never from a wheel, never marked.
+        expect(entry.source.kind, entry.path).toBe(
+          /\/(INSTALLER|RECORD)$/.test(entry.path) ? 'file' : 'wheel',
+        );
         if (entry.source.kind !== 'wheel') continue;
         const fromLocal = entry.source.wheel === local;
         expect(entry.source.recompress, entry.path).toBe(fromLocal ? true : undefined);
@@ -224,8 +305,9 @@ describe('buildTree', () => {
         ...distInfo('local'),
       ]);
       const { hashFile } = makeHashFile();
-      const plain = await buildTree({ wheels: [wheel], files: [], hashFile });
+      const plain = await buildTree({ ...installArgs(dir), wheels: [wheel], files: [], hashFile });
       const marked = await buildTree({
+        ...installArgs(dir),
         wheels: [wheel],
         files: [],
         hashFile,
@@ -288,7 +370,12 @@ describe('buildTree', () => {
             ...distInfo('rogue'),
           ]);
           const failure = await failureOf(
-            buildTree({ wheels: [wheel], files: [], hashFile: makeHashFile().hashFile }),
+            buildTree({
+              ...installArgs(dir),
+              wheels: [wheel],
+              files: [],
+              hashFile: makeHashFile().hashFile,
+            }),
           );
           expect(failure).toEqual({
             reason: 'unsafe-wheel-entry',
@@ -306,7 +393,12 @@ describe('buildTree', () => {
           ...distInfo('link'),
         ]);
         const failure = await failureOf(
-          buildTree({ wheels: [wheel], files: [], hashFile: makeHashFile().hashFile }),
+          buildTree({
+            ...installArgs(dir),
+            wheels: [wheel],
+            files: [],
+            hashFile: makeHashFile().hashFile,
+          }),
         );
         expect(failure.reason).toBe('unsafe-wheel-entry');
         expect(failure.message).toBe(
@@ -319,7 +411,12 @@ describe('buildTree', () => {
         const wheel = join(dir, 'broken-1.0-py3-none-any.whl');
         await writeFile(wheel, 'not a zip at all');
         const failure = await failureOf(
-          buildTree({ wheels: [wheel], files: [], hashFile: makeHashFile().hashFile }),
+          buildTree({
+            ...installArgs(dir),
+            wheels: [wheel],
+            files: [],
+            hashFile: makeHashFile().hashFile,
+          }),
         );
         expect(failure.reason).toBe('bad-wheel');
         expect(failure.message).toMatch(/^Wheel broken-1\.0-py3-none-any\.whl cannot be read: /);
@@ -336,6 +433,7 @@ describe('buildTree', () => {
         const file = join(dir, 'shared.py');
         await writeFile(file, 'SAME = 1\n');
         const manifest = await buildTree({
+          ...installArgs(dir),
           wheels: [wheel],
           files: [{ zipPath: 'shared.py', file }],
           hashFile: makeHashFile().hashFile,
@@ -357,6 +455,7 @@ describe('buildTree', () => {
         await writeFile(file, 'real = False\n');
         const failure = await failureOf(
           buildTree({
+            ...installArgs(dir),
             wheels: [wheel],
             files: [{ zipPath: 'requests/__init__.py', file }],
             hashFile: makeHashFile().hashFile,
@@ -387,7 +486,12 @@ describe('buildTree', () => {
           [b, a],
         ]) {
           const failure = await failureOf(
-            buildTree({ wheels, files: [], hashFile: makeHashFile().hashFile }),
+            buildTree({
+              ...installArgs(dir),
+              wheels,
+              files: [],
+              hashFile: makeHashFile().hashFile,
+            }),
           );
           expect(failure.reason).toBe('duplicate-zip-path');
           expect(failure.message).toBe(message);
@@ -405,6 +509,7 @@ describe('buildTree', () => {
           ...distInfo('b'),
         ]);
         const manifest = await buildTree({
+          ...installArgs(dir),
           wheels: [b, a],
           files: [],
           hashFile: makeHashFile().hashFile,
@@ -424,6 +529,7 @@ describe('buildTree', () => {
         await writeFile(file, 'c');
         const failure = await failureOf(
           buildTree({
+            ...installArgs(dir),
             wheels: [wheel],
             files: [{ zipPath: 'p/config', file }],
             hashFile: makeHashFile().hashFile,
@@ -442,6 +548,7 @@ describe('buildTree', () => {
       await writeFile(file, 'x');
       const failure = await failureOf(
         buildTree({
+          ...installArgs(dir),
           wheels: [],
           files: [{ zipPath: '../x.py', file }],
           hashFile: makeHashFile().hashFile,
@@ -463,6 +570,7 @@ describe('buildTree', () => {
       controller.abort();
       await expect(
         buildTree({
+          ...installArgs(dir),
           wheels: [wheel],
           files: [],
           hashFile: makeHashFile().hashFile,

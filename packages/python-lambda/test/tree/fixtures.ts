@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TreeManifest } from '../../src/tree/index.js';
 import { execFileSync } from 'node:child_process';
 
 /** One entry of a generated wheel. `data` is text or bytes; `mode` is the Unix st_mode. */
@@ -108,4 +109,22 @@ export function noise(length: number, seed: number): Buffer {
     out[i] = x & 0xff;
   }
   return out;
+}
+
+/** What buildTree needs to install wheels: the runtime's Python and where written files go. */
+export function installArgs(dir: string): { python: string; writtenDir: string } {
+  return { python: '3.12', writtenDir: join(dir, 'written') };
+}
+
+/**
+ * The manifest without the files the installer writes (INSTALLER, RECORD, rewritten scripts and
+ * wrappers): what the wheels themselves hold, for tests of how their entries reach the zip.
+ */
+export function wheelEntriesOnly(manifest: TreeManifest): TreeManifest {
+  return {
+    ...manifest,
+    entries: manifest.entries.filter(
+      (entry) => entry.source.kind !== 'file' || entry.source.origin === undefined,
+    ),
+  };
 }

@@ -10,7 +10,15 @@ import { writeZip } from '../../src/zip/index.js';
 import type { ZipResult } from '../../src/zip/index.js';
 import { DeflatePool } from '../../src/zip/deflate.js';
 import type { WheelSpecEntry } from '../tree/fixtures.js';
-import { distInfo, makeHashFile, makeWheel, noise, withTempDir } from '../tree/fixtures.js';
+import {
+  distInfo,
+  installArgs,
+  makeHashFile,
+  makeWheel,
+  noise,
+  wheelEntriesOnly,
+  withTempDir,
+} from '../tree/fixtures.js';
 import { PY_SOURCE, hasUnzip, pythonZipReport, unzipTest } from './zip-fixtures.js';
 
 /*
@@ -55,20 +63,26 @@ function machineWheel(dir: string, level: number, entries: WheelSpecEntry[]): st
 /** Where each entry of `entries` lands in the bundle, with its content. */
 function bundleContents(entries: WheelSpecEntry[]): Map<string, Buffer> {
   return new Map(
-    entries.map((entry) => [
-      entry.name.replace(/^loc-1\.0\.data\/purelib\//, ''),
-      Buffer.from(entry.data ?? ''),
-    ]),
+    // RECORD is the installer's (see wheelEntriesOnly).
+    entries
+      .filter((entry) => !entry.name.endsWith('.dist-info/RECORD'))
+      .map((entry) => [
+        entry.name.replace(/^loc-1\.0\.data\/purelib\//, ''),
+        Buffer.from(entry.data ?? ''),
+      ]),
   );
 }
 
 async function tree(wheels: string[], recompress: string[]): Promise<TreeManifest> {
-  return buildTree({
-    wheels,
-    files: [],
-    hashFile: makeHashFile().hashFile,
-    recompressWheels: new Set(recompress),
-  });
+  return wheelEntriesOnly(
+    await buildTree({
+      ...installArgs(dirname(wheels[0] ?? '.')),
+      wheels,
+      files: [],
+      hashFile: makeHashFile().hashFile,
+      recompressWheels: new Set(recompress),
+    }),
+  );
 }
 
 function nonEmpty(manifest: TreeManifest, wheel: string): number {
@@ -211,7 +225,14 @@ describe('recompressed wheels', () => {
       // The bytes are those of the same content given as project files.
       const files = await asProjectFiles(join(dir, 'project'), entries);
       const fromFiles = await writeZip(
-        await buildTree({ wheels: [index], files, hashFile: makeHashFile().hashFile }),
+        wheelEntriesOnly(
+          await buildTree({
+            ...installArgs(dir),
+            wheels: [index],
+            files,
+            hashFile: makeHashFile().hashFile,
+          }),
+        ),
         { output: join(dir, 'files.zip'), cacheDir: join(dir, 'files-cache') },
       );
       expect(fromFiles.sha256Hex).toBe(marked[0]!.sha256Hex);
@@ -262,7 +283,12 @@ describe('recompressed wheels', () => {
         expect(plain[0]).not.toBe(plain[1]);
         const files = await asProjectFiles(join(dir, 'project'), entries);
         const fromFiles = await writeZip(
-          await buildTree({ wheels: [], files, hashFile: makeHashFile().hashFile }),
+          await buildTree({
+            ...installArgs(dir),
+            wheels: [],
+            files,
+            hashFile: makeHashFile().hashFile,
+          }),
           { output: join(dir, 'files.zip'), cacheDir: join(dir, 'files-cache') },
         );
         expect(fromFiles.sha256Hex).toBe(hashes[0]);

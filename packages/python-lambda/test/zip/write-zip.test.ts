@@ -13,7 +13,14 @@ import {
 } from '../../src/zip/index.js';
 import { deflateHere } from '../../src/zip/deflate.js';
 import { crc32Portable, crc32 } from '../../src/zip/crc32.js';
-import { distInfo, makeHashFile, makeWheel, noise, withTempDir } from '../tree/fixtures.js';
+import {
+  distInfo,
+  installArgs,
+  makeHashFile,
+  makeWheel,
+  noise,
+  withTempDir,
+} from '../tree/fixtures.js';
 import {
   PY_SOURCE,
   hasUnzip,
@@ -260,6 +267,7 @@ describe('writeZip', () => {
       const file = join(dir, 'big.py');
       await writeFile(file, big);
       const manifest = await buildTree({
+        ...installArgs(dir),
         wheels: [],
         files: [{ zipPath: 'big.py', file }],
         hashFile: makeHashFile().hashFile,
@@ -304,16 +312,18 @@ describe('writeZip', () => {
           ...distInfo('many'),
         ]);
         const manifest = await buildTree({
+          ...installArgs(dir),
           wheels: [wheel],
           files: [],
           hashFile: makeHashFile().hashFile,
         });
         const output = join(dir, 'many.zip');
         const result = await writeZip(manifest, { output, cacheDir: join(dir, 'cache') });
-        expect(result.entries).toBe(count + 3);
+        // METADATA, WHEEL, and the INSTALLER and RECORD the installer writes.
+        expect(result.entries).toBe(count + 4);
         const report = pythonZipReport(output);
         expect(report.bad).toBeNull();
-        expect(report.entries).toHaveLength(count + 3);
+        expect(report.entries).toHaveLength(count + 4);
         const tail = (await readFile(output)).subarray(-98);
         expect(tail.readUInt32LE(0)).toBe(0x06064b50); // Zip64 end of central directory record
         expect(tail.readUInt32LE(56)).toBe(0x07064b50); // its locator

@@ -3,7 +3,15 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildTree } from '../../src/tree/index.js';
 import type { TreeManifest } from '../../src/tree/index.js';
-import { PYTHON, distInfo, makeHashFile, makeWheel, noise } from '../tree/fixtures.js';
+import {
+  PYTHON,
+  distInfo,
+  installArgs,
+  makeHashFile,
+  makeWheel,
+  noise,
+  wheelEntriesOnly,
+} from '../tree/fixtures.js';
 
 export interface PythonZipEntry {
   name: string;
@@ -83,7 +91,7 @@ export async function makeProject(dir: string): Promise<Project> {
     wheelEntries,
   );
   for (const entry of wheelEntries) {
-    if (entry.name.includes('.data/scripts/')) continue;
+    if (entry.name.includes('.data/scripts/') || entry.name.endsWith('.dist-info/RECORD')) continue;
     const path = entry.name.replace(/^lib-1\.0\.data\/(purelib|platlib)\//, '');
     contents.set(path, Buffer.from(entry.data ?? ''));
   }
@@ -104,10 +112,14 @@ export async function makeProject(dir: string): Promise<Project> {
   return { dir, wheels: [wheel], files, contents };
 }
 
+/** The project's tree, without the files the installer writes (see wheelEntriesOnly). */
 export async function treeOf(project: Project): Promise<TreeManifest> {
-  return buildTree({
-    wheels: project.wheels,
-    files: project.files,
-    hashFile: makeHashFile().hashFile,
-  });
+  return wheelEntriesOnly(
+    await buildTree({
+      ...installArgs(project.dir),
+      wheels: project.wheels,
+      files: project.files,
+      hashFile: makeHashFile().hashFile,
+    }),
+  );
 }
