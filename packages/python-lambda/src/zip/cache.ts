@@ -1,34 +1,49 @@
 import { createHash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { ZIP_FORMAT_ID } from './format.js';
 
 /**
  * The content-addressed cache of compressed entries, one file per content:
  *
- *     <cacheDir>/<k0k1>/<k>      k = SHA-256(ZIP_FORMAT_ID, level, contentKey), hex
+ *     <cacheDir>/<k0k1>/<k>   k = SHA-256(CACHE_FORMAT, ZIP_FORMAT_ID, level, contentKey), hex
  *
  * A file holds fflate's verdict on the content itself (the bytes the contentKey names), however
  * the source holds it: a wheel entry to recompress is inflated before it is deflated, so its
  * file is what the same content would have as a project file. Nothing else enters the key.
+ * What is deflated is checked against the contentKey before the file is written (a project
+ * file's bytes against its content hash, a wheel entry's against the CRC-32 and size of the
+ * wheel's central directory), so a file edited after the tree was built never lands under the
+ * key of its earlier content.
  *
- * Each file is a 32-byte header, then (for deflated content) the deflated bytes:
+ * Each file is a 64-byte header, then (for deflated content) the deflated bytes:
  *
- *     0  "LBZ1"   4  method (u8: 0 stored, 8 deflated), 3 bytes 0
+ *     0  "LBZ2"   4  method (u8: 0 stored, 8 deflated), 3 bytes 0
  *     8  CRC-32 (u32)   12  0 (u32)   16  size (u64)   24  compressed size (u64)
+ *     32 SHA-256 of: k, "\n", the deflated bytes (none when stored), header bytes 0–31
+ *
+ * No file is used before its digest checks out: a torn, truncated, corrupted or tampered file,
+ * or one copied under another key, is a miss and is replaced. A stored content's digest covers
+ * its header alone, checked on lookup; a deflated one's is checked when its bytes are read to
+ * be written into the zip (write-zip.ts), the one read they need anyway, which costs a SHA-256
+ * of the compressed bytes (about a third of the content). Inflating every entry to check it
+ * against its contentKey would cost as much as inflating the whole bundle on every build.
  *
  * A stored content keeps only the header: its bytes are read from the source again (and checked
- * against the CRC) when the zip is written, so incompressible files are not copied twice (a
- * recompressed wheel entry's are inflated from the wheel again).
+ * against the CRC, and a project file's against its content hash) when the zip is written, so
+ * incompressible files are not copied twice (a recompressed wheel entry's are inflated from the
+ * wheel again).
  *
  * Why one file per content rather than one pack file: only contents that lbuild itself must
  * deflate come here (project files, wheel entries that the wheel stored, and every entry of a
  * wheel to recompress: one built on this machine, see WheelEntrySource.recompress); the entries
  * other wheels already deflated are copied from the wheel. Files are written whole under a
  * temporary name and renamed, so concurrent builds and crashes never leave a torn entry, there
- * is no index to rewrite or lock, and a cleaner can delete any file at any time. Opening a few hundred small
- * files costs milliseconds. The previous output zip was considered as the cache and rejected:
- * the user may delete or replace it, and after a failed build it no longer matches any index.
+ * is no index to rewrite or lock, and a cleaner can delete any file at any time. Opening a few
+ * hundred small files costs milliseconds. The previous output zip was considered as the cache
+ * and rejected: the user may delete or replace it, and after a failed build it no longer matches
+ * any index.
  */
 export interface CachedContent {
   method: 0 | 8;
@@ -39,25 +54,54 @@ export interface CachedContent {
   file: string;
 }
 
-export const CACHE_HEADER_SIZE = 32;
-/** "LBZ1" read as a little-endian u32. */
-export const CACHE_MAGIC = 0x315a424c;
+/**
+ * Bumped when the layout or meaning of a cache file changes. It enters the key, so files of an
+ * earlier layout are never looked at: those of "LBZ1" were written without checking what was
+ * deflated against the contentKey, and some hold another content than their key names.
+ */
+export const CACHE_FORMAT = 'lbuild-zip-cache/2';
+export const CACHE_HEADER_SIZE = 64;
+/** The header bytes before the digest: what the digest covers besides the key and the data. */
+export const CACHE_FIELDS_SIZE = 32;
+/** "LBZ2" read as a little-endian u32. */
+export const CACHE_MAGIC = 0x325a424c;
 
-/** The 32-byte header of a cache file (the deflate worker writes the same bytes). */
-export function encodeCacheHeader(
+/**
+ * Starts the digest of the cache file `file` (its name is the key). The deflate worker computes
+ * the same: update with the deflated bytes, then call {@link finishCacheHeader}.
+ */
+export function startCacheDigest(file: string): Hash {
+  return createHash('sha256').update(`${basename(file)}\n`);
+}
+
+/** The 64-byte header of a cache file, completing `digest` (the deflate worker writes the same). */
+export function finishCacheHeader(
+  digest: Hash,
   method: 0 | 8,
   crc32: number,
   size: number,
   compressedSize: number,
 ): Buffer {
-  const header = Buffer.alloc(CACHE_HEADER_SIZE);
-  header.writeUInt32LE(CACHE_MAGIC, 0);
-  header.writeUInt8(method, 4);
-  header.writeUInt32LE(crc32 >>> 0, 8);
-  header.writeBigUInt64LE(BigInt(size), 16);
-  header.writeBigUInt64LE(BigInt(compressedSize), 24);
-  return header;
+  const fields = cacheFields({ method, crc32, size, compressedSize });
+  return Buffer.concat([fields, digest.update(fields).digest()]);
 }
+
+/** Header bytes 0–31. */
+export function cacheFields(
+  cached: Pick<CachedContent, 'method' | 'crc32' | 'size' | 'compressedSize'>,
+): Buffer {
+  const fields = Buffer.alloc(CACHE_FIELDS_SIZE);
+  fields.writeUInt32LE(CACHE_MAGIC, 0);
+  fields.writeUInt8(cached.method, 4);
+  fields.writeUInt32LE(cached.crc32 >>> 0, 8);
+  fields.writeBigUInt64LE(BigInt(cached.size), 16);
+  fields.writeBigUInt64LE(BigInt(cached.compressedSize), 24);
+  return fields;
+}
+
+/** Deflated bytes up to this size are read whole to be checked; larger ones are read twice. */
+const VERIFY_IN_MEMORY = 8 * 1024 * 1024;
+const VERIFY_CHUNK = 1024 * 1024;
 
 export class EntryCache {
   readonly #dir: string;
@@ -70,15 +114,16 @@ export class EntryCache {
 
   fileFor(contentKey: string): string {
     const key = createHash('sha256')
-      .update(`${ZIP_FORMAT_ID}\0${String(this.#level)}\0${contentKey}`)
+      .update(`${CACHE_FORMAT}\0${ZIP_FORMAT_ID}\0${String(this.#level)}\0${contentKey}`)
       .digest('hex');
     return join(this.#dir, key.slice(0, 2), key);
   }
 
   /**
-   * The cached content for `contentKey`, or `null` when it is missing, torn or of another size.
-   * Synchronous: an open, a 32-byte read and a stat take microseconds, less than one thread-pool
-   * round trip of the asynchronous versions.
+   * The cached content for `contentKey`, or `null` when it is missing, of another size or layout,
+   * or a stored content whose header does not check out. A deflated content's bytes are checked
+   * later, by {@link readDeflated}. Synchronous: an open, a 64-byte read and a stat take
+   * microseconds, less than one thread-pool round trip of the asynchronous versions.
    */
   lookup(contentKey: string, size: number): CachedContent | null {
     const file = this.fileFor(contentKey);
@@ -100,9 +145,70 @@ export class EntryCache {
       const { size: fileSize } = fstatSync(fd);
       const expected = method === 8 ? CACHE_HEADER_SIZE + compressedSize : CACHE_HEADER_SIZE;
       if (fileSize !== expected) return null;
+      if (method === 0 && !digestMatches(startCacheDigest(file), header)) return null;
       return { method, crc32, size, compressedSize, file };
     } finally {
       closeSync(fd);
     }
   }
+}
+
+function digestMatches(digest: Hash, header: Buffer): boolean {
+  const actual = digest.update(header.subarray(0, CACHE_FIELDS_SIZE)).digest();
+  return actual.equals(header.subarray(CACHE_FIELDS_SIZE, CACHE_HEADER_SIZE));
+}
+
+/**
+ * The deflated bytes of a cache file found by {@link EntryCache.lookup}, once the file's digest
+ * checks out: a buffer, or, when they are too large to hold, the digest they were checked
+ * against (the caller copies them from the file and checks them again on the way, see
+ * {@link startCacheDigest} and {@link cacheFields}); `null` when the file does not hold what its
+ * header says, or is gone.
+ */
+export function readDeflated(cached: CachedContent): Buffer | { digest: Buffer } | null {
+  let fd: number;
+  try {
+    fd = openSync(cached.file, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    if (fstatSync(fd).size !== CACHE_HEADER_SIZE + cached.compressedSize) return null;
+    const header = Buffer.alloc(CACHE_HEADER_SIZE);
+    if (!readFully(fd, header, 0)) return null;
+    if (!sameFields(header, cached)) return null;
+    const digest = startCacheDigest(cached.file);
+    if (cached.compressedSize <= VERIFY_IN_MEMORY) {
+      const data = Buffer.allocUnsafe(cached.compressedSize);
+      if (!readFully(fd, data, CACHE_HEADER_SIZE)) return null;
+      digest.update(data);
+      return digestMatches(digest, header) ? data : null;
+    }
+    const chunk = Buffer.allocUnsafe(VERIFY_CHUNK);
+    for (let done = 0; done < cached.compressedSize;) {
+      const piece = chunk.subarray(0, Math.min(VERIFY_CHUNK, cached.compressedSize - done));
+      if (!readFully(fd, piece, CACHE_HEADER_SIZE + done)) return null;
+      digest.update(piece);
+      done += piece.length;
+    }
+    return digestMatches(digest, header)
+      ? { digest: Buffer.from(header.subarray(CACHE_FIELDS_SIZE)) }
+      : null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function sameFields(header: Buffer, cached: CachedContent): boolean {
+  return header.subarray(0, CACHE_FIELDS_SIZE).equals(cacheFields(cached));
+}
+
+function readFully(fd: number, into: Buffer, position: number): boolean {
+  let got = 0;
+  while (got < into.length) {
+    const n = readSync(fd, into, got, into.length - got, position + got);
+    if (n === 0) return false;
+    got += n;
+  }
+  return true;
 }
