@@ -319,13 +319,32 @@ describe('a cache file that does not check out is never used', () => {
       await expectClean(built, files.length);
     }));
 
-  it('a file copied under the key of another content', () =>
+  it('a file copied under the key of another content of the same size', () =>
     withTempDir(async (dir) => {
-      const built = await builtProject(dir);
-      const files = await deflatedCacheFiles(built.cacheDir);
-      const [first, second] = files;
-      await writeFile(second!.file, first!.bytes);
-      await expectClean(built, 1);
+      const src = join(dir, 'src');
+      await mkdir(src);
+      const files: Files = [];
+      for (const [zipPath, mode] of [
+        ['a.py', AAAA],
+        ['b.py', BBBB],
+      ] as const) {
+        await writeFile(join(src, zipPath), `${mode}\n${PY_SOURCE}`);
+        files.push({ zipPath, file: join(src, zipPath) });
+      }
+      const cacheDir = join(dir, 'cache');
+      const output = join(dir, 'bundle.zip');
+      const tree = await treeOfFiles(files);
+      await writeZip(tree, { output, cacheDir });
+      const clean = await cleanZip(files);
+      expect(await sha256Of(output)).toBe(clean);
+      // b.py's file now holds a.py's deflated content, header and all.
+      const cache = new EntryCache(cacheDir, DEFAULT_ZIP_LEVEL);
+      const [a, b] = tree.entries.map((entry) => cache.fileFor(entry.contentKey));
+      await cp(a!, b!);
+      const result = await writeZip(tree, { output, cacheDir });
+      expect(result.compressedEntries).toBe(1);
+      expect(await sha256Of(output)).toBe(clean);
+      expect(zipContent(output, 'b.py')).toBe(await sha256Of(fileOf(files, 'b.py')));
     }));
 
   it('a large file, checked in pieces', { timeout: 300_000 }, () =>
