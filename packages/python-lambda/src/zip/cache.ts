@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { Hash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { hash64, hasher64 } from './content-hash.js';
 import { ZIP_FORMAT_ID } from './format.js';
 
 /**
@@ -17,17 +17,20 @@ import { ZIP_FORMAT_ID } from './format.js';
  * wheel's central directory), so a file edited after the tree was built never lands under the
  * key of its earlier content.
  *
- * Each file is a 64-byte header, then (for deflated content) the deflated bytes:
+ * Each file is a 40-byte header, then (for deflated content) the deflated bytes:
  *
  *     0  "LBZ2"   4  method (u8: 0 stored, 8 deflated), 3 bytes 0
  *     8  CRC-32 (u32)   12  0 (u32)   16  size (u64)   24  compressed size (u64)
- *     32 SHA-256 of: k, "\n", the deflated bytes (none when stored), header bytes 0–31
+ *     32 digest (u64): xxh64 of header bytes 0–31 and k, seeded with the xxh64 of the
+ *        deflated bytes (of nothing when stored)
  *
  * No file is used before its digest checks out: a torn, truncated, corrupted or tampered file,
  * or one copied under another key, is a miss and is replaced. A stored content's digest covers
  * its header alone, checked on lookup; a deflated one's is checked when its bytes are read to
- * be written into the zip (write-zip.ts), the one read they need anyway, which costs a SHA-256
- * of the compressed bytes (about a third of the content). Inflating every entry to check it
+ * be written into the zip (write-zip.ts), the one read they need anyway. xxh64 (content-hash.ts)
+ * rather than SHA-256: it is there to catch damage, and on the compressed bytes of a warm
+ * rebuild it costs a fraction of SHA-256's time (no unkeyed hash, however strong, stops someone
+ * who can write to the cache, who can as well write the zip). Inflating every entry to check it
  * against its contentKey would cost as much as inflating the whole bundle on every build.
  *
  * A stored content keeps only the header: its bytes are read from the source again (and checked
@@ -52,6 +55,8 @@ export interface CachedContent {
   compressedSize: number;
   /** The cache file; for method 8 the deflated bytes start at {@link CACHE_HEADER_SIZE}. */
   file: string;
+  /** The digest in its header, which the deflated bytes must check out against. */
+  digest: bigint;
 }
 
 /**
@@ -60,36 +65,38 @@ export interface CachedContent {
  * deflated against the contentKey, and some hold another content than their key names.
  */
 export const CACHE_FORMAT = 'lbuild-zip-cache/2';
-export const CACHE_HEADER_SIZE = 64;
+export const CACHE_HEADER_SIZE = 40;
 /** The header bytes before the digest: what the digest covers besides the key and the data. */
 export const CACHE_FIELDS_SIZE = 32;
 /** "LBZ2" read as a little-endian u32. */
 export const CACHE_MAGIC = 0x325a424c;
 
 /**
- * Starts the digest of the cache file `file` (its name is the key). The deflate worker computes
- * the same: update with the deflated bytes, then call {@link finishCacheHeader}.
+ * The header of the cache file `file` (its name is the key), given the xxh64 of its deflated
+ * bytes (of nothing when it is stored). The deflate worker computes the same.
  */
-export function startCacheDigest(file: string): Hash {
-  return createHash('sha256').update(`${basename(file)}\n`);
+export function cacheHeader(file: string, dataHash: bigint, fields: Fields): Buffer {
+  const header = Buffer.alloc(CACHE_HEADER_SIZE);
+  cacheFields(fields).copy(header);
+  header.writeBigUInt64LE(cacheDigest(file, header, dataHash), CACHE_FIELDS_SIZE);
+  return header;
 }
 
-/** The 64-byte header of a cache file, completing `digest` (the deflate worker writes the same). */
-export function finishCacheHeader(
-  digest: Hash,
-  method: 0 | 8,
-  crc32: number,
-  size: number,
-  compressedSize: number,
-): Buffer {
-  const fields = cacheFields({ method, crc32, size, compressedSize });
-  return Buffer.concat([fields, digest.update(fields).digest()]);
+type Fields = Pick<CachedContent, 'method' | 'crc32' | 'size' | 'compressedSize'>;
+
+/** The digest of a header's fields (bytes 0–31) and the key, seeded with the data's hash. */
+function cacheDigest(file: string, header: Buffer, dataHash: bigint): bigint {
+  const key = Buffer.from(basename(file), 'latin1');
+  return hash64(Buffer.concat([header.subarray(0, CACHE_FIELDS_SIZE), key]), dataHash);
+}
+
+/** Whether deflated bytes whose xxh64 is `dataHash` are those `cached` names. */
+export function checksOut(cached: CachedContent, dataHash: bigint): boolean {
+  return cacheDigest(cached.file, cacheFields(cached), dataHash) === cached.digest;
 }
 
 /** Header bytes 0–31. */
-export function cacheFields(
-  cached: Pick<CachedContent, 'method' | 'crc32' | 'size' | 'compressedSize'>,
-): Buffer {
+function cacheFields(cached: Fields): Buffer {
   const fields = Buffer.alloc(CACHE_FIELDS_SIZE);
   fields.writeUInt32LE(CACHE_MAGIC, 0);
   fields.writeUInt8(cached.method, 4);
@@ -99,8 +106,6 @@ export function cacheFields(
   return fields;
 }
 
-/** Deflated bytes up to this size are read whole to be checked; larger ones are read twice. */
-const VERIFY_IN_MEMORY = 8 * 1024 * 1024;
 const VERIFY_CHUNK = 1024 * 1024;
 
 export class EntryCache {
@@ -122,8 +127,8 @@ export class EntryCache {
   /**
    * The cached content for `contentKey`, or `null` when it is missing, of another size or layout,
    * or a stored content whose header does not check out. A deflated content's bytes are checked
-   * later, by {@link readDeflated}. Synchronous: an open, a 64-byte read and a stat take
-   * microseconds, less than one thread-pool round trip of the asynchronous versions.
+   * later, when they are read (see {@link checksOut}). Synchronous: an open, a 40-byte read and
+   * a stat take microseconds, less than one thread-pool round trip of the asynchronous versions.
    */
   lookup(contentKey: string, size: number): CachedContent | null {
     const file = this.fileFor(contentKey);
@@ -145,65 +150,35 @@ export class EntryCache {
       const { size: fileSize } = fstatSync(fd);
       const expected = method === 8 ? CACHE_HEADER_SIZE + compressedSize : CACHE_HEADER_SIZE;
       if (fileSize !== expected) return null;
-      if (method === 0 && !digestMatches(startCacheDigest(file), header)) return null;
-      return { method, crc32, size, compressedSize, file };
+      const digest = header.readBigUInt64LE(CACHE_FIELDS_SIZE);
+      if (method === 0 && digest !== cacheDigest(file, header, hash64(EMPTY))) return null;
+      return { method, crc32, size, compressedSize, file, digest };
     } finally {
       closeSync(fd);
     }
   }
 }
 
-function digestMatches(digest: Hash, header: Buffer): boolean {
-  const actual = digest.update(header.subarray(0, CACHE_FIELDS_SIZE)).digest();
-  return actual.equals(header.subarray(CACHE_FIELDS_SIZE, CACHE_HEADER_SIZE));
-}
+const EMPTY = new Uint8Array(0);
 
 /**
- * The deflated bytes of a cache file found by {@link EntryCache.lookup}, once the file's digest
- * checks out: a buffer, or, when they are too large to hold, the digest they were checked
- * against (the caller copies them from the file and checks them again on the way, see
- * {@link startCacheDigest} and {@link cacheFields}); `null` when the file does not hold what its
- * header says, or is gone.
+ * Reads the deflated bytes of a cache file found by {@link EntryCache.lookup} in pieces, and
+ * says whether they check out (false too when the file is shorter).
  */
-export function readDeflated(cached: CachedContent): Buffer | { digest: Buffer } | null {
-  let fd: number;
-  try {
-    fd = openSync(cached.file, 'r');
-  } catch {
-    return null;
+export function checkDeflatedInPieces(fd: number, cached: CachedContent): boolean {
+  const hasher = hasher64();
+  const chunk = Buffer.allocUnsafe(Math.min(VERIFY_CHUNK, cached.compressedSize));
+  for (let done = 0; done < cached.compressedSize;) {
+    const piece = chunk.subarray(0, Math.min(chunk.length, cached.compressedSize - done));
+    if (!readFully(fd, piece, CACHE_HEADER_SIZE + done)) return false;
+    hasher.update(piece);
+    done += piece.length;
   }
-  try {
-    if (fstatSync(fd).size !== CACHE_HEADER_SIZE + cached.compressedSize) return null;
-    const header = Buffer.alloc(CACHE_HEADER_SIZE);
-    if (!readFully(fd, header, 0)) return null;
-    if (!sameFields(header, cached)) return null;
-    const digest = startCacheDigest(cached.file);
-    if (cached.compressedSize <= VERIFY_IN_MEMORY) {
-      const data = Buffer.allocUnsafe(cached.compressedSize);
-      if (!readFully(fd, data, CACHE_HEADER_SIZE)) return null;
-      digest.update(data);
-      return digestMatches(digest, header) ? data : null;
-    }
-    const chunk = Buffer.allocUnsafe(VERIFY_CHUNK);
-    for (let done = 0; done < cached.compressedSize;) {
-      const piece = chunk.subarray(0, Math.min(VERIFY_CHUNK, cached.compressedSize - done));
-      if (!readFully(fd, piece, CACHE_HEADER_SIZE + done)) return null;
-      digest.update(piece);
-      done += piece.length;
-    }
-    return digestMatches(digest, header)
-      ? { digest: Buffer.from(header.subarray(CACHE_FIELDS_SIZE)) }
-      : null;
-  } finally {
-    closeSync(fd);
-  }
+  return checksOut(cached, hasher.digest());
 }
 
-function sameFields(header: Buffer, cached: CachedContent): boolean {
-  return header.subarray(0, CACHE_FIELDS_SIZE).equals(cacheFields(cached));
-}
-
-function readFully(fd: number, into: Buffer, position: number): boolean {
+/** Fills `into` from `position`; false when the file ends first. */
+export function readFully(fd: number, into: Buffer, position: number): boolean {
   let got = 0;
   while (got < into.length) {
     const n = readSync(fd, into, got, into.length - got, position + got);

@@ -17,14 +17,8 @@ import { Worker } from 'node:worker_threads';
 import { inflateRawSync } from 'node:zlib';
 import type * as Fflate from 'fflate';
 import { LbuildError } from '@lbuild/core';
-import {
-  CACHE_FIELDS_SIZE,
-  CACHE_HEADER_SIZE,
-  CACHE_MAGIC,
-  finishCacheHeader,
-  startCacheDigest,
-} from './cache.js';
-import { contentHashOf } from './content-hash.js';
+import { CACHE_FIELDS_SIZE, CACHE_HEADER_SIZE, CACHE_MAGIC, cacheHeader } from './cache.js';
+import { contentHashOf, hash64 } from './content-hash.js';
 import { crc32 } from './crc32.js';
 import { FFLATE_VERSION } from './format.js';
 
@@ -137,7 +131,7 @@ type DeflateFailure = Extract<DeflateOutcome, { ok: false }>;
 /**
  * Runs a job on the calling thread: read (and inflate), CRC and content hash, deflate with
  * fflate, store when the deflated form is not smaller, write the cache file. The worker source
- * below does exactly the same. With an `expectedHash`, loadContentHash() must have been awaited.
+ * below does exactly the same. loadContentHash() must have been awaited.
  */
 export function deflateToCacheHere(job: DeflateJob): DeflateOutcome {
   if (job.size > STREAM_THRESHOLD)
@@ -153,9 +147,13 @@ export function deflateToCacheHere(job: DeflateJob): DeflateOutcome {
   const deflated = deflateHere(content, job.level);
   const method = deflated.length < job.size ? 8 : 0;
   const compressedSize = method === 8 ? deflated.length : job.size;
-  const digest = startCacheDigest(job.cacheFile);
-  if (method === 8) digest.update(deflated);
-  const header = finishCacheHeader(digest, method, crc, job.size, compressedSize);
+  const dataHash = hash64(method === 8 ? deflated : new Uint8Array(0));
+  const header = cacheHeader(job.cacheFile, dataHash, {
+    method,
+    crc32: crc,
+    size: job.size,
+    compressedSize,
+  });
   mkdirSync(dirname(job.cacheFile), { recursive: true });
   const temp = `${job.cacheFile}.${String(process.pid)}-main-${randomBytes(4).toString('hex')}.tmp`;
   try {
@@ -237,7 +235,6 @@ const WORKER_SOURCE = `
 const { parentPort, workerData, threadId } = require('node:worker_threads');
 const fs = require('node:fs');
 const path = require('node:path');
-const crypto = require('node:crypto');
 const { pipeline } = require('node:stream/promises');
 const zlib = require('node:zlib');
 const fflate = require(workerData.fflatePath);
@@ -278,20 +275,21 @@ function contentHasher(job) {
     },
   };
 }
-// The cache file's digest (cache.ts): its name, the deflated bytes, then header bytes 0-31.
-function startDigest(cacheFile) {
-  return crypto.createHash('sha256').update(path.basename(cacheFile) + '\\n');
-}
-function header(digest, method, crc, size, compressedSize) {
+// The cache file's header (cache.ts): the fields, then their digest with the file's name,
+// seeded with the xxh64 of the deflated bytes (of nothing when stored).
+function header(cacheFile, dataHash, method, crc, size, compressedSize) {
   const bytes = Buffer.alloc(HEADER_SIZE);
   bytes.writeUInt32LE(MAGIC, 0);
   bytes.writeUInt8(method, 4);
   bytes.writeUInt32LE(crc >>> 0, 8);
   bytes.writeBigUInt64LE(BigInt(size), 16);
   bytes.writeBigUInt64LE(BigInt(compressedSize), 24);
-  digest.update(bytes.subarray(0, FIELDS_SIZE)).digest().copy(bytes, FIELDS_SIZE);
+  const key = Buffer.from(path.basename(cacheFile), 'latin1');
+  const signed = Buffer.concat([bytes.subarray(0, FIELDS_SIZE), key]);
+  bytes.writeBigUInt64LE(xxhash.h64Raw(signed, dataHash), FIELDS_SIZE);
   return bytes;
 }
+const EMPTY = new Uint8Array(0);
 function tempFor(cacheFile) {
   fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
   return cacheFile + '.' + process.pid + '-w' + threadId + '-' + counter++ + '.tmp';
@@ -316,9 +314,8 @@ async function run(job) {
   const deflated = fflate.deflateSync(content, { level: job.level });
   const method = deflated.length < job.size ? 8 : 0;
   const compressedSize = method === 8 ? deflated.length : job.size;
-  const digest = startDigest(job.cacheFile);
-  if (method === 8) digest.update(deflated);
-  const bytes = header(digest, method, crc, job.size, compressedSize);
+  const dataHash = xxhash.h64Raw(method === 8 ? deflated : EMPTY);
+  const bytes = header(job.cacheFile, dataHash, method, crc, job.size, compressedSize);
   const temp = tempFor(job.cacheFile);
   try {
     const out = fs.openSync(temp, 'w');
@@ -394,10 +391,10 @@ function runStreamed(job) {
     out = fs.openSync(temp, 'w');
     writeAll(out, Buffer.alloc(HEADER_SIZE)); // the header, written last
     let compressedSize = 0;
-    const digest = startDigest(job.cacheFile);
+    const dataHasher = xxhash.create64();
     const deflater = new fflate.Deflate({ level: job.level }, (data) => {
       writeAll(out, data);
-      digest.update(data);
+      dataHasher.update(data);
       compressedSize += data.length;
     });
     const hasher = contentHasher(job);
@@ -426,13 +423,8 @@ function runStreamed(job) {
       fs.ftruncateSync(out, HEADER_SIZE);
       compressedSize = job.size;
     }
-    const bytes = header(
-      method === 8 ? digest : startDigest(job.cacheFile),
-      method,
-      crc,
-      job.size,
-      compressedSize,
-    );
+    const dataHash = method === 8 ? dataHasher.digest() : xxhash.h64Raw(EMPTY);
+    const bytes = header(job.cacheFile, dataHash, method, crc, job.size, compressedSize);
     fs.writeSync(out, bytes, 0, HEADER_SIZE, 0);
     fs.closeSync(out);
     out = undefined;
@@ -461,10 +453,10 @@ async function runInflateStreamed(job) {
     out = fs.openSync(temp, 'w');
     writeAll(out, Buffer.alloc(HEADER_SIZE)); // the header, written last
     let compressedSize = 0;
-    const digest = startDigest(job.cacheFile);
+    const dataHasher = xxhash.create64();
     const deflater = new fflate.Deflate({ level: job.level }, (data) => {
       writeAll(out, data);
-      digest.update(data);
+      dataHasher.update(data);
       compressedSize += data.length;
     });
     const hasher = contentHasher(job);
@@ -540,13 +532,8 @@ async function runInflateStreamed(job) {
       fs.ftruncateSync(out, HEADER_SIZE);
       compressedSize = job.size;
     }
-    const bytes = header(
-      method === 8 ? digest : startDigest(job.cacheFile),
-      method,
-      crc,
-      job.size,
-      compressedSize,
-    );
+    const dataHash = method === 8 ? dataHasher.digest() : xxhash.h64Raw(EMPTY);
+    const bytes = header(job.cacheFile, dataHash, method, crc, job.size, compressedSize);
     fs.writeSync(out, bytes, 0, HEADER_SIZE, 0);
     fs.closeSync(out);
     out = undefined;

@@ -15,11 +15,11 @@ import type { CachedContent } from './cache.js';
 import {
   CACHE_HEADER_SIZE,
   EntryCache,
-  cacheFields,
-  readDeflated,
-  startCacheDigest,
+  checkDeflatedInPieces,
+  checksOut,
+  readFully,
 } from './cache.js';
-import { contentHasher, loadContentHash } from './content-hash.js';
+import { contentHasher, hash64, hasher64, loadContentHash } from './content-hash.js';
 import { crc32 } from './crc32.js';
 import { DeflatePool, checkFflateVersion, deflateToCacheHere } from './deflate.js';
 import type { DeflateJob } from './deflate.js';
@@ -158,7 +158,7 @@ export async function writeZip(manifest: TreeManifest, opts: WriteZipOptions): P
   const { signal } = opts;
   signal?.throwIfAborted();
   checkFflateVersion();
-  if (manifest.entries.some((entry) => entry.source.kind === 'file')) await loadContentHash();
+  await loadContentHash();
 
   const entries = manifest.entries;
   const writer = new EntryWriter(new EntryCache(opts.cacheDir, level), level);
@@ -399,8 +399,11 @@ class EntryWriter {
       );
     }
     this.stats.compressedEntries++;
-    const { method, crc32: crc, compressedSize } = outcome;
-    return { method, crc32: crc, compressedSize, size: entry.size, file: cacheFile };
+    // Read back as any cache file is, so that what is used is what the file holds.
+    const written = this.#cache.lookup(entry.contentKey, entry.size);
+    if (written === null)
+      throw new Error(`internal: the compressed-entry cache file ${cacheFile} was not written`);
+    return written;
   }
 
   #planFromCache(entry: TreeEntry, cached: CachedContent, reused: boolean): Plan {
@@ -487,19 +490,32 @@ class EntryWriter {
     signal: AbortSignal | undefined,
   ): Promise<Buffer> {
     let cached = plan.cached;
-    let data = readDeflated(cached);
-    if (data === null) {
-      if (plan.reused) this.stats.reusedEntries--; // #deflate counts it as compressed
-      cached = await this.#deflate(entry, signal);
-      if (cached.method === 0)
-        return this.writeEntry(out, entry, this.#planFromCache(entry, cached, false), signal);
-      data = readDeflated(cached);
-      if (data === null) {
+    for (let attempt = 0; ; attempt++) {
+      const central = await this.#copyChecked(out, entry, cached, signal);
+      if (central !== null) return central;
+      if (attempt > 0) {
         throw new Error(
           `The compressed-entry cache file ${cached.file} does not hold what was just written to it.`,
         );
       }
+      if (plan.reused) this.stats.reusedEntries--; // #deflate counts it as compressed
+      cached = await this.#deflate(entry, signal);
+      if (cached.method === 0)
+        return this.writeEntry(out, entry, this.#planFromCache(entry, cached, false), signal);
     }
+  }
+
+  /**
+   * Writes the entry from a cache file, or nothing and returns null when the file's bytes do not
+   * check out. Bytes that fit the output buffer are read straight into it and kept only once
+   * checked; larger ones are checked in a first pass, then copied and checked again.
+   */
+  async #copyChecked(
+    out: ZipOutput,
+    entry: TreeEntry,
+    cached: CachedContent,
+    signal: AbortSignal | undefined,
+  ): Promise<Buffer | null> {
     const header: EntryHeader = {
       name: Buffer.from(entry.path, 'utf8'),
       method: 8,
@@ -508,29 +524,42 @@ class EntryWriter {
       size: entry.size,
       mode: entry.mode,
     };
-    const offset = out.position;
-    await out.write(localHeader(header));
-    if (Buffer.isBuffer(data)) {
-      await out.write(data);
-    } else {
-      // Too large to hold: copied from the file and checked again on the way, in case it was
-      // replaced since it was checked.
-      const digest = startCacheDigest(cached.file);
-      const fd = openSync(cached.file, 'r');
+    const local = localHeader(header);
+    let fd: number;
+    try {
+      fd = openSync(cached.file, 'r');
+    } catch {
+      return null; // gone since it was looked up
+    }
+    try {
+      const offset = out.position;
+      const total = local.length + cached.compressedSize;
+      if (total <= ZipOutput.CONTIGUOUS) {
+        const space = await out.reserve(total);
+        const data = space.subarray(local.length);
+        if (!readFully(fd, data, CACHE_HEADER_SIZE) || !checksOut(cached, hash64(data)))
+          return null;
+        local.copy(space);
+        out.commit(total);
+        return centralHeader(header, offset);
+      }
+      if (!checkDeflatedInPieces(fd, cached)) return null;
+      await out.write(local);
+      // Checked again on the way, in case the file was replaced since.
+      const hasher = hasher64();
       try {
         await out.copy(fd, CACHE_HEADER_SIZE, cached.compressedSize, signal, (chunk) =>
-          digest.update(chunk),
+          hasher.update(chunk),
         );
       } catch (error) {
         if (error instanceof ShortReadError) throw discardChangedCacheFile(cached.file);
         throw error;
-      } finally {
-        closeSync(fd);
       }
-      if (!digest.update(cacheFields(cached)).digest().equals(data.digest))
-        throw discardChangedCacheFile(cached.file);
+      if (!checksOut(cached, hasher.digest())) throw discardChangedCacheFile(cached.file);
+      return centralHeader(header, offset);
+    } finally {
+      closeSync(fd);
     }
-    return centralHeader(header, offset);
   }
 
   async #inflateInto(
