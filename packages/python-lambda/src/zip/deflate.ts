@@ -227,9 +227,9 @@ function writeAll(fd: number, data: Uint8Array): void {
 // The worker: plain CommonJS, run with `eval: true` so that it works both from the TypeScript
 // sources (tests) and from the compiled package, without a worker file to locate. It does the
 // whole job (read and inflate, CRC and content hash, deflate, write the cache file), so content
-// never crosses threads and the main thread allocates nothing for it. Keep it in step with deflateToCacheHere
-// and readJobContent (tests check that both write the same cache file and report the same
-// problems).
+// never crosses threads and the main thread allocates nothing for it. Keep it in step with
+// deflateToCacheHere, readJobContent and cacheHeader (tests check that both write the same cache
+// file and report the same problems).
 const WORKER_SOURCE = `
 'use strict';
 const { parentPort, workerData, threadId } = require('node:worker_threads');
