@@ -1,10 +1,11 @@
 // One measured build in a fresh process (so peak RSS is this build's): tree + zip.
 // argv[2]: JSON { lib, layout, output, cacheDir, writtenDir, level, hashCache }
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 
 const config = JSON.parse(process.argv[2]);
-const { buildTree, writeZip } = await import(config.lib);
+const { buildTree, writeZip, contentHashOf, loadContentHash } = await import(config.lib);
+await loadContentHash();
 
 // The engine's memoised content hash, with a stat-keyed cache across runs as the engine keeps
 // (unchanged files are not read again).
@@ -21,11 +22,9 @@ function hashFile(path) {
       const info = statSync(path);
       const key = `${info.size}:${info.mtimeMs}`;
       if (stored[path]?.key === key) return stored[path].hash;
-      const hash = createHash('sha256');
-      for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }))
-        hash.update(chunk);
+      // The engine's content hash (xxh64): the zip writer checks project files against it.
+      const digest = contentHashOf(await readFile(path));
       hashedBytes += info.size;
-      const digest = hash.digest('hex');
       stored[path] = { key, hash: digest };
       return digest;
     })();

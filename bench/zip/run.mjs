@@ -54,7 +54,7 @@ const libDir = join(work, 'lib');
 const lib = join(libDir, 'lbuild-zip.mjs');
 await build({
   stdin: {
-    contents: `export { buildTree } from './src/tree/index.ts';\nexport { writeZip } from './src/zip/index.ts';\n`,
+    contents: `export { buildTree } from './src/tree/index.ts';\nexport { writeZip } from './src/zip/index.ts';\nexport { contentHashOf, loadContentHash } from './src/zip/content-hash.ts';\n`,
     resolveDir: join(repo, 'packages', 'python-lambda'),
     loader: 'ts',
   },

@@ -147,20 +147,32 @@ async function writeBundle(out) {
     });
   }
 
-  // fflate runs in worker threads that load it by path (require.resolve('fflate')), so it ships
-  // as a real package next to the bundle rather than inside it. Its exact version defines the
-  // zip bytes.
-  const fflatePackage = dirname(
-    createRequire(join(here, '..', 'python-lambda', 'package.json')).resolve('fflate/package.json'),
-  );
-  async function copyFflate(into) {
-    const target = join(into, 'node_modules', 'fflate');
+  // The deflate worker threads load fflate and xxhash-wasm (the content hash they check what they
+  // deflate against) by path (require.resolve), so both ship as real packages next to the bundle
+  // rather than inside it. fflate's exact version defines the zip bytes.
+  for (const [name, parts] of Object.entries(WORKER_PACKAGES)) {
+    const from = await packageDir(name);
+    const target = join(out, 'node_modules', name);
     await mkdir(target, { recursive: true });
-    for (const part of ['package.json', 'LICENSE', 'lib']) {
-      await cp(join(fflatePackage, part), join(target, part), { recursive: true });
-    }
+    for (const part of parts) await cp(join(from, part), join(target, part), { recursive: true });
   }
-  await copyFflate(out);
+}
+
+const WORKER_PACKAGES = {
+  fflate: ['package.json', 'LICENSE', 'lib'],
+  'xxhash-wasm': ['package.json', 'LICENSE.md', 'cjs'],
+};
+const pythonLambdaRequire = createRequire(join(here, '..', 'python-lambda', 'package.json'));
+
+/** A package's directory (not every package exports its package.json). */
+async function packageDir(name) {
+  let dir = dirname(pythonLambdaRequire.resolve(name));
+  for (;;) {
+    const manifest = await readFile(join(dir, 'package.json'), 'utf8').catch(() => undefined);
+    if (manifest !== undefined && JSON.parse(manifest).name === name) return dir;
+    if (dirname(dir) === dir) throw new Error(`no package directory for ${name}`);
+    dir = dirname(dir);
+  }
 }
 
 // A self-contained package that `npm install -g` accepts: no dependencies, everything bundled.

@@ -14,7 +14,12 @@ export interface BuildTreeArgs {
   wheels: string[];
   /** Project sources and extra files, already listed and filtered; `zipPath` uses '/'. */
   files: { zipPath: string; file: string }[];
-  /** The engine's memoised content hash of a file; the only way this module hashes anything. */
+  /**
+   * The engine's memoised content hash of a file; the only way this module hashes anything. It
+   * must be the hash of @lbuild/core's hashFileContent (xxh64, 16 hex digits), taken before the
+   * tree target ran: it becomes a project file's contentKey, and the zip writer checks the bytes
+   * it zips against it (zip/content-hash.ts).
+   */
   hashFile: (absolutePath: string) => Promise<string>;
   /**
    * Wheels (absolute paths, as in `wheels`) built on this machine, from local path requirements.

@@ -29,9 +29,9 @@ interface TreeEntryBase {
   size: number;
   /**
    * Names the content without reading it again. A project file's is the engine's content hash
-   * (`hashFile`); a wheel entry's is `wheel:` + SHA-256 of the wheel's content hash, the entry
-   * name, its CRC-32 and its size. Equal keys mean equal bytes; the zip writer's cache is keyed
-   * by it.
+   * (`hashFile`), which the zip writer checks the bytes it reads against; a wheel entry's is
+   * `wheel:` + SHA-256 of the wheel's content hash, the entry name, its CRC-32 and its size.
+   * Equal keys mean equal bytes; the zip writer's cache is keyed by it.
    */
   contentKey: string;
 }

@@ -16,7 +16,8 @@ import { Worker } from 'node:worker_threads';
 import { inflateRawSync } from 'node:zlib';
 import type * as Fflate from 'fflate';
 import { LbuildError, ownerTag, temporaryName } from '@lbuild/core';
-import { CACHE_HEADER_SIZE, CACHE_MAGIC, encodeCacheHeader } from './cache.js';
+import { CACHE_FIELDS_SIZE, CACHE_HEADER_SIZE, CACHE_MAGIC, cacheHeader } from './cache.js';
+import { contentHashOf, hash64 } from './content-hash.js';
 import { crc32 } from './crc32.js';
 import { FFLATE_VERSION } from './format.js';
 
@@ -44,6 +45,11 @@ function resolveFflate(): string {
 }
 function fflate(): typeof Fflate {
   return (fflateModule ??= require(resolveFflate()) as typeof Fflate);
+}
+// The worker computes the content hash with the same package, loaded by path like fflate.
+let xxhashPath: string | undefined;
+function resolveXxhash(): string {
+  return (xxhashPath ??= require.resolve('xxhash-wasm'));
 }
 
 let versionChecked = false;
@@ -89,6 +95,11 @@ export interface DeflateJob {
   /** The CRC-32 the content must have, when it is known (a wheel entry's). */
   expectedCrc: number | null;
   /**
+   * The content hash (content-hash.ts) the content must have: a project file's contentKey.
+   * Checked on the bytes that are deflated, before the cache file is written.
+   */
+  expectedHash?: string;
+  /**
    * When set, `start` is where this many bytes of raw deflate data begin (a wheel entry's data,
    * `wholeFile` false), and the content is what they inflate to with Node's zlib, which must be
    * exactly `size` bytes. An inflater's output is fixed by its input, so the cache file is the
@@ -105,21 +116,23 @@ export interface DeflateJob {
 
 /**
  * What became of a job: the cache file is written, or the content was not what the tree said
- * (`size`: it has `actual` bytes; `crc`: its CRC-32 differs; `inflate`: the deflated data is
- * truncated, does not inflate, or inflates to another size, as `detail` says).
+ * (`size`: it has `actual` bytes; `crc`: its CRC-32 differs; `hash`: its content hash is
+ * `actual`; `inflate`: the deflated data is truncated, does not inflate, or inflates to another
+ * size, as `detail` says), and nothing is written.
  */
 export type DeflateOutcome =
   | { ok: true; method: 0 | 8; crc32: number; compressedSize: number }
   | { ok: false; problem: 'size'; actual: number }
   | { ok: false; problem: 'crc' }
+  | { ok: false; problem: 'hash'; actual: string }
   | { ok: false; problem: 'inflate'; detail: string };
 
 type DeflateFailure = Extract<DeflateOutcome, { ok: false }>;
 
 /**
- * Runs a job on the calling thread: read (and inflate), CRC, deflate with fflate, store when the
- * deflated form is not smaller, write the cache file. The worker source below does exactly the
- * same.
+ * Runs a job on the calling thread: read (and inflate), CRC and content hash, deflate with
+ * fflate, store when the deflated form is not smaller, write the cache file. The worker source
+ * below does exactly the same. loadContentHash() must have been awaited.
  */
 export function deflateToCacheHere(job: DeflateJob): DeflateOutcome {
   if (job.size > STREAM_THRESHOLD)
@@ -128,9 +141,20 @@ export function deflateToCacheHere(job: DeflateJob): DeflateOutcome {
   if (!Buffer.isBuffer(content)) return content;
   const crc = crc32(content);
   if (job.expectedCrc !== null && crc !== job.expectedCrc) return { ok: false, problem: 'crc' };
+  if (job.expectedHash !== undefined) {
+    const actual = contentHashOf(content);
+    if (actual !== job.expectedHash) return { ok: false, problem: 'hash', actual };
+  }
   const deflated = deflateHere(content, job.level);
   const method = deflated.length < job.size ? 8 : 0;
   const compressedSize = method === 8 ? deflated.length : job.size;
+  const dataHash = hash64(method === 8 ? deflated : new Uint8Array(0));
+  const header = cacheHeader(job.cacheFile, dataHash, {
+    method,
+    crc32: crc,
+    size: job.size,
+    compressedSize,
+  });
   mkdirSync(dirname(job.cacheFile), { recursive: true });
   const tempDir = job.tempDir ?? dirname(job.cacheFile);
   mkdirSync(tempDir, { recursive: true });
@@ -138,7 +162,7 @@ export function deflateToCacheHere(job: DeflateJob): DeflateOutcome {
   try {
     const out = openSync(temp, 'w');
     try {
-      writeAll(out, encodeCacheHeader(method, crc, job.size, compressedSize));
+      writeAll(out, header);
       if (method === 8) writeAll(out, deflated);
     } finally {
       closeSync(out);
@@ -205,10 +229,10 @@ function writeAll(fd: number, data: Uint8Array): void {
 
 // The worker: plain CommonJS, run with `eval: true` so that it works both from the TypeScript
 // sources (tests) and from the compiled package, without a worker file to locate. It does the
-// whole job (read and inflate, CRC, deflate, write the cache file), so content never crosses
-// threads and the main thread allocates nothing for it. Keep it in step with deflateToCacheHere
-// and readJobContent (tests check that both write the same cache file and report the same
-// problems).
+// whole job (read and inflate, CRC and content hash, deflate, write the cache file), so content
+// never crosses threads and the main thread allocates nothing for it. Keep it in step with
+// deflateToCacheHere, readJobContent and cacheHeader (tests check that both write the same cache
+// file and report the same problems).
 const WORKER_SOURCE = `
 'use strict';
 const { parentPort, workerData, threadId } = require('node:worker_threads');
@@ -217,8 +241,11 @@ const path = require('node:path');
 const { pipeline } = require('node:stream/promises');
 const zlib = require('node:zlib');
 const fflate = require(workerData.fflatePath);
+const xxhashReady = require(workerData.xxhashPath)();
+let xxhash;
 const MAGIC = workerData.magic;
 const HEADER_SIZE = workerData.headerSize;
+const FIELDS_SIZE = workerData.fieldsSize;
 const STREAM_THRESHOLD = workerData.streamThreshold;
 const STREAM_CHUNK = workerData.streamChunk;
 const OWNER_TAG = workerData.ownerTag;
@@ -237,13 +264,33 @@ function crc32(data, value = 0) {
   for (let i = 0; i < data.length; i++) c = table[(c ^ data[i]) & 0xff] ^ (c >>> 8);
   return (c ^ -1) >>> 0;
 }
-function header(method, crc, size, compressedSize) {
+// The content hash of content-hash.ts, whole or in pieces.
+function contentHash(data) {
+  return xxhash.h64Raw(data).toString(16).padStart(16, '0');
+}
+function contentHasher(job) {
+  if (job.expectedHash === undefined) return { update() {}, check() { return null; } };
+  const hasher = xxhash.create64();
+  return {
+    update(chunk) { hasher.update(chunk); },
+    check() {
+      const actual = hasher.digest().toString(16).padStart(16, '0');
+      return actual === job.expectedHash ? null : { ok: false, problem: 'hash', actual };
+    },
+  };
+}
+// The cache file's header (cache.ts): the fields, then their digest with the file's name,
+// seeded with the xxh64 of the deflated bytes (of nothing when stored).
+function header(cacheFile, dataHash, method, crc, size, compressedSize) {
   const bytes = Buffer.alloc(HEADER_SIZE);
   bytes.writeUInt32LE(MAGIC, 0);
   bytes.writeUInt8(method, 4);
   bytes.writeUInt32LE(crc >>> 0, 8);
   bytes.writeBigUInt64LE(BigInt(size), 16);
   bytes.writeBigUInt64LE(BigInt(compressedSize), 24);
+  const key = Buffer.from(path.basename(cacheFile), 'latin1');
+  const signed = Buffer.concat([bytes.subarray(0, FIELDS_SIZE), key]);
+  bytes.writeBigUInt64LE(xxhash.h64Raw(signed, dataHash), FIELDS_SIZE);
   return bytes;
 }
 // Named as core's temporaryName names them: the owner tag lets a later run remove the file
@@ -254,27 +301,35 @@ function tempFor(job) {
   fs.mkdirSync(dir, { recursive: true });
   const unique = 'w' + threadId + 'n' + counter++;
   return path.join(dir, '.' + path.basename(job.cacheFile) + '.' + OWNER_TAG + '.' + unique + '.tmp');
+const EMPTY = new Uint8Array(0);
 }
 function writeAll(fd, data) {
   let at = 0;
   while (at < data.length) at += fs.writeSync(fd, data, at, data.length - at);
 }
 let counter = 0;
-function run(job) {
+async function run(job) {
+  xxhash ??= await xxhashReady;
   if (job.size > STREAM_THRESHOLD)
     return job.deflatedSize === undefined ? runStreamed(job) : runInflateStreamed(job);
   const content = readContent(job);
   if (!Buffer.isBuffer(content)) return content;
   const crc = crc32(content);
   if (job.expectedCrc !== null && crc !== job.expectedCrc) return { ok: false, problem: 'crc' };
+  if (job.expectedHash !== undefined) {
+    const actual = contentHash(content);
+    if (actual !== job.expectedHash) return { ok: false, problem: 'hash', actual };
+  }
   const deflated = fflate.deflateSync(content, { level: job.level });
   const method = deflated.length < job.size ? 8 : 0;
   const compressedSize = method === 8 ? deflated.length : job.size;
+  const dataHash = xxhash.h64Raw(method === 8 ? deflated : EMPTY);
+  const bytes = header(job.cacheFile, dataHash, method, crc, job.size, compressedSize);
   const temp = tempFor(job);
   try {
     const out = fs.openSync(temp, 'w');
     try {
-      writeAll(out, header(method, crc, job.size, compressedSize));
+      writeAll(out, bytes);
       if (method === 8) writeAll(out, deflated);
     } finally {
       fs.closeSync(out);
@@ -345,10 +400,13 @@ function runStreamed(job) {
     out = fs.openSync(temp, 'w');
     writeAll(out, Buffer.alloc(HEADER_SIZE)); // the header, written last
     let compressedSize = 0;
+    const dataHasher = xxhash.create64();
     const deflater = new fflate.Deflate({ level: job.level }, (data) => {
       writeAll(out, data);
+      dataHasher.update(data);
       compressedSize += data.length;
     });
+    const hasher = contentHasher(job);
     const chunk = Buffer.allocUnsafe(STREAM_CHUNK);
     let crc = 0;
     let done = 0;
@@ -362,16 +420,21 @@ function runStreamed(job) {
       }
       if (got !== want) return { ok: false, problem: 'size', actual: done + got };
       crc = crc32(chunk.subarray(0, want), crc);
+      hasher.update(chunk.subarray(0, want));
       done += want;
       deflater.push(chunk.subarray(0, want), done === job.size);
     }
     if (job.expectedCrc !== null && crc !== job.expectedCrc) return { ok: false, problem: 'crc' };
+    const changed = hasher.check();
+    if (changed !== null) return changed;
     const method = compressedSize < job.size ? 8 : 0;
     if (method === 0) {
       fs.ftruncateSync(out, HEADER_SIZE);
       compressedSize = job.size;
     }
-    fs.writeSync(out, header(method, crc, job.size, compressedSize), 0, HEADER_SIZE, 0);
+    const dataHash = method === 8 ? dataHasher.digest() : xxhash.h64Raw(EMPTY);
+    const bytes = header(job.cacheFile, dataHash, method, crc, job.size, compressedSize);
+    fs.writeSync(out, bytes, 0, HEADER_SIZE, 0);
     fs.closeSync(out);
     out = undefined;
     fs.renameSync(temp, job.cacheFile);
@@ -399,10 +462,13 @@ async function runInflateStreamed(job) {
     out = fs.openSync(temp, 'w');
     writeAll(out, Buffer.alloc(HEADER_SIZE)); // the header, written last
     let compressedSize = 0;
+    const dataHasher = xxhash.create64();
     const deflater = new fflate.Deflate({ level: job.level }, (data) => {
       writeAll(out, data);
+      dataHasher.update(data);
       compressedSize += data.length;
     });
+    const hasher = contentHasher(job);
     const chunk = Buffer.allocUnsafe(STREAM_CHUNK);
     let fill = 0;
     let crc = 0;
@@ -441,6 +507,7 @@ async function runInflateStreamed(job) {
               at += n;
               if (fill === STREAM_CHUNK || done + fill === job.size) {
                 crc = crc32(chunk.subarray(0, fill), crc);
+                hasher.update(chunk.subarray(0, fill));
                 done += fill;
                 deflater.push(chunk.subarray(0, fill), done === job.size);
                 fill = 0;
@@ -467,12 +534,16 @@ async function runInflateStreamed(job) {
       };
     }
     if (job.expectedCrc !== null && crc !== job.expectedCrc) return { ok: false, problem: 'crc' };
+    const changed = hasher.check();
+    if (changed !== null) return changed;
     const method = compressedSize < job.size ? 8 : 0;
     if (method === 0) {
       fs.ftruncateSync(out, HEADER_SIZE);
       compressedSize = job.size;
     }
-    fs.writeSync(out, header(method, crc, job.size, compressedSize), 0, HEADER_SIZE, 0);
+    const dataHash = method === 8 ? dataHasher.digest() : xxhash.h64Raw(EMPTY);
+    const bytes = header(job.cacheFile, dataHash, method, crc, job.size, compressedSize);
+    fs.writeSync(out, bytes, 0, HEADER_SIZE, 0);
     fs.closeSync(out);
     out = undefined;
     fs.renameSync(temp, job.cacheFile);
@@ -562,8 +633,10 @@ export class DeflatePool {
       eval: true,
       workerData: {
         fflatePath: resolveFflate(),
+        xxhashPath: resolveXxhash(),
         magic: CACHE_MAGIC,
         headerSize: CACHE_HEADER_SIZE,
+        fieldsSize: CACHE_FIELDS_SIZE,
         streamThreshold: STREAM_THRESHOLD,
         streamChunk: STREAM_CHUNK,
         ownerTag: ownerTag(),

@@ -65,6 +65,25 @@ export class ZipOutput {
     }
   }
 
+  /**
+   * `length` contiguous bytes of the output buffer at the current position (at most the buffer's
+   * size, {@link ZipOutput.CONTIGUOUS}), to fill and then either {@link commit}, or leave, in
+   * which case they are not part of the output. Lets a writer check bytes after reading them
+   * straight into the buffer, without a copy.
+   */
+  async reserve(length: number): Promise<Buffer> {
+    if (length > BUFFER_SIZE) throw new Error('internal: reserve() of more than the buffer');
+    if (BUFFER_SIZE - this.#fill < length) await this.#swap();
+    return this.#buffer.subarray(this.#fill, this.#fill + length);
+  }
+
+  /** Makes the first `length` bytes of the last {@link reserve} part of the output. */
+  commit(length: number): void {
+    this.#fill += length;
+  }
+
+  static readonly CONTIGUOUS = BUFFER_SIZE;
+
   /** Hands the full buffer to the file system and goes on filling the other one. */
   async #swap(): Promise<void> {
     const chunk = this.#buffer.subarray(0, this.#fill);

@@ -1,4 +1,4 @@
-import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync, rmSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -11,7 +11,14 @@ import type { TreeEntry, TreeManifest } from '../tree/manifest.js';
 import { manifestUnzippedSize } from '../tree/manifest.js';
 import { readEntryDataOffset } from '../tree/wheel.js';
 import type { CachedContent } from './cache.js';
-import { CACHE_HEADER_SIZE, EntryCache } from './cache.js';
+import {
+  CACHE_HEADER_SIZE,
+  EntryCache,
+  checkDeflatedInPieces,
+  checksOut,
+  readFully,
+} from './cache.js';
+import { contentHasher, hash64, hasher64, loadContentHash } from './content-hash.js';
 import { crc32 } from './crc32.js';
 import { DeflatePool, checkFflateVersion, deflateToCacheHere } from './deflate.js';
 import type { DeflateJob } from './deflate.js';
@@ -89,8 +96,14 @@ type DataRef =
 
 /** How one entry is written. */
 type Plan =
-  /** Copy `compressedSize` bytes verbatim (a wheel's deflated data or a cache file's). */
-  | { kind: 'raw'; method: 0 | 8; crc32: number; compressedSize: number; from: DataRef }
+  /** Copy a wheel's deflated data verbatim. */
+  | { kind: 'raw'; method: 8; crc32: number; compressedSize: number; from: DataRef }
+  /**
+   * Copy a cache file's deflated bytes, once they check out against the file's digest; when they
+   * do not, the content is deflated again (`reused`: the file was found, not written, by this
+   * build).
+   */
+  | { kind: 'cached'; cached: CachedContent; reused: boolean }
   /** Inflate a wheel's deflated data and store it. */
   | { kind: 'inflate'; crc32: number; compressedSize: number; from: DataRef }
   /** Store the source's bytes, checking them against the CRC on the way. */
@@ -105,7 +118,11 @@ type Plan =
  * - a wheel entry that the wheel deflated without gain: inflated and stored;
  * - any other content (project files, entries the wheel stored): deflated with fflate at
  *   `level`, and stored instead when the deflated form is not smaller. The outcome is cached
- *   under the contentKey, so a rebuild deflates only contents it has not seen.
+ *   under the contentKey, so a rebuild deflates only contents it has not seen. A project file's
+ *   bytes are checked against its contentKey (the engine's content hash, taken before the tree
+ *   target ran) when they are deflated or stored, so the zip holds exactly the content the tree
+ *   named; a file edited since fails the build with `input-changed-during-run`. A cache file is
+ *   used only once its digest checks out (see cache.ts); one that does not is replaced.
  *
  * Except for the entries of a wheel marked `recompress` (one built on this machine from a local
  * project: another machine's zlib may deflate the same content to other bytes, and decide
@@ -140,6 +157,7 @@ export async function writeZip(manifest: TreeManifest, opts: WriteZipOptions): P
   const { signal } = opts;
   signal?.throwIfAborted();
   checkFflateVersion();
+  await loadContentHash();
 
   const entries = manifest.entries;
   const cache = new EntryCache(opts.cacheDir, level);
@@ -270,6 +288,20 @@ function describeSource(from: DataRef): string {
   return from.kind === 'file' ? from.file : `${basename(from.wheel)} (entry "${from.entryName}")`;
 }
 
+/**
+ * A project file whose bytes are not those the tree hashed: it was edited after the tree
+ * target hashed it. Nothing of it is cached or written; the next build sees the edit.
+ */
+function inputChanged(entry: TreeEntry, file: string): LbuildError {
+  return buildError(
+    'input-changed-during-run',
+    `${file} changed while the zip was being written (it goes into the zip as "${entry.path}"); run lbuild again.`,
+    {
+      hint: 'The next build zips the file as it is then. Edits during a build are never zipped under the hash of the earlier content.',
+    },
+  );
+}
+
 function sourceChanged(entry: TreeEntry, from: DataRef, what: string): LbuildError {
   return buildError(
     'source-changed',
@@ -305,9 +337,14 @@ class EntryWriter {
     const hit = this.#cache.lookup(entry.contentKey, entry.size);
     if (hit !== null) {
       this.stats.reusedEntries++;
-      return this.#planFromCache(entry, hit);
+      return this.#planFromCache(entry, hit, true);
     }
-    signal.throwIfAborted();
+    return this.#planFromCache(entry, await this.#deflate(entry, signal), false);
+  }
+
+  /** Deflates the entry's content (inflating first) into its cache file. */
+  async #deflate(entry: TreeEntry, signal: AbortSignal | undefined): Promise<CachedContent> {
+    signal?.throwIfAborted();
     const from = dataRef(entry);
     const cacheFile = this.#cache.fileFor(entry.contentKey);
     let job: DeflateJob;
@@ -318,6 +355,7 @@ class EntryWriter {
         size: entry.size,
         wholeFile: true,
         expectedCrc: null,
+        expectedHash: entry.contentKey,
         level: this.#level,
         cacheFile,
       };
@@ -346,6 +384,7 @@ class EntryWriter {
     this.#misses++;
     const inWorker = entry.size >= WORKER_THRESHOLD || this.#misses > SMALL_INLINE_MISSES;
     const outcome = inWorker ? await this.pool.run(job) : deflateToCacheHere(job);
+    if (!outcome.ok && from.kind === 'file') throw inputChanged(entry, from.file);
     if (!outcome.ok) {
       throw sourceChanged(
         entry,
@@ -354,23 +393,21 @@ class EntryWriter {
           ? `it has ${String(outcome.actual)} bytes, not ${String(entry.size)}`
           : outcome.problem === 'inflate'
             ? outcome.detail
-            : "its CRC-32 does not match the wheel's central directory",
+            : outcome.problem === 'hash'
+              ? `its content hash is ${outcome.actual}, not ${entry.contentKey}`
+              : "its CRC-32 does not match the wheel's central directory",
       );
     }
     this.stats.compressedEntries++;
-    return this.#planFromCache(entry, { ...outcome, size: entry.size, file: cacheFile });
+    // Read back as any cache file is, so that what is used is what the file holds.
+    const written = this.#cache.lookup(entry.contentKey, entry.size);
+    if (written === null)
+      throw new Error(`internal: the compressed-entry cache file ${cacheFile} was not written`);
+    return written;
   }
 
-  #planFromCache(entry: TreeEntry, cached: CachedContent): Plan {
-    if (cached.method === 8) {
-      return {
-        kind: 'raw',
-        method: 8,
-        crc32: cached.crc32,
-        compressedSize: cached.compressedSize,
-        from: { kind: 'file', file: cached.file, start: CACHE_HEADER_SIZE },
-      };
-    }
+  #planFromCache(entry: TreeEntry, cached: CachedContent, reused: boolean): Plan {
+    if (cached.method === 8) return { kind: 'cached', cached, reused };
     // Stored: from the source again, inflated when the source is a wheel's deflated data.
     if (entry.source.kind === 'wheel' && entry.source.method === 8) {
       return {
@@ -389,6 +426,7 @@ class EntryWriter {
     plan: Plan,
     signal: AbortSignal | undefined,
   ): Promise<Buffer> {
+    if (plan.kind === 'cached') return this.#writeCached(out, entry, plan, signal);
     const header: EntryHeader = {
       name: Buffer.from(entry.path, 'utf8'),
       method: plan.kind === 'raw' ? plan.method : 0,
@@ -404,14 +442,22 @@ class EntryWriter {
       switch (plan.kind) {
         case 'raw':
           await out.copy(fd, start, plan.compressedSize, signal);
-          if (plan.from.kind === 'wheel') this.stats.copiedEntries++;
+          this.stats.copiedEntries++;
           break;
         case 'store': {
           let crc = 0;
+          const from = plan.from;
+          const hasher = from.kind === 'file' ? contentHasher() : undefined;
           await out.copy(fd, start, entry.size, signal, (chunk) => {
             crc = crc32(chunk, crc);
+            hasher?.update(chunk);
           });
-          if (crc !== plan.crc32) throw sourceChanged(entry, plan.from, 'its CRC-32 changed');
+          if (from.kind === 'file') {
+            if (crc !== plan.crc32 || hasher?.digest() !== entry.contentKey)
+              throw inputChanged(entry, from.file);
+          } else if (crc !== plan.crc32) {
+            throw sourceChanged(entry, from, 'its CRC-32 changed');
+          }
           break;
         }
         case 'inflate':
@@ -421,12 +467,99 @@ class EntryWriter {
           break;
       }
     } catch (error) {
-      if (error instanceof ShortReadError) throw sourceChanged(entry, plan.from, error.message);
+      if (error instanceof ShortReadError) {
+        if (plan.from.kind === 'file') throw inputChanged(entry, plan.from.file);
+        throw sourceChanged(entry, plan.from, error.message);
+      }
       throw error;
     } finally {
       if (plan.from.kind === 'file') closeSync(fd);
     }
     return centralHeader(header, offset);
+  }
+
+  /**
+   * Writes a cache file's deflated bytes once they check out against its digest. A file that
+   * does not (corrupted, truncated, tampered with) is never written into the zip: the content
+   * is deflated again, which replaces the file.
+   */
+  async #writeCached(
+    out: ZipOutput,
+    entry: TreeEntry,
+    plan: Extract<Plan, { kind: 'cached' }>,
+    signal: AbortSignal | undefined,
+  ): Promise<Buffer> {
+    let cached = plan.cached;
+    for (let attempt = 0; ; attempt++) {
+      const central = await this.#copyChecked(out, entry, cached, signal);
+      if (central !== null) return central;
+      if (attempt > 0) {
+        throw new Error(
+          `The compressed-entry cache file ${cached.file} does not hold what was just written to it.`,
+        );
+      }
+      if (plan.reused) this.stats.reusedEntries--; // #deflate counts it as compressed
+      cached = await this.#deflate(entry, signal);
+      if (cached.method === 0)
+        return this.writeEntry(out, entry, this.#planFromCache(entry, cached, false), signal);
+    }
+  }
+
+  /**
+   * Writes the entry from a cache file, or nothing and returns null when the file's bytes do not
+   * check out. Bytes that fit the output buffer are read straight into it and kept only once
+   * checked; larger ones are checked in a first pass, then copied and checked again.
+   */
+  async #copyChecked(
+    out: ZipOutput,
+    entry: TreeEntry,
+    cached: CachedContent,
+    signal: AbortSignal | undefined,
+  ): Promise<Buffer | null> {
+    const header: EntryHeader = {
+      name: Buffer.from(entry.path, 'utf8'),
+      method: 8,
+      crc32: cached.crc32,
+      compressedSize: cached.compressedSize,
+      size: entry.size,
+      mode: entry.mode,
+    };
+    const local = localHeader(header);
+    let fd: number;
+    try {
+      fd = openSync(cached.file, 'r');
+    } catch {
+      return null; // gone since it was looked up
+    }
+    try {
+      const offset = out.position;
+      const total = local.length + cached.compressedSize;
+      if (total <= ZipOutput.CONTIGUOUS) {
+        const space = await out.reserve(total);
+        const data = space.subarray(local.length);
+        if (!readFully(fd, data, CACHE_HEADER_SIZE) || !checksOut(cached, hash64(data)))
+          return null;
+        local.copy(space);
+        out.commit(total);
+        return centralHeader(header, offset);
+      }
+      if (!checkDeflatedInPieces(fd, cached)) return null;
+      await out.write(local);
+      // Checked again on the way, in case the file was replaced since.
+      const hasher = hasher64();
+      try {
+        await out.copy(fd, CACHE_HEADER_SIZE, cached.compressedSize, signal, (chunk) =>
+          hasher.update(chunk),
+        );
+      } catch (error) {
+        if (error instanceof ShortReadError) throw discardChangedCacheFile(cached.file);
+        throw error;
+      }
+      if (!checksOut(cached, hasher.digest())) throw discardChangedCacheFile(cached.file);
+      return centralHeader(header, offset);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   async #inflateInto(
@@ -548,6 +681,16 @@ class EntryWriter {
     }
     this.#sources.clear();
   }
+}
+
+/** Removes a cache file that changed under the writer, so that the next build writes it anew. */
+function discardChangedCacheFile(file: string): LbuildError {
+  rmSync(file, { force: true });
+  return buildError(
+    'cache-changed',
+    `The compressed-entry cache file ${file} changed while it was copied into the zip.`,
+    { hint: 'Run lbuild again; the file has been removed and will be written anew.' },
+  );
 }
 
 function formatBytes(bytes: number): string {

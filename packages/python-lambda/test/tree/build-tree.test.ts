@@ -167,7 +167,7 @@ describe('buildTree', () => {
         mode: 0o644,
         size: 28,
         crc32: null,
-        contentKey: expect.stringMatching(/^[0-9a-f]{64}$/),
+        contentKey: expect.stringMatching(/^[0-9a-f]{16}$/),
         source: { kind: 'file', file: handler },
       });
     }));

@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TreeManifest } from '../../src/tree/index.js';
 import { execFileSync } from 'node:child_process';
+import { hashFileContent } from '@lbuild/core';
 
 /** One entry of a generated wheel. `data` is text or bytes; `mode` is the Unix st_mode. */
 export interface WheelSpecEntry {
@@ -79,7 +79,8 @@ export function makeHashFile(): {
       let hash = memo.get(path);
       if (hash === undefined) {
         calls.set(path, (calls.get(path) ?? 0) + 1);
-        hash = readFile(path).then((data) => createHash('sha256').update(data).digest('hex'));
+        // The engine's content hash: the zip writer checks project files against it.
+        hash = hashFileContent(path).then(({ hash: content }) => content);
         memo.set(path, hash);
       }
       return hash;

@@ -1,8 +1,11 @@
+import { existsSync } from 'node:fs';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { crc32, deflateRawSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
-import { EntryCache } from '../../src/zip/cache.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { hashFileContent } from '@lbuild/core';
+import { CACHE_HEADER_SIZE, EntryCache } from '../../src/zip/cache.js';
+import { contentHashOf, loadContentHash } from '../../src/zip/content-hash.js';
 import { Deflate } from 'fflate';
 import {
   DeflatePool,
@@ -16,6 +19,9 @@ import { noise, withTempDir } from '../tree/fixtures.js';
 import { PY_SOURCE } from './zip-fixtures.js';
 
 describe('deflate jobs', () => {
+  // The main thread's jobs and cache look-ups hash with it.
+  beforeAll(loadContentHash);
+
   it('write the same cache file on the main thread and in a worker', () =>
     withTempDir(async (dir) => {
       const pool = new DeflatePool(2);
@@ -43,7 +49,9 @@ describe('deflate jobs', () => {
           const hereBytes = await readFile(join(dir, 'main', name));
           expect(await readFile(join(dir, 'worker', name))).toEqual(hereBytes);
           if (here.ok && here.method === 8)
-            expect(hereBytes.subarray(32)).toEqual(Buffer.from(deflateHere(content, 6)));
+            expect(hereBytes.subarray(CACHE_HEADER_SIZE)).toEqual(
+              Buffer.from(deflateHere(content, 6)),
+            );
           expect(here).toMatchObject({
             ok: true,
             method: name === 'text' ? 8 : 0,
@@ -99,7 +107,7 @@ describe('deflate jobs', () => {
               crc32: crc32(content),
               compressedSize: expected.length,
             });
-            expect(written.subarray(32)).toEqual(expected);
+            expect(written.subarray(CACHE_HEADER_SIZE)).toEqual(expected);
           } else {
             expect(outcome).toEqual({
               ok: true,
@@ -107,7 +115,7 @@ describe('deflate jobs', () => {
               crc32: crc32(content),
               compressedSize: content.length,
             });
-            expect(written.length).toBe(32);
+            expect(written.length).toBe(CACHE_HEADER_SIZE);
           }
         }
         expect(() =>
@@ -144,6 +152,63 @@ describe('deflate jobs', () => {
         await pool.close();
       }
     }));
+
+  it(
+    "check the content against the tree's content hash, on either thread, and write nothing when it differs",
+    { timeout: 120_000 },
+    () =>
+      withTempDir(async (dir) => {
+        await loadContentHash();
+        const pool = new DeflatePool(1);
+        try {
+          const big = Buffer.from(
+            PY_SOURCE.repeat(Math.ceil((STREAM_THRESHOLD + 1) / PY_SOURCE.length)),
+          );
+          for (const [name, content] of [
+            ['small', Buffer.from("MODE = 'AAAA'\n")],
+            ['big', big],
+          ] as const) {
+            const source = join(dir, `${name}.py`);
+            await writeFile(source, content);
+            // The engine's hash of the file, as the tree records it.
+            const { hash } = await hashFileContent(source);
+            expect(contentHashOf(content)).toBe(hash);
+            const job = (expectedHash: string, cacheFile: string): DeflateJob => ({
+              path: source,
+              start: 0,
+              size: content.length,
+              wholeFile: true,
+              expectedCrc: null,
+              expectedHash,
+              level: 6,
+              cacheFile,
+            });
+            const threads =
+              name === 'small'
+                ? [
+                    (j: DeflateJob) => Promise.resolve(deflateToCacheHere(j)),
+                    (j: DeflateJob) => pool.run(j),
+                  ]
+                : [(j: DeflateJob) => pool.run(j)];
+            for (const [index, run] of threads.entries()) {
+              const good = join(dir, 'good', String(index), name);
+              expect(await run(job(hash, good))).toMatchObject({ ok: true });
+              const other = '0123456789abcdef';
+              const bad = join(dir, 'bad', String(index), name);
+              expect(await run(job(other, bad))).toEqual({
+                ok: false,
+                problem: 'hash',
+                actual: hash,
+              });
+              // Neither the cache file nor a temporary one.
+              expect(existsSync(dirname(bad)) ? await readdir(dirname(bad)) : []).toEqual([]);
+            }
+          }
+        } finally {
+          await pool.close();
+        }
+      }),
+  );
 
   it('inflate a wheel entry first, to the same cache file as the content itself, on either thread', () =>
     withTempDir(async (dir) => {
@@ -183,14 +248,16 @@ describe('deflate jobs', () => {
               level: 6,
               cacheFile,
             });
-            const here = deflateToCacheHere(job(join(dir, 'main', `${name}-${String(index)}`)));
-            const there = await pool.run(job(join(dir, 'worker', `${name}-${String(index)}`)));
+            // The same file name: it enters the file's digest.
+            const [main, worker] = ['main', 'worker'].map((at) =>
+              join(dir, at, String(index), name),
+            );
+            const here = deflateToCacheHere(job(main!));
+            const there = await pool.run(job(worker!));
             expect(here).toEqual(reference);
             expect(there).toEqual(reference);
-            expect(await readFile(join(dir, 'main', `${name}-${String(index)}`))).toEqual(expected);
-            expect(await readFile(join(dir, 'worker', `${name}-${String(index)}`))).toEqual(
-              expected,
-            );
+            expect(await readFile(main!)).toEqual(expected);
+            expect(await readFile(worker!)).toEqual(expected);
           }
         }
       } finally {
@@ -234,7 +301,7 @@ describe('deflate jobs', () => {
                 wheel,
                 Buffer.concat([Buffer.from('header'), stream, Buffer.from('CD')]),
               );
-              const cacheFile = join(dir, 'inflated', `${name}-${String(level)}`);
+              const cacheFile = join(dir, 'inflated', String(level), name);
               const outcome = await pool.run({
                 path: wheel,
                 start: 6,
@@ -374,11 +441,14 @@ describe('deflate jobs', () => {
         level: 6,
         cacheFile: cache.fileFor('key-a'),
       });
+      if (!outcome.ok) throw new Error('expected the job to succeed');
       expect(cache.lookup('key-a', content.length)).toEqual({
-        ...outcome,
-        ok: undefined,
+        method: outcome.method,
+        crc32: outcome.crc32,
+        compressedSize: outcome.compressedSize,
         size: content.length,
         file: cache.fileFor('key-a'),
+        digest: expect.any(BigInt) as unknown,
       });
       expect(cache.lookup('key-a', content.length + 1)).toBeNull(); // another size: a miss
       expect(new EntryCache(join(dir, 'cache'), 9).lookup('key-a', content.length)).toBeNull(); // another level

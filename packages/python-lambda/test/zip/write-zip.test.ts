@@ -241,7 +241,7 @@ describe('writeZip', () => {
       expect((await readdir(dir)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
     }));
 
-  it('fails with source-changed, keeping the previous zip, when a file changed after the tree was built', () =>
+  it('fails with input-changed-during-run, keeping the previous zip, when a file changed after the tree was built', () =>
     withTempDir(async (dir) => {
       const project = await makeProject(dir);
       const manifest = await treeOf(project);
@@ -253,9 +253,9 @@ describe('writeZip', () => {
       const failure = await failureOf(
         writeZip(manifest, { output, cacheDir: join(dir, 'fresh-cache') }),
       );
-      expect(failure.reason).toBe('source-changed');
+      expect(failure.reason).toBe('input-changed-during-run');
       expect(failure.message).toBe(
-        `The content of "handler.py" in ${handler} changed after the tree was built: it has 8 bytes, not 56.`,
+        `${handler} changed while the zip was being written (it goes into the zip as "handler.py"); run lbuild again.`,
       );
       expect(await readFile(output)).toEqual(before);
       expect((await readdir(dir)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
