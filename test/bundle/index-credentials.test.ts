@@ -76,7 +76,9 @@ async function scanProcesses(done: Promise<unknown>): Promise<Scan> {
         continue;
       }
       if (SECRETS.some((s) => cmdline.includes(s))) scan.leaks.push(`${pid}: ${mask(cmdline)}`);
-      if (!/ -m pip |pip\/__pip-runner__/.test(cmdline)) continue;
+      // pip as `python -m pip`, as pip's own child (`__pip-runner__`), or through lbuild's
+      // marker bootstrap (`python -c "…runpy.run_module("pip"…" download …`).
+      if (!/ -m pip |pip\/__pip-runner__|run_module\("pip"/.test(cmdline)) continue;
       scan.pip.add(cmdline);
       try {
         const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');

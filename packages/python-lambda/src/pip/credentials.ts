@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { configError } from '@lbuild/core';
@@ -109,6 +109,8 @@ export class PipCredentials {
       lines.push(entry.join(' '));
     }
     const own = await userNetrc(opts.env);
+    // Whoever made `dir`, only this user may list or enter it while the logins are there.
+    await chmod(dir, 0o700);
     const file = join(dir, 'netrc');
     // A blank line ends any `macdef` the user's file ends with.
     await writeFile(file, `${own === '' ? '' : `${own}\n\n`}${lines.join('\n')}\n`, {

@@ -90,7 +90,8 @@ export function resolveStrategy(
  */
 export async function makeScratch(wheelhouse: string): Promise<string> {
   const dir = temporaryName(wheelhouse, 'tmp-scratch');
-  await mkdir(dir);
+  // Private: pip's netrc of index logins lives here while pip runs.
+  await mkdir(dir, { mode: 0o700 });
   return dir;
 }
 
