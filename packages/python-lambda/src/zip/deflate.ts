@@ -301,8 +301,8 @@ function tempFor(job) {
   fs.mkdirSync(dir, { recursive: true });
   const unique = 'w' + threadId + 'n' + counter++;
   return path.join(dir, '.' + path.basename(job.cacheFile) + '.' + OWNER_TAG + '.' + unique + '.tmp');
-const EMPTY = new Uint8Array(0);
 }
+const EMPTY = new Uint8Array(0);
 function writeAll(fd, data) {
   let at = 0;
   while (at < data.length) at += fs.writeSync(fd, data, at, data.length - at);

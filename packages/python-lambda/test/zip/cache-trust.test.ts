@@ -19,7 +19,13 @@ import { buildTree } from '../../src/tree/index.js';
 import type { TreeManifest } from '../../src/tree/index.js';
 import { DEFAULT_ZIP_LEVEL, writeZip } from '../../src/zip/index.js';
 import { EntryCache } from '../../src/zip/cache.js';
-import { makeHashFile, noise, withTempDir } from '../tree/fixtures.js';
+import {
+  installArgs,
+  makeHashFile,
+  noise,
+  wheelEntriesOnly,
+  withTempDir,
+} from '../tree/fixtures.js';
 import { PY_SOURCE, makeProject, pythonZipReport, treeOf } from './zip-fixtures.js';
 
 /**
@@ -72,7 +78,13 @@ async function setMode(file: string, from: string, to: string): Promise<void> {
 }
 
 async function treeOfFiles(files: Files): Promise<TreeManifest> {
-  return buildTree({ wheels: [], files, hashFile: makeHashFile().hashFile });
+  const written = await mkdtemp(join(tmpdir(), 'lbuild-written-'));
+  return buildTree({
+    ...installArgs(written),
+    wheels: [],
+    files,
+    hashFile: makeHashFile().hashFile,
+  });
 }
 
 /**
@@ -94,11 +106,15 @@ async function cleanZip(files: Files, wheels: string[] = []): Promise<string> {
       await cp(wheel, to);
       copiedWheels.push(to);
     }
-    const manifest = await buildTree({
-      wheels: copiedWheels,
-      files: copied,
-      hashFile: makeHashFile().hashFile,
-    });
+    // As treeOf builds the tree the tests zip: the wheels' own entries, no installer files.
+    const manifest = wheelEntriesOnly(
+      await buildTree({
+        ...installArgs(fresh),
+        wheels: copiedWheels,
+        files: copied,
+        hashFile: makeHashFile().hashFile,
+      }),
+    );
     const output = join(fresh, 'clean.zip');
     await writeZip(manifest, { output, cacheDir: join(fresh, 'cache') });
     return await sha256Of(output);
