@@ -12,7 +12,7 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LbuildError } from '@lbuild/core';
 import { buildTree } from '../../src/tree/index.js';
@@ -78,7 +78,12 @@ async function setMode(file: string, from: string, to: string): Promise<void> {
 }
 
 async function treeOfFiles(files: Files): Promise<TreeManifest> {
-  const written = await mkdtemp(join(tmpdir(), 'lbuild-written-'));
+  // Beside the files, in the test's temporary directory, so it goes when that does.
+  const first = files[0];
+  const written =
+    first === undefined
+      ? await mkdtemp(join(tmpdir(), 'lbuild-written-'))
+      : join(dirname(first.file), '.written');
   return buildTree({
     ...installArgs(written),
     wheels: [],
