@@ -85,22 +85,23 @@ describe.each(MODES)('a watch cycle prints as a build does ($name)', (mode) => {
     await s.waitForStdout('"status":"failed"');
     const lines = s.stdout.trim().split('\n');
     const summaries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(summaries).toMatchObject([
-      {
-        changed: ['start'],
-        status: 'ok',
-        exitCode: 0,
-        targets: [{ key: 'check', status: 'built' }],
-      },
-      {
-        changed: ['src/a.txt'],
-        status: 'failed',
-        exitCode: 1,
-        targets: [
-          { key: 'check', status: 'failed', reasons: [expect.stringContaining('src/a.txt')] },
-        ],
-      },
-    ]);
+    // A save may reach a native watcher as two events (truncate, write) in two cycles: the
+    // first and the last line are the ones that must be there, every line a summary.
+    expect(summaries[0]).toMatchObject({
+      changed: ['start'],
+      status: 'ok',
+      exitCode: 0,
+      targets: [{ key: 'check', status: 'built' }],
+    });
+    expect(summaries.at(-1)).toMatchObject({
+      changed: ['src/a.txt'],
+      status: 'failed',
+      exitCode: 1,
+      targets: [
+        { key: 'check', status: 'failed', reasons: [expect.stringContaining('src/a.txt')] },
+      ],
+    });
+    for (const summary of summaries.slice(1)) expect(summary.changed).toEqual(['src/a.txt']);
     expect(s.stderr).toContain('check-says-42');
     expect(s.stderr).toMatch(/^\d\d:\d\d:\d\d src\/a\.txt → check failed in /m);
   });
