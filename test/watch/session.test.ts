@@ -83,6 +83,8 @@ describe.each(MODES)('a watch cycle prints as a build does ($name)', (mode) => {
     await s.waitForStdout('"status":"ok"');
     p.write('src/a.txt', 'bad\n');
     await s.waitForStdout('"status":"failed"');
+    // The cycle line goes to stderr after the summary went to stdout: two pipes, no order.
+    await s.waitForStderr(' → check failed in ');
     const lines = s.stdout.trim().split('\n');
     const summaries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     // A save may reach a native watcher as two events (truncate, write) in two cycles: the
