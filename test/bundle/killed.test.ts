@@ -53,18 +53,18 @@ describe.runIf(process.platform === 'linux')('lbuild killed while it writes a zi
 
     const running = project.start([], { env: NO_PIP_ENV });
     const zipTemp = /^\.fn\.zip\..+\.tmp$/;
+    // The cache entry of the big file may be finished by the time the kill lands; the zip in
+    // dist/ is not (it is renamed only after every entry), so that is the moment to wait for.
     await waitFor(
       () =>
         project.exists('dist') &&
-        readdirSync(project.path('dist')).some((name) => zipTemp.test(name)) &&
-        temporaries('.lbuild/cache/zip').length > 0,
-      { what: 'lbuild to be writing the zip and a cache entry', timeoutMs: 120_000 },
+        readdirSync(project.path('dist')).some((name) => zipTemp.test(name)),
+      { what: 'lbuild to be writing the zip', timeoutMs: 120_000 },
     );
     running.child.kill('SIGKILL');
     expect((await running.exited).signal).toBe('SIGKILL');
     const left = [...temporaries('dist'), ...temporaries('.lbuild')];
     expect(left.filter((path) => path.startsWith('dist/'))).toHaveLength(1);
-    expect(left.filter((path) => path.startsWith('.lbuild/cache/zip/')).length).toBeGreaterThan(0);
     expect(project.exists('dist/fn.zip')).toBe(false);
 
     // Temporaries named for this (live) test process are left alone; ones named for a pid no
@@ -75,6 +75,7 @@ describe.runIf(process.platform === 'linux')('lbuild killed while it writes a zi
     ];
     const dead = [
       '.lbuild/.build.lock.4194304-1.dead.tmp',
+      '.lbuild/cache/zip/tmp/.4567cdef.4194304-1.dead.tmp',
       '.lbuild/stamps/.fn-zip.json.4194304-1.dead.tmp',
     ];
     for (const path of [...live, ...dead]) {
