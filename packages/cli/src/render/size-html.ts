@@ -93,8 +93,8 @@ function bundleSection({ bundle, zip, report }: BundleSize): string {
 <h1>${esc(bundle)} <span class="zip">${esc(zip)}</span></h1>
 <p class="totals">${esc(`${report.totals.files.toLocaleString('en-US')} files · ${formatSize(report.totals.unzippedBytes)} unzipped · ${formatSize(report.zipBytes)} zipped${excluded > 0 ? ` · exclude saved ${formatSize(excluded)}` : ''}`)}</p>
 <div class="gauges">
-${gauge('unzipped', report.totals.unzippedBytes, report.limits.unzippedBytes, 'Lambda’s unzipped limit')}
-${gauge('zipped', report.zipBytes, report.limits.directUploadBytes, 'direct upload limit (larger zips go through S3)')}
+${gauge('unzipped', report.totals.unzippedBytes, report.limits.unzippedBytes, 'unzipped limit')}
+${gauge('zipped', report.zipBytes, report.limits.directUploadBytes, 'direct-upload limit')}
 </div>
 </header>
 <div class="map" role="img" aria-label="${esc(`treemap of ${bundle}: packages, folders and files by unzipped size`)}">
@@ -124,17 +124,20 @@ function boxDiv(box: Box, group: Group, zipped: Map<string, number>, total: numb
   ].join('\n');
   const classes = ['b', box.open ? 'open' : isFile ? 'file' : 'closed', light > 60 ? 'dark' : ''];
   const name = depth === 0 ? group.label : node.name;
-  const fits = box.open || (box.w >= 36 && box.h >= 16);
-  const label = fits
-    ? `<span class="l">${esc(name)}${box.open || box.h >= 32 ? ` <small>${esc(formatSize(node.size))}</small>` : ''}</span>`
-    : '';
+  // Names stay on one line (cut with an ellipsis); the size goes beside an open box's name and
+  // below a closed one's, where there is room. The tooltip has both in full.
+  let label = '';
+  if (box.open) label = `<span class="l">${esc(name)} <small>${esc(formatSize(node.size))}</small></span>`;
+  else if (box.w >= 56 && box.h >= 16)
+    label = `<span class="l">${esc(name)}${box.h >= 32 ? `<small>${esc(formatSize(node.size))}</small>` : ''}</span>`;
   return `<div class="${classes.join(' ').trim()}" style="${style}" data-t="${esc(tip)}">${label}</div>`;
 }
 
 function gauge(what: string, bytes: number, limit: number, name: string): string {
   const share = bytes / limit;
   const level = share >= 1 ? 'over' : share >= 0.8 ? 'near' : 'ok';
-  return `<div class="gauge ${level}"><div class="gl">${esc(`${formatSize(bytes)} ${what} of ${formatSize(limit)}`)} <span>${esc(`${formatShare(share)} · ${name}`)}</span></div><div class="bar"><div style="width:${pct(Math.min(share, 1))}"></div></div></div>`;
+  const mb = `${String(limit / (1024 * 1024))} MB`;
+  return `<div class="gauge ${level}"><div class="gl">${esc(`${formatSize(bytes)} ${what} of ${mb}`)} <span>${esc(`${formatShare(share)} of the ${name}`)}</span></div><div class="bar"><div style="width:${pct(Math.min(share, 1))}"></div></div></div>`;
 }
 
 function distributionTable(report: SizeReport, groups: readonly Group[]): string {
@@ -208,7 +211,7 @@ h1 .zip{font-weight:400;color:#59636e;font-size:15px;font-family:ui-monospace,SF
 .b.dark{color:#1f2328}
 .b .l{display:block;padding:2px 4px;font-size:clamp(9px,1cqw,13px);line-height:1.25;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .b.open>.l{font-weight:600}
-.b.file .l,.b.closed .l{white-space:normal;word-break:break-all}
+.b.file small,.b.closed small{display:block}
 .b small{font-weight:400;opacity:.85}
 .b:hover{filter:brightness(1.08)}
 .b.open:hover{filter:none}

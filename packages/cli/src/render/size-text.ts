@@ -26,7 +26,7 @@ export function sizeText(sizes: readonly BundleSize[]): string {
 function bundleText({ bundle, zip, report }: BundleSize): string {
   const limitMb = report.limits.unzippedBytes / (1024 * 1024);
   const rows: string[][] = [
-    ['', 'version', 'files', 'unzipped', 'zipped', `of ${String(limitMb)} MB`, 'excluded'],
+    ['distribution', 'version', 'files', 'unzipped', 'zipped', `of ${String(limitMb)} MB`, 'excluded'],
   ];
   const row = (name: string, version: string, t: SizeTotals, excluded = '') =>
     rows.push([
@@ -62,7 +62,8 @@ function bundleText({ bundle, zip, report }: BundleSize): string {
     '',
     ...table.map((l) => `  ${l}`.trimEnd()),
     '',
-    `  headroom: ${headroom(report.headroom.unzippedBytes, report.limits.unzippedBytes, 'unzipped')}; ${headroom(report.headroom.directUploadBytes, report.limits.directUploadBytes, 'zipped for a direct upload')}`,
+    `  headroom: ${headroom(report.headroom.unzippedBytes, report.limits.unzippedBytes, 'unzipped limit')}`,
+    `            ${headroom(report.headroom.directUploadBytes, report.limits.directUploadBytes, 'direct-upload limit (zipped)')}`,
   ];
   if (excluded > 0) lines.push(`  exclude saved ${formatSize(excluded)} unzipped`);
   lines.push('', `  ${String(report.largestFiles.length)} largest files`);
@@ -93,8 +94,8 @@ function bundleText({ bundle, zip, report }: BundleSize): string {
 function headroom(left: number, limit: number, what: string): string {
   const mb = `${String(limit / (1024 * 1024))} MB`;
   return left >= 0
-    ? `${formatSize(left)} under the ${mb} ${what} limit`
-    : `${formatSize(-left)} OVER the ${mb} ${what} limit`;
+    ? `${formatSize(left)} under the ${mb} ${what}`
+    : `${formatSize(-left)} OVER the ${mb} ${what}`;
 }
 
 /** Columns padded to their widest cell, right-aligned where `right` says. */
