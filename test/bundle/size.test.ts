@@ -122,6 +122,28 @@ describe('lbuild size', () => {
     expect(result.stdout).toMatch(/\d+ largest files/);
   });
 
+  it('reports nothing when the build fails: exit 1, and the build summary for --json', async () => {
+    const broken = template.project();
+    try {
+      broken.write('requirements.txt', 'heavy==9.9\n');
+      const result = await broken.run(['size', '--json'], { env: NO_PIP_ENV });
+      expect(result.code).toBe(1);
+      expect(broken.exists('dist/fn.zip')).toBe(false);
+      const summary = JSON.parse(result.stdout) as {
+        status: string;
+        targets: { key: string; status: string }[];
+      };
+      expect(summary.status).toBe('failed');
+      expect(summary.targets.find((t) => t.key === 'fn:wheelhouse')?.status).toBe('failed');
+      const text = await broken.run(['size'], { env: NO_PIP_ENV });
+      expect(text.code).toBe(1);
+      expect(text.stdout).toBe('');
+      expect(text.stderr).toContain('heavy==9.9');
+    } finally {
+      broken.dispose();
+    }
+  });
+
   it('names an unknown bundle, with exit 2', async () => {
     const result = await project.run(['size', 'fm'], { env: NO_PIP_ENV });
     expect(result.code).toBe(2);

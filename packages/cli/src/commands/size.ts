@@ -10,6 +10,7 @@ import {
 } from '@lbuild/core';
 import type { BundleTreeValue, SizeReport } from '@lbuild/python-lambda';
 import { openProject, workingDirectory, type GlobalOptions } from '../context.js';
+import { jsonSummary } from '../render/json-summary.js';
 import { SessionRenderer } from '../render/session.js';
 import { sizeHtml } from '../render/size-html.js';
 import { sizeJson } from '../render/size-json.js';
@@ -78,7 +79,12 @@ export async function sizeCommand(names: string[], options: SizeOptions): Promis
     signals.dispose();
   });
   const code = render.finishQuietly(summary);
-  if (code !== 0) return code;
+  if (code !== 0) {
+    // A script that asked for JSON gets an answer on stdout: the build's summary, as `lbuild
+    // --json` prints it, with the target that failed.
+    if (options.json) process.stdout.write(jsonSummary(summary, code) + '\n');
+    return code;
+  }
 
   const { analyzeBundleZip } = await import('@lbuild/python-lambda');
   const sizes: BundleSize[] = [];

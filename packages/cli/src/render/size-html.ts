@@ -127,7 +127,8 @@ function boxDiv(box: Box, group: Group, zipped: Map<string, number>, total: numb
   // Names stay on one line (cut with an ellipsis); the size goes beside an open box's name and
   // below a closed one's, where there is room. The tooltip has both in full.
   let label = '';
-  if (box.open) label = `<span class="l">${esc(name)} <small>${esc(formatSize(node.size))}</small></span>`;
+  if (box.open)
+    label = `<span class="l">${esc(name)} <small>${esc(formatSize(node.size))}</small></span>`;
   else if (box.w >= 56 && box.h >= 16)
     label = `<span class="l">${esc(name)}${box.h >= 32 ? `<small>${esc(formatSize(node.size))}</small>` : ''}</span>`;
   return `<div class="${classes.join(' ').trim()}" style="${style}" data-t="${esc(tip)}">${label}</div>`;

@@ -26,7 +26,15 @@ export function sizeText(sizes: readonly BundleSize[]): string {
 function bundleText({ bundle, zip, report }: BundleSize): string {
   const limitMb = report.limits.unzippedBytes / (1024 * 1024);
   const rows: string[][] = [
-    ['distribution', 'version', 'files', 'unzipped', 'zipped', `of ${String(limitMb)} MB`, 'excluded'],
+    [
+      'distribution',
+      'version',
+      'files',
+      'unzipped',
+      'zipped',
+      `of ${String(limitMb)} MB`,
+      'excluded',
+    ],
   ];
   const row = (name: string, version: string, t: SizeTotals, excluded = '') =>
     rows.push([
