@@ -5,6 +5,7 @@ import { cleanCommand } from './commands/clean.js';
 import { deployCommand } from './commands/deploy.js';
 import { graphCommand } from './commands/graph.js';
 import { schemaCommand } from './commands/schema.js';
+import { sizeCommand } from './commands/size.js';
 import { watchCommand } from './commands/watch.js';
 import { workingDirectory, type GlobalOptions } from './context.js';
 import { EXIT_ERROR, exitCodeForFailure } from './exit-code.js';
@@ -112,6 +113,26 @@ be overridden with AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_LAMBDA and AWS_ENDPOINT_UR
     )
     .action((names: string[], _opts, self: Command) => {
       run(deployCommand(names, self.optsWithGlobals<GlobalOptions>()));
+    });
+
+  cmd
+    .command('size')
+    .description(
+      "build each bundle's zip, then show how its bytes divide between packages and the project's files",
+    )
+    .argument('[bundles...]', 'bundles ([bundle.NAME] tables); default: all of them')
+    .option('--json', 'as JSON, for scripts')
+    .option('--html <file>', 'also write a self-contained page with a treemap to <file>')
+    .addHelpText(
+      'after',
+      `
+Per distribution in the zip (found by its .dist-info/RECORD): version, files, unzipped and zipped
+bytes, share of Lambda's 250 MB unzipped limit and what \`exclude\` left out of it; then the
+project's sources and extra files, the headroom to the 250 MB unzipped and 50 MB direct-upload
+limits, and the twenty largest files.`,
+    )
+    .action((bundles: string[], opts: { json?: boolean; html?: string }, self: Command) => {
+      run(sizeCommand(bundles, { ...self.optsWithGlobals<GlobalOptions>(), ...opts }));
     });
 
   cmd

@@ -32,7 +32,7 @@ export {
 } from './hash.js';
 export { FileHasher, type FileRecord } from './file-state.js';
 export { StampStore, type Stamp } from './stamp.js';
-export { expandInputs } from './inputs.js';
+export { excludeMatcher, expandInputs } from './inputs.js';
 export { writeFileAtomic } from './atomic.js';
 export { temporaryName, temporarySibling, sweepTemporaries } from './temporary-files.js';
 export { ownerTag } from './process-liveness.js';

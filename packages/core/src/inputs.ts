@@ -118,6 +118,22 @@ function outputMatcher(outputs: readonly string[]): (file: string) => boolean {
 const MATCH = { dot: true, posix: true };
 
 /**
+ * Whether `exclude` globs cover a relative '/'-separated file path, as an input spec's `exclude`
+ * leaves files out of its walk: the path matches, or one of its folders does as `folder/` (the
+ * walk does not enter it). For files that are not on disk, such as a wheel's, matched the same way.
+ */
+export function excludeMatcher(patterns: readonly string[]): (path: string) => boolean {
+  if (patterns.length === 0) return () => false;
+  const excluded = picomatch([...patterns], MATCH);
+  return (path) => {
+    if (excluded(path)) return true;
+    for (let slash = path.indexOf('/'); slash !== -1; slash = path.indexOf('/', slash + 1))
+      if (excluded(path.slice(0, slash + 1))) return true;
+    return false;
+  };
+}
+
+/**
  * Adds the files below `root` that the globs match, root-relative. Each glob is walked from its
  * static base (`src` for `src/**\/*.py`), no deeper than it can match, skipping directories an
  * exclude covers. Links are followed; a link to a directory already entered through a link (a

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LbuildError } from '../src/failure.js';
-import { expandInputs } from '../src/inputs.js';
+import { excludeMatcher, expandInputs } from '../src/inputs.js';
 import type { InputSpec } from '../src/target.js';
 
 let base: string;
@@ -201,5 +201,37 @@ describe('expandInputs', () => {
     ]);
     const plain = expandInputs(root, [{ patterns: ['.'] }], 'test', [], options);
     expect(plain.files).toEqual(expect.arrayContaining(['dist/api.zip', 'gen/out/version.py']));
+  });
+});
+
+describe('excludeMatcher', () => {
+  it('leaves out a path its globs match, or one below a folder they match as `dir/`', () => {
+    const excluded = excludeMatcher(['**/tests/**', '**/*.pyi', 'pkg/_vendor/', '.hidden']);
+    expect(excluded('pkg/tests/test_a.py')).toBe(true);
+    expect(excluded('tests/conftest.py')).toBe(true);
+    expect(excluded('pkg/core.pyi')).toBe(true);
+    expect(excluded('pkg/_vendor/six.py')).toBe(true);
+    expect(excluded('pkg/_vendor/deep/x.py')).toBe(true);
+    expect(excluded('.hidden')).toBe(true);
+    expect(excluded('pkg/core.py')).toBe(false);
+    expect(excluded('pkg/testsuite.py')).toBe(false);
+    expect(excluded('other/_vendor/six.py')).toBe(false);
+  });
+
+  it('matches the files the input walk leaves out, for the same globs', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lbuild-exclude-'));
+    try {
+      const files = ['a/tests/t.py', 'a/b.py', 'a/b.pyi', 'a/_vendor/v.py', 'c.pyi', '.env'];
+      for (const f of files) {
+        mkdirSync(dirname(join(dir, f)), { recursive: true });
+        writeFileSync(join(dir, f), '');
+      }
+      const exclude = ['**/tests/**', '*.pyi', 'a/_vendor/', '.env'];
+      const walked = expandInputs(dir, [{ patterns: ['.'], exclude }], 't').files;
+      const excluded = excludeMatcher(exclude);
+      expect(files.filter((f) => !excluded(f)).sort()).toEqual(walked);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

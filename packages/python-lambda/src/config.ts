@@ -45,7 +45,10 @@ export const bundleSchema = z.strictObject({
   requirements: z.optional(relativePath),
   /** Directories, files or globs copied into the package root under their project paths. */
   sources: z.optional(z.array(relativePath)),
-  /** Globs left out, on top of {@link DEFAULT_EXCLUDES}. */
+  /**
+   * Globs left out: of the sources, on top of {@link DEFAULT_EXCLUDES}, and of the files the
+   * wheels install, matched on their path in the zip (a `.dist-info` folder is always kept).
+   */
   exclude: z.optional(z.array(z.string())),
   /** Extra files: path in the zip = path in the project. */
   files: z.optional(z.record(z.string().check(z.minLength(1)), relativePath)),

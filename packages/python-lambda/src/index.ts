@@ -1,2 +1,21 @@
 export { pythonLambdaPlugin, DIRECT_UPLOAD_LIMIT, formatBytes } from './plugin.js';
+export type { BundleTreeValue } from './plugin.js';
 export { bundleSchema, DEFAULT_EXCLUDES, type BundleConfig } from './config.js';
+import type { AnalyzeOptions, SizeReport } from './size/index.js';
+
+export type {
+  AnalyzeOptions,
+  DistributionSize,
+  FileOwner,
+  FileSize,
+  SizeReport,
+  SizeTotals,
+} from './size/index.js';
+
+/**
+ * How a bundle zip's bytes divide between its distributions and the project's files (see
+ * size/analyze.ts). Loaded on first use: a build never needs the zip reader.
+ */
+export async function analyzeBundleZip(zip: string, options: AnalyzeOptions): Promise<SizeReport> {
+  return (await import('./size/index.js')).analyzeBundleZip(zip, options);
+}

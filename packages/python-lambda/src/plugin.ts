@@ -310,6 +310,32 @@ function stagingTarget(bundle: Bundle): TargetDefinition {
   };
 }
 
+/** The globs applied to the wheels' files: the bundle's `exclude`, without the defaults. */
+const wheelExclude = (bundle: Bundle) => bundle.config.exclude ?? [];
+
+/**
+ * What the tree target reports besides its manifest (its `value`): what `exclude` left out of
+ * each distribution, and which files are the bundle's extra `files`. `lbuild size` reads it.
+ */
+export interface BundleTreeValue {
+  /** Per `NAME-VERSION.dist-info` folder: the files the exclude left out and their bytes. */
+  excluded: Record<string, { files: number; bytes: number }>;
+  /** The zip paths of the bundle's `files` table, sorted. */
+  extraFiles: string[];
+}
+
+function excludedByDistribution(
+  files: readonly { distInfo: string; size: number }[],
+): BundleTreeValue['excluded'] {
+  const out: BundleTreeValue['excluded'] = {};
+  for (const file of files) {
+    const sum = (out[file.distInfo] ??= { files: 0, bytes: 0 });
+    sum.files++;
+    sum.bytes += file.size;
+  }
+  return out;
+}
+
 const allowHostBuilt = (bundle: Bundle) => bundle.config['allow-host-built-wheels'] ?? false;
 
 function treeTarget(bundle: Bundle): TargetDefinition {
@@ -336,6 +362,9 @@ function treeTarget(bundle: Bundle): TargetDefinition {
         manifest: TREE_MANIFEST_VERSION,
         files,
         exclude,
+        // The bundle's own globs also leave wheels' files out (the defaults are for project
+        // files only): a new pattern may remove files from a tree whose inputs are the same.
+        wheelExclude: wheelExclude(bundle),
         // How wheels are laid out, and the interpreter their scripts name: a bundle whose wheels
         // stay the same under another runtime still gets that runtime's `#!` lines.
         install: INSTALL_LAYOUT,
@@ -370,6 +399,7 @@ function treeTarget(bundle: Bundle): TargetDefinition {
         files: listed,
         hashFile: ctx.hashFile,
         python: bundle.python,
+        exclude: wheelExclude(bundle),
         writtenDir: join(bundle.root, writtenOut),
         signal: ctx.signal,
       });
@@ -383,8 +413,16 @@ function treeTarget(bundle: Bundle): TargetDefinition {
         );
       }
       await writeFileAtomic(join(bundle.root, manifestOut), JSON.stringify(manifest));
+      const value: BundleTreeValue = {
+        excluded: excludedByDistribution(manifest.excluded ?? []),
+        extraFiles: Object.keys(files)
+          .map((p) => p.replace(/^\.\//, ''))
+          .sort(),
+      };
+      const left = manifest.excluded ?? [];
       return {
-        summary: `${manifest.entries.length} files, ${formatBytes(manifestUnzippedSize(manifest))} unzipped`,
+        value: value as unknown as Json,
+        summary: `${manifest.entries.length} files, ${formatBytes(manifestUnzippedSize(manifest))} unzipped${left.length > 0 ? `; exclude left out ${left.length} files of wheels (${formatBytes(left.reduce((n, f) => n + f.size, 0))})` : ''}`,
       };
     },
   };

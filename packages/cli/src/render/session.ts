@@ -58,4 +58,13 @@ export class SessionRenderer {
     if (this.#options.json) process.stdout.write(jsonSummary(summary, code, cycle) + '\n');
     return code;
   }
+
+  /**
+   * The end of a build that only prepares what a command then reports on (`lbuild size`): the
+   * summary line when something ran or failed, no `--json` summary (the command prints its own).
+   */
+  finishQuietly(summary: BuildSummary): number {
+    if (summary.targets.some((t) => t.status !== 'up-to-date')) this.#human?.summary(summary);
+    return exitCodeForSummary(summary);
+  }
 }

@@ -1,10 +1,16 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { buildError, writeFileAtomic } from '@lbuild/core';
+import { buildError, excludeMatcher, writeFileAtomic } from '@lbuild/core';
 import { mapConcurrent } from './concurrency.js';
 import { planInstall, type WrittenFile } from './install.js';
-import type { FileTreeEntry, TreeEntry, TreeManifest, WheelTreeEntry } from './manifest.js';
+import type {
+  ExcludedFile,
+  FileTreeEntry,
+  TreeEntry,
+  TreeManifest,
+  WheelTreeEntry,
+} from './manifest.js';
 import { TREE_MANIFEST_VERSION, comparePaths } from './manifest.js';
 import { unsafePathReason } from './paths.js';
 import { readWheel, readWheelEntryContent } from './wheel.js';
@@ -33,6 +39,12 @@ export interface BuildTreeArgs {
    * the wheels install (see planInstall).
    */
   python: string;
+  /**
+   * Globs (as an input spec's `exclude`) matched against the path each wheel's file would have in
+   * the bundle: the files they match are left out, and their rows out of the wheel's RECORD. A
+   * wheel's `.dist-info` folder is always kept.
+   */
+  exclude?: readonly string[];
   /**
    * Where the files an installer writes (rewritten scripts, entry-point wrappers, INSTALLER,
    * RECORD) are kept, named by the SHA-256 of their content; this function owns the directory
@@ -69,6 +81,8 @@ export async function buildTree(args: BuildTreeArgs): Promise<TreeManifest> {
 
   await mkdir(args.writtenDir, { recursive: true });
   const writtenNames = new Map<string, Promise<void>>();
+  const isExcluded = excludeMatcher(args.exclude ?? []);
+  const excluded: ExcludedFile[] = [];
   const wheelEntries = (
     await mapConcurrent(args.wheels, 4, async (wheel) => {
       signal?.throwIfAborted();
@@ -76,7 +90,8 @@ export async function buildTree(args: BuildTreeArgs): Promise<TreeManifest> {
         args.hashFile(wheel),
         readWheel(wheel, signal),
       ]);
-      const plan = await planInstall(wheel, listing, args.python);
+      const plan = await planInstall(wheel, listing, args.python, isExcluded);
+      for (const file of plan.excluded) excluded.push({ ...file, distInfo: listing.distInfo });
       const written = await mapConcurrent(plan.written, 8, (file) =>
         writtenEntry(file, args.writtenDir, writtenNames, args.hashFile),
       );
@@ -162,7 +177,12 @@ export async function buildTree(args: BuildTreeArgs): Promise<TreeManifest> {
   }
 
   checkFileDirectoryConflicts(entries);
-  return { version: TREE_MANIFEST_VERSION, entries };
+  excluded.sort((a, b) => comparePaths(a.path, b.path) || comparePaths(a.distInfo, b.distInfo));
+  return {
+    version: TREE_MANIFEST_VERSION,
+    entries,
+    ...(excluded.length > 0 ? { excluded } : {}),
+  };
 }
 
 /**

@@ -8,6 +8,7 @@ export {
 } from './manifest.js';
 export type {
   EntryMode,
+  ExcludedFile,
   FileSource,
   FileTreeEntry,
   TreeEntry,

@@ -44,6 +44,8 @@ export interface InstallPlan {
   copied: WheelFileEntry[];
   /** Rewritten scripts, generated wrappers, INSTALLER and RECORD. */
   written: WrittenFile[];
+  /** Files the bundle's `exclude` left out: their installed path and size. */
+  excluded: { path: string; size: number }[];
 }
 
 /**
@@ -66,6 +68,7 @@ export async function planInstall(
   wheel: string,
   listing: WheelListing,
   python: string,
+  exclude: (path: string) => boolean = () => false,
 ): Promise<InstallPlan> {
   const interpreter = lambdaInterpreter(python);
   const { distInfo, files } = listing;
@@ -78,14 +81,23 @@ export async function planInstall(
     ? parseEntryPoints((await read(entryPointsFile)).toString('utf8'))
     : { console: new Map(), gui: new Map() };
 
+  // The `.dist-info` folder is never left out: importlib.metadata reads it (many packages look up
+  // their own version when imported), and it is what ties every other file to its distribution.
+  const isExcluded = (path: string) => !path.startsWith(`${distInfo}/`) && exclude(path);
   const copied: WheelFileEntry[] = [];
   const written: WrittenFile[] = [];
+  const excluded: InstallPlan['excluded'] = [];
   /** Archive path → installed path, as pip's RECORD rewrite maps them. */
   const installed = new Map<string, string>();
   const changed = new Map<string, Buffer>();
   for (const file of files) {
+    if (file.scheme === 'scripts' && isEntryPointWrapper(basename(file.path), points)) continue;
+    if (isExcluded(file.path)) {
+      installed.set(file.entryName, file.path);
+      excluded.push({ path: file.path, size: file.size });
+      continue;
+    }
     if (file.scheme === 'scripts') {
-      if (isEntryPointWrapper(basename(file.path), points)) continue;
       const fixed = fixShebang(await read(file), interpreter);
       installed.set(file.entryName, file.path);
       if (fixed === null) {
@@ -119,6 +131,10 @@ export async function planInstall(
     scripts.set(script.name, Buffer.from(script.text, 'utf8'));
   }
   for (const [name, content] of scripts) {
+    if (isExcluded(`bin/${name}`)) {
+      excluded.push({ path: `bin/${name}`, size: content.length });
+      continue;
+    }
     generated.push({
       path: `bin/${name}`,
       content,
@@ -140,6 +156,9 @@ export async function planInstall(
     const archivePath = row[0] ?? '';
     const path = installed.get(archivePath) ?? archivePath;
     installed.delete(archivePath);
+    // RECORD lists what is installed: a row for a file left out would name a missing file
+    // (pip's uninstall and importlib.metadata.files() would stumble on it).
+    if (isExcluded(path)) continue;
     const content = changed.get(path);
     rows.push(
       content === undefined
@@ -149,12 +168,12 @@ export async function planInstall(
   }
   for (const file of generated)
     rows.push([file.path, recordHash(file.content), String(file.content.length)]);
-  for (const path of installed.values()) rows.push([path, '', '']);
+  for (const path of installed.values()) if (!isExcluded(path)) rows.push([path, '', '']);
   written.push(...generated, {
     path: recordPath,
     content: Buffer.from(formatRecord(rows), 'utf8'),
     executable: false,
     what: `the RECORD lbuild writes for ${basename(wheel)}`,
   });
-  return { copied, written };
+  return { copied, written, excluded };
 }

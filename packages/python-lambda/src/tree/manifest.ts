@@ -14,6 +14,21 @@ export interface TreeManifest {
   version: typeof TREE_MANIFEST_VERSION;
   /** Sorted bytewise by the UTF-8 bytes of `path` (`Buffer.compare`), no two with the same path. */
   entries: TreeEntry[];
+  /**
+   * The wheels' files the bundle's `exclude` left out, sorted by path; absent when there are
+   * none. Not part of the zip: it says what the exclude saved.
+   */
+  excluded?: ExcludedFile[];
+}
+
+/** A file a wheel installs that the bundle's `exclude` left out. */
+export interface ExcludedFile {
+  /** Where it would be in the bundle. */
+  path: string;
+  /** Its size in bytes, as in the wheel. */
+  size: number;
+  /** The `NAME-VERSION.dist-info` folder of its distribution. */
+  distInfo: string;
 }
 
 export const TREE_MANIFEST_VERSION = 1;

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { LbuildError } from '@lbuild/core';
 import {
@@ -197,5 +198,89 @@ describe('pthFiles', () => {
         hashFile: makeHashFile().hashFile,
       });
       expect(pthFiles(manifest)).toEqual(['ns-1.0-nspkg.pth (from ns-1.0-py3-none-any.whl)']);
+    }));
+});
+
+describe('exclude on the files a wheel installs', () => {
+  it('matches installed paths, keeps .dist-info, and drops the rows of what it left out from RECORD', () =>
+    withTempDir(async (dir) => {
+      const info = 'trim-1.0.dist-info';
+      const wheel = makeWheel(join(dir, 'trim-1.0-py3-none-any.whl'), [
+        { name: 'trim/__init__.py', data: 'x = 1\n' },
+        { name: 'trim/core.pyi', data: 'x: int\n' },
+        { name: 'trim/tests/test_x.py', data: 'def test(): pass\n' },
+        { name: 'trim-1.0.data/purelib/trim/tests/data.txt', data: 'from .data\n' },
+        { name: 'trim-1.0.data/scripts/tool.sh', data: '#!/bin/sh\necho\n', mode: 0o100755 },
+        { name: `${info}/entry_points.txt`, data: '[console_scripts]\ntrim = trim:main\n' },
+        { name: `${info}/LICENSE.txt`, data: 'license\n' },
+        { name: `${info}/METADATA`, data: 'Metadata-Version: 2.1\nName: trim\nVersion: 1.0\n' },
+        {
+          name: `${info}/WHEEL`,
+          data: 'Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n',
+        },
+        {
+          name: `${info}/RECORD`,
+          data: [
+            'trim/__init__.py,sha256=a,6',
+            'trim/core.pyi,sha256=b,7',
+            'trim/tests/test_x.py,sha256=c,17',
+            'trim-1.0.data/purelib/trim/tests/data.txt,sha256=d,11',
+            'trim-1.0.data/scripts/tool.sh,sha256=e,15',
+            `${info}/RECORD,,`,
+          ].join('\n'),
+        },
+      ]);
+      const manifest = await buildTree({
+        ...installArgs(dir),
+        wheels: [wheel],
+        files: [],
+        hashFile: makeHashFile().hashFile,
+        exclude: ['**/tests/**', '**/*.pyi', 'bin/**', '**/*.txt'],
+      });
+      expect(manifest.entries.map((e) => e.path)).toEqual([
+        `${info}/INSTALLER`,
+        `${info}/LICENSE.txt`,
+        `${info}/METADATA`,
+        `${info}/RECORD`,
+        `${info}/WHEEL`,
+        `${info}/entry_points.txt`,
+        'trim/__init__.py',
+      ]);
+      expect(manifest.excluded).toEqual([
+        { path: 'bin/tool.sh', size: 15, distInfo: info },
+        { path: 'bin/trim', size: expect.any(Number) as number, distInfo: info },
+        { path: 'trim/core.pyi', size: 7, distInfo: info },
+        { path: 'trim/tests/data.txt', size: 11, distInfo: info },
+        { path: 'trim/tests/test_x.py', size: 17, distInfo: info },
+      ]);
+      const record = manifest.entries.find((e) => e.path === `${info}/RECORD`);
+      if (record?.source.kind !== 'file') throw new Error('RECORD is written by the installer');
+      const rows = parseRecord(await readFile(record.source.file, 'utf8')).map((r) => r[0]);
+      expect(rows).toEqual(
+        [
+          `${info}/INSTALLER`,
+          `${info}/RECORD`,
+          // Not listed by the wheel's RECORD, but installed: pip adds rows for them.
+          `${info}/LICENSE.txt`,
+          `${info}/METADATA`,
+          `${info}/WHEEL`,
+          `${info}/entry_points.txt`,
+          'trim/__init__.py',
+        ].sort(),
+      );
+    }));
+
+  it('leaves a tree without patterns as it was, with no excluded list', () =>
+    withTempDir(async (dir) => {
+      const wheel = makeWheel(join(dir, 'keep-1.0-py3-none-any.whl'), [
+        { name: 'keep/tests/t.py', data: '' },
+        ...distInfo('keep'),
+      ]);
+      const args = { ...installArgs(dir), wheels: [wheel], files: [] };
+      const plain = await buildTree({ ...args, hashFile: makeHashFile().hashFile });
+      const empty = await buildTree({ ...args, hashFile: makeHashFile().hashFile, exclude: [] });
+      expect(empty).toEqual(plain);
+      expect(plain.excluded).toBeUndefined();
+      expect(plain.entries.map((e) => e.path)).toContain('keep/tests/t.py');
     }));
 });
