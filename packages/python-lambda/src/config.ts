@@ -45,6 +45,11 @@ export const bundleSchema = z.strictObject({
   requirements: z.optional(relativePath),
   /** Directories, files or globs copied into the package root under their project paths. */
   sources: z.optional(z.array(relativePath)),
+  /**
+   * The folder `sources`, `exclude` and `files` are resolved in, and zip paths are relative to
+   * (SAM's `CodeUri: src/`): with "src", src/app.py is app.py in the zip.
+   */
+  'source-root': z.optional(relativePath),
   /** Globs left out, on top of {@link DEFAULT_EXCLUDES}. */
   exclude: z.optional(z.array(z.string())),
   /** Extra files: path in the zip = path in the project. */
