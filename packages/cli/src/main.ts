@@ -4,6 +4,7 @@ import { buildCommand } from './commands/build.js';
 import { cleanCommand } from './commands/clean.js';
 import { deployCommand } from './commands/deploy.js';
 import { graphCommand } from './commands/graph.js';
+import { initCommand, type InitOptions } from './commands/init.js';
 import { schemaCommand } from './commands/schema.js';
 import { watchCommand } from './commands/watch.js';
 import { workingDirectory, type GlobalOptions } from './context.js';
@@ -112,6 +113,17 @@ be overridden with AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_LAMBDA and AWS_ENDPOINT_UR
     )
     .action((names: string[], _opts, self: Command) => {
       run(deployCommand(names, self.optsWithGlobals<GlobalOptions>()));
+    });
+
+  cmd
+    .command('init')
+    .description(
+      'write a starting lbuild.toml for the Python project here, and have git ignore what lbuild writes',
+    )
+    .option('--pyproject', 'add [tool.lbuild] to pyproject.toml instead of writing lbuild.toml')
+    .option('--python <python>', 'the Python that reads the project files (default python3)')
+    .action((opts: InitOptions, self: Command) => {
+      run(initCommand({ ...self.optsWithGlobals<GlobalOptions>(), ...opts }));
     });
 
   cmd
