@@ -240,6 +240,7 @@ function wheelhouseTarget(bundle: Bundle): TargetDefinition {
         noBuildIsolation: bundle.config['no-build-isolation'] ?? false,
         signal: ctx.signal,
         onOutput: (line) => ctx.log('debug', line),
+        onProgress: (p) => ctx.progress(p.done, p.total, p.unit, p.detail),
         onWarning: (message) => ctx.log('warn', message),
       }).catch((error: unknown) => {
         throw pipFailureOf(error)?.reason === 'free-threaded-build-python'

@@ -28,7 +28,10 @@ const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', 
 export class HumanRenderer {
   readonly #o: HumanOptions;
   #colors: Colors | undefined;
-  readonly #running = new Map<TargetKey, { started: number; progress?: string }>();
+  readonly #running = new Map<
+    TargetKey,
+    { started: number; progress?: string; printed?: number }
+  >();
   #timer: NodeJS.Timeout | undefined;
   #frame = 0;
   #statusShown = false;
@@ -81,8 +84,15 @@ export class HumanRenderer {
         return;
       case 'target-progress': {
         const running = this.#running.get(event.key);
-        if (running)
-          running.progress = `${event.done}/${event.total}${event.unit ? ' ' + event.unit : ''}`;
+        if (!running) return;
+        running.progress = `${event.done}/${event.total}${event.unit ? ' ' + event.unit : ''}${event.detail ? `, ${event.detail}` : ''}`;
+        // Without a live status line (a log, CI), long work still shows: what it works on, at
+        // most once a second, and nothing for work done within the first second.
+        const now = Date.now();
+        if (event.detail && !this.#live && now - (running.printed ?? running.started) >= 1000) {
+          running.printed = now;
+          this.#line(c.dim(`  ${event.key}: ${running.progress}`));
+        }
         return;
       }
       case 'target-changed-during-run':

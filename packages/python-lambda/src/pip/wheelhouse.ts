@@ -6,6 +6,7 @@ import { PipCredentials } from './credentials.js';
 import { localFindLinksDir, pipSourceOptions } from './index-options.js';
 import { buildLocalProjects } from './local-projects.js';
 import { checkPip, diagnosePipFailure } from './pip-errors.js';
+import { PipOutputWatcher, type PipProgress } from './pip-progress.js';
 import { takeRequirementsCredentials, writePipRequirements } from './pip-requirements.js';
 import type { LocalWheel } from './pip-requirements.js';
 import {
@@ -47,7 +48,9 @@ export interface FillWheelhouseArgs {
   signal?: AbortSignal | undefined;
   /** pip's output, line by line, credentials masked. */
   onOutput?: ((line: string) => void) | undefined;
-  /** Things the user should know, e.g. PIP_* variables that were ignored. */
+  /** What pip works on, and how far it got, as its output says (for a cold wheelhouse). */
+  onProgress?: ((progress: PipProgress) => void) | undefined;
+  /** Things the user should know, e.g. PIP_* variables that were ignored, or an index retried. */
   onWarning?: ((message: string) => void) | undefined;
   /** The environment pip starts from (default `process.env`); see `pipEnvironment`. */
   env?: Readonly<Record<string, string | undefined>> | undefined;
@@ -138,6 +141,11 @@ export async function fillWheelhouse(args: FillWheelhouseArgs): Promise<FillWhee
   const pythonProblem = freeThreadedProblem(args.python) ?? checkPip(args.python.pip, MINIMUM_PIP);
   if (pythonProblem !== undefined) throw pythonProblem;
   const { env: baseEnv, ignored } = pipEnvironment(args.env ?? process.env);
+  const watcher = new PipOutputWatcher(args.onProgress, args.onWarning);
+  const onOutput = (line: string) => {
+    args.onOutput?.(line);
+    watcher.line(line);
+  };
   const requirements =
     typeof args.requirements === 'string'
       ? await readRequirements(args.requirements, { cwd: args.cwd, env: args.env })
@@ -181,7 +189,7 @@ export async function fillWheelhouse(args: FillWheelhouseArgs): Promise<FillWhee
       credentials,
       noBuildIsolation: args.noBuildIsolation ?? false,
       signal: args.signal,
-      onOutput: args.onOutput,
+      onOutput,
       runner: args.runner,
     });
     const reqFile = await writePipRequirements(requirements, work, {
@@ -217,7 +225,7 @@ export async function fillWheelhouse(args: FillWheelhouseArgs): Promise<FillWhee
           markerEnvironment: lambdaMarkerEnvironment(args.platform),
           signal: args.signal,
           runner: args.runner,
-          onOutput: args.onOutput,
+          onOutput,
         });
         if (result.lines.some((line) => line.startsWith(MARKER_BOOTSTRAP_FAILED)))
           markerOverride.failed = true;
