@@ -6,6 +6,7 @@ import { PipCredentials } from './credentials.js';
 import { localFindLinksDir, pipSourceOptions } from './index-options.js';
 import { buildLocalProjects } from './local-projects.js';
 import { checkPip, diagnosePipFailure } from './pip-errors.js';
+import { explainMissingWheel } from './missing-wheel.js';
 import { PipOutputWatcher, type PipProgress } from './pip-progress.js';
 import { takeRequirementsCredentials, writePipRequirements } from './pip-requirements.js';
 import type { LocalWheel } from './pip-requirements.js';
@@ -230,14 +231,44 @@ export async function fillWheelhouse(args: FillWheelhouseArgs): Promise<FillWhee
         if (result.lines.some((line) => line.startsWith(MARKER_BOOTSTRAP_FAILED)))
           markerOverride.failed = true;
         if (result.exitCode !== 0) {
-          throw await diagnosePipFailure(result.lines, {
+          const usedIndex = !args.index.noIndex && !requirements.index.noIndex;
+          const error = await diagnosePipFailure(result.lines, {
             platform: args.platform,
             strategy,
             searchDirs: localSearchDirs(dir, args.index, requirements, args.cwd),
-            usedIndex: !args.index.noIndex && !requirements.index.noIndex,
+            usedIndex,
             step: 'wheelhouse',
             requirementsFile: requirements.file,
             exitCode: result.exitCode,
+          });
+          // Files on an index that pip passed over are named only in its -vv output.
+          if (!usedIndex) throw error;
+          throw await explainMissingWheel(error, {
+            platform: args.platform,
+            strategy,
+            probe: async (requirement) => {
+              const probe = await runPip({
+                python: args.python,
+                args: [
+                  'download',
+                  '--no-deps',
+                  '--only-binary=:all:',
+                  ...platformPipArgs(args.platform),
+                  '-d',
+                  join(work, 'probe'),
+                  '-vv',
+                  ...sourceArgs,
+                  ...PIP_QUIET_ARGS,
+                  ...PIP_PROGRESS_ARGS,
+                  requirement,
+                ],
+                cwd: args.cwd,
+                env,
+                signal: args.signal,
+                runner: args.runner,
+              });
+              return probe.lines;
+            },
           });
         }
       },
