@@ -11,7 +11,7 @@ import { ARCHITECTURE, NO_PIP_ENV } from './rig.js';
 /**
  * Long pip work is visible without -v: a cold wheelhouse from a slow index says what pip fetches
  * and how far it got, and an index that does not answer shows pip's retries as they happen.
- * Output here is not a terminal, so progress comes as plain lines (at most one a second).
+ * Output here is not a terminal, so progress comes as plain lines (one every two seconds at most).
  */
 let root: string;
 let index: IndexServer;

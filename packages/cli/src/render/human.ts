@@ -19,6 +19,9 @@ export interface HumanOptions {
   verbose: boolean;
 }
 
+/** Without a terminal, a running target's progress is printed at most this often. */
+const PROGRESS_LINE_MS = 2000;
+
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
 /**
@@ -87,9 +90,13 @@ export class HumanRenderer {
         if (!running) return;
         running.progress = `${event.done}/${event.total}${event.unit ? ' ' + event.unit : ''}${event.detail ? `, ${event.detail}` : ''}`;
         // Without a live status line (a log, CI), long work still shows: what it works on, at
-        // most once a second, and nothing for work done within the first second.
+        // most every PROGRESS_LINE_MS, and nothing for work done sooner.
         const now = Date.now();
-        if (event.detail && !this.#live && now - (running.printed ?? running.started) >= 1000) {
+        if (
+          event.detail &&
+          !this.#live &&
+          now - (running.printed ?? running.started) >= PROGRESS_LINE_MS
+        ) {
           running.printed = now;
           this.#line(c.dim(`  ${event.key}: ${running.progress}`));
         }
