@@ -118,7 +118,8 @@ describe('bad requirements (exit 1, the wheelhouse fails)', () => {
     project.write('requirements.txt', good + 'nosuchpkg==1.0\n');
     const result = await run();
     expect(result.code).toBe(1);
-    expect(result.stdout).toBe('▶ fn:wheelhouse\n');
+    // pip's progress lines come when it is slow (a loaded machine); they are not the point here.
+    expect(result.stdout.replace(/^ {2}fn:wheelhouse: .*\n/gm, '')).toBe('▶ fn:wheelhouse\n');
     const [failedLine, error, hint, summary, end] = withoutTimes(result.stderr).split('\n');
     expect([failedLine, error, summary, end]).toEqual([
       '✗ fn:wheelhouse failed (T)',

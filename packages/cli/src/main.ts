@@ -4,6 +4,7 @@ import { buildCommand } from './commands/build.js';
 import { cleanCommand } from './commands/clean.js';
 import { deployCommand } from './commands/deploy.js';
 import { graphCommand } from './commands/graph.js';
+import { initCommand, type InitOptions } from './commands/init.js';
 import { schemaCommand } from './commands/schema.js';
 import { sizeCommand } from './commands/size.js';
 import { watchCommand } from './commands/watch.js';
@@ -133,6 +134,17 @@ limits, and the twenty largest files.`,
     )
     .action((bundles: string[], opts: { json?: boolean; html?: string }, self: Command) => {
       run(sizeCommand(bundles, { ...self.optsWithGlobals<GlobalOptions>(), ...opts }));
+    });
+
+  cmd
+    .command('init')
+    .description(
+      'write a starting lbuild.toml for the Python project here, and have git ignore what lbuild writes',
+    )
+    .option('--pyproject', 'add [tool.lbuild] to pyproject.toml instead of writing lbuild.toml')
+    .option('--python <python>', 'the Python that reads the project files (default python3)')
+    .action((opts: InitOptions, self: Command) => {
+      run(initCommand({ ...self.optsWithGlobals<GlobalOptions>(), ...opts }));
     });
 
   cmd

@@ -371,13 +371,14 @@ class Scheduler {
             ...(data ? { data } : {}),
           }),
         output: (stream, text) => this.#emit({ type: 'target-output', key: def.key, stream, text }),
-        progress: (done, total, unit) =>
+        progress: (done, total, unit, detail) =>
           this.#emit({
             type: 'target-progress',
             key: def.key,
             done,
             total,
             ...(unit ? { unit } : {}),
+            ...(detail ? { detail } : {}),
           }),
       };
       const outcome = await def.run(ctx);

@@ -53,7 +53,15 @@ export type BuildEvent =
       message: string;
       data?: Record<string, Json>;
     }
-  | { type: 'target-progress'; key: TargetKey; done: number; total: number; unit?: string }
+  | {
+      type: 'target-progress';
+      key: TargetKey;
+      done: number;
+      total: number;
+      unit?: string;
+      /** What the target works on now, for people. */
+      detail?: string;
+    }
   /** A run that succeeded but was not stamped: `changed` as in TargetReport.changedDuringRun. */
   | { type: 'target-changed-during-run'; key: TargetKey; changed: string[] }
   | { type: 'target-finish'; report: TargetReport }

@@ -71,7 +71,8 @@ export interface RunContext {
   readonly hashFile: (path: string) => Promise<string>;
   readonly log: (level: LogLevel, message: string, data?: Record<string, Json>) => void;
   readonly output: (stream: 'stdout' | 'stderr', text: string) => void;
-  readonly progress: (done: number, total: number, unit?: string) => void;
+  /** How far a long run got; `detail` says what it works on now (`downloading numpy-….whl`). */
+  readonly progress: (done: number, total: number, unit?: string, detail?: string) => void;
 }
 
 export interface RunOutcome {

@@ -46,6 +46,11 @@ export const bundleSchema = z.strictObject({
   /** Directories, files or globs copied into the package root under their project paths. */
   sources: z.optional(z.array(relativePath)),
   /**
+   * The folder `sources`, `exclude` and `files` are resolved in, and zip paths are relative to
+   * (SAM's `CodeUri: src/`): with "src", src/app.py is app.py in the zip.
+   */
+  'source-root': z.optional(relativePath),
+  /**
    * Globs left out: of the sources, on top of {@link DEFAULT_EXCLUDES}, and of the files the
    * wheels install, matched on their path in the zip (a `.dist-info` folder is always kept).
    */

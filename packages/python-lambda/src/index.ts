@@ -19,3 +19,5 @@ export type {
 export async function analyzeBundleZip(zip: string, options: AnalyzeOptions): Promise<SizeReport> {
   return (await import('./size/index.js')).analyzeBundleZip(zip, options);
 }
+
+export { detectProject, gitignoreAddition, renderConfig, type InitPlan } from './init/index.js';

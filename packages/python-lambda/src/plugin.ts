@@ -1,8 +1,9 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { constants, copyFile, mkdir, readFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import {
   buildError,
+  configError,
   definePlugin,
   keyToFileName,
   LbuildError,
@@ -49,6 +50,8 @@ interface Bundle {
   buildPython: string;
   output: string;
   requirements: string | undefined;
+  /** `source-root`, root-relative without `./` or a trailing `/`; '' for the project root. */
+  sourceRoot: string;
   index: { indexUrl?: string; extraIndexUrls: string[]; findLinks: string[]; noIndex: boolean };
   location: PluginEntry<BundleConfig>['location'];
 }
@@ -72,6 +75,7 @@ export const pythonLambdaPlugin = definePlugin<BundleConfig>({
       buildPython: c['build-python'] ?? 'python3',
       output: c.output ?? `dist/${entry.name}.zip`,
       requirements: c.requirements,
+      sourceRoot: sourceRootOf(entry),
       index: {
         ...(c['index-url'] ? { indexUrl: c['index-url'] } : {}),
         extraIndexUrls: c['extra-index-url'] ?? [],
@@ -87,6 +91,32 @@ export const pythonLambdaPlugin = definePlugin<BundleConfig>({
     return { targets, aliases: { [entry.name]: `${entry.name}:zip` } };
   },
 });
+
+/**
+ * The bundle's `source-root`, checked when the config is loaded: a folder that is missing would
+ * otherwise make every source glob match nothing, and the zip would ship without the handler.
+ */
+function sourceRootOf(entry: PluginEntry<BundleConfig>): string {
+  const given = entry.config['source-root'];
+  if (given === undefined) return '';
+  const clean = given
+    .replace(/\\/g, '/')
+    .replace(/\/+$/, '')
+    .replace(/^(\.\/)+/, '');
+  if (clean === '' || clean === '.') return '';
+  const stats = statSync(join(entry.root, clean), { throwIfNoEntry: false });
+  if (stats?.isDirectory() !== true) {
+    throw configError(
+      'source-root-missing',
+      `source-root "${given}" of [bundle.${entry.name}] ${stats === undefined ? 'does not exist' : 'is not a folder'}`,
+      {
+        hint: 'set source-root to the folder that holds the handler module (relative to the project root), e.g. "src", or remove it to resolve sources from the project root',
+        location: entry.location('source-root'),
+      },
+    );
+  }
+  return clean;
+}
 
 /** Loads the pip layer on first use: a no-op check of an up-to-date tree never needs most of it. */
 const pip = () => import('./pip/index.js');
@@ -210,6 +240,7 @@ function wheelhouseTarget(bundle: Bundle): TargetDefinition {
         noBuildIsolation: bundle.config['no-build-isolation'] ?? false,
         signal: ctx.signal,
         onOutput: (line) => ctx.log('debug', line),
+        onProgress: (p) => ctx.progress(p.done, p.total, p.unit, p.detail),
         onWarning: (message) => ctx.log('warn', message),
       }).catch((error: unknown) => {
         throw pipFailureOf(error)?.reason === 'free-threaded-build-python'
@@ -342,9 +373,19 @@ function treeTarget(bundle: Bundle): TargetDefinition {
   const key = `${bundle.name}:tree`;
   const manifestOut = stateRel(key, 'tree.json');
   const writtenOut = stateRel(key, 'written');
-  const sources = bundle.config.sources ?? [];
-  const files = bundle.config.files ?? {};
-  const exclude = [...DEFAULT_EXCLUDES, ...(bundle.config.exclude ?? [])];
+  // Under a source-root, the globs and paths of the config are the folder's, made root-relative
+  // here; zip paths are taken relative to the folder.
+  const inSourceRoot = (path: string): string =>
+    bundle.sourceRoot === '' ? path : join(bundle.sourceRoot, path).split('\\').join('/');
+  const sources = (bundle.config.sources ?? []).map(inSourceRoot);
+  const files = Object.fromEntries(
+    Object.entries(bundle.config.files ?? {}).map(([zipPath, path]) => [
+      zipPath,
+      inSourceRoot(path),
+    ]),
+  );
+  const exclude = [...DEFAULT_EXCLUDES, ...(bundle.config.exclude ?? []).map(inSourceRoot)];
+  const zipRoot = join(bundle.root, bundle.sourceRoot);
   return {
     key,
     kind: 'tree',
@@ -365,6 +406,7 @@ function treeTarget(bundle: Bundle): TargetDefinition {
         // The bundle's own globs also leave wheels' files out (the defaults are for project
         // files only): a new pattern may remove files from a tree whose inputs are the same.
         wheelExclude: wheelExclude(bundle),
+        ...(bundle.sourceRoot === '' ? {} : { sourceRoot: bundle.sourceRoot }),
         // How wheels are laid out, and the interpreter their scripts name: a bundle whose wheels
         // stay the same under another runtime still gets that runtime's `#!` lines.
         install: INSTALL_LAYOUT,
@@ -384,7 +426,7 @@ function treeTarget(bundle: Bundle): TargetDefinition {
       const [sourceFiles = [], extraFiles = []] = ctx.inputGroups;
       const byPath = new Map(extraFiles.map((f) => [rel(bundle.root, f), f]));
       const listed = [
-        ...sourceFiles.map((file) => ({ zipPath: rel(bundle.root, file), file })),
+        ...sourceFiles.map((file) => ({ zipPath: rel(zipRoot, file), file })),
         ...Object.entries(files).map(([zipPath, path]) => ({
           zipPath: zipPath.replace(/^\.\//, ''),
           file: byPath.get(path.replace(/^\.\//, '')) ?? join(bundle.root, path),

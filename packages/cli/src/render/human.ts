@@ -19,6 +19,9 @@ export interface HumanOptions {
   verbose: boolean;
 }
 
+/** Without a terminal, a running target's progress is printed at most this often. */
+const PROGRESS_LINE_MS = 2000;
+
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
 /**
@@ -28,7 +31,10 @@ const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', 
 export class HumanRenderer {
   readonly #o: HumanOptions;
   #colors: Colors | undefined;
-  readonly #running = new Map<TargetKey, { started: number; progress?: string }>();
+  readonly #running = new Map<
+    TargetKey,
+    { started: number; progress?: string; printed?: number }
+  >();
   #timer: NodeJS.Timeout | undefined;
   #frame = 0;
   #statusShown = false;
@@ -81,8 +87,19 @@ export class HumanRenderer {
         return;
       case 'target-progress': {
         const running = this.#running.get(event.key);
-        if (running)
-          running.progress = `${event.done}/${event.total}${event.unit ? ' ' + event.unit : ''}`;
+        if (!running) return;
+        running.progress = `${event.done}/${event.total}${event.unit ? ' ' + event.unit : ''}${event.detail ? `, ${event.detail}` : ''}`;
+        // Without a live status line (a log, CI), long work still shows: what it works on, at
+        // most every PROGRESS_LINE_MS, and nothing for work done sooner.
+        const now = Date.now();
+        if (
+          event.detail &&
+          !this.#live &&
+          now - (running.printed ?? running.started) >= PROGRESS_LINE_MS
+        ) {
+          running.printed = now;
+          this.#line(c.dim(`  ${event.key}: ${running.progress}`));
+        }
         return;
       }
       case 'target-changed-during-run':

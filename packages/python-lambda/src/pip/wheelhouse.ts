@@ -6,6 +6,8 @@ import { PipCredentials } from './credentials.js';
 import { localFindLinksDir, pipSourceOptions } from './index-options.js';
 import { buildLocalProjects } from './local-projects.js';
 import { checkPip, diagnosePipFailure } from './pip-errors.js';
+import { explainMissingWheel } from './missing-wheel.js';
+import { PipOutputWatcher, type PipProgress } from './pip-progress.js';
 import { takeRequirementsCredentials, writePipRequirements } from './pip-requirements.js';
 import type { LocalWheel } from './pip-requirements.js';
 import {
@@ -47,7 +49,9 @@ export interface FillWheelhouseArgs {
   signal?: AbortSignal | undefined;
   /** pip's output, line by line, credentials masked. */
   onOutput?: ((line: string) => void) | undefined;
-  /** Things the user should know, e.g. PIP_* variables that were ignored. */
+  /** What pip works on, and how far it got, as its output says (for a cold wheelhouse). */
+  onProgress?: ((progress: PipProgress) => void) | undefined;
+  /** Things the user should know, e.g. PIP_* variables that were ignored, or an index retried. */
   onWarning?: ((message: string) => void) | undefined;
   /** The environment pip starts from (default `process.env`); see `pipEnvironment`. */
   env?: Readonly<Record<string, string | undefined>> | undefined;
@@ -138,6 +142,11 @@ export async function fillWheelhouse(args: FillWheelhouseArgs): Promise<FillWhee
   const pythonProblem = freeThreadedProblem(args.python) ?? checkPip(args.python.pip, MINIMUM_PIP);
   if (pythonProblem !== undefined) throw pythonProblem;
   const { env: baseEnv, ignored } = pipEnvironment(args.env ?? process.env);
+  const watcher = new PipOutputWatcher(args.onProgress, args.onWarning);
+  const onOutput = (line: string) => {
+    args.onOutput?.(line);
+    watcher.line(line);
+  };
   const requirements =
     typeof args.requirements === 'string'
       ? await readRequirements(args.requirements, { cwd: args.cwd, env: args.env })
@@ -181,7 +190,7 @@ export async function fillWheelhouse(args: FillWheelhouseArgs): Promise<FillWhee
       credentials,
       noBuildIsolation: args.noBuildIsolation ?? false,
       signal: args.signal,
-      onOutput: args.onOutput,
+      onOutput,
       runner: args.runner,
     });
     const reqFile = await writePipRequirements(requirements, work, {
@@ -217,19 +226,49 @@ export async function fillWheelhouse(args: FillWheelhouseArgs): Promise<FillWhee
           markerEnvironment: lambdaMarkerEnvironment(args.platform),
           signal: args.signal,
           runner: args.runner,
-          onOutput: args.onOutput,
+          onOutput,
         });
         if (result.lines.some((line) => line.startsWith(MARKER_BOOTSTRAP_FAILED)))
           markerOverride.failed = true;
         if (result.exitCode !== 0) {
-          throw await diagnosePipFailure(result.lines, {
+          const usedIndex = !args.index.noIndex && !requirements.index.noIndex;
+          const error = await diagnosePipFailure(result.lines, {
             platform: args.platform,
             strategy,
             searchDirs: localSearchDirs(dir, args.index, requirements, args.cwd),
-            usedIndex: !args.index.noIndex && !requirements.index.noIndex,
+            usedIndex,
             step: 'wheelhouse',
             requirementsFile: requirements.file,
             exitCode: result.exitCode,
+          });
+          // Files on an index that pip passed over are named only in its -vv output.
+          if (!usedIndex) throw error;
+          throw await explainMissingWheel(error, {
+            platform: args.platform,
+            strategy,
+            probe: async (requirement) => {
+              const probe = await runPip({
+                python: args.python,
+                args: [
+                  'download',
+                  '--no-deps',
+                  '--only-binary=:all:',
+                  ...platformPipArgs(args.platform),
+                  '-d',
+                  join(work, 'probe'),
+                  '-vv',
+                  ...sourceArgs,
+                  ...PIP_QUIET_ARGS,
+                  ...PIP_PROGRESS_ARGS,
+                  requirement,
+                ],
+                cwd: args.cwd,
+                env,
+                signal: args.signal,
+                runner: args.runner,
+              });
+              return probe.lines;
+            },
           });
         }
       },
