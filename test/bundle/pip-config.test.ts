@@ -293,6 +293,38 @@ describe('index failures say what failed', () => {
     }
   }, 60_000);
 
+  it('TLS: an https URL to a plain HTTP server', async () => {
+    const p = project(`index-url = "https://127.0.0.1:${other.port}/simple/"\n`);
+    try {
+      const result = await p.run([], { env: { PIP_RETRIES: '0' } });
+      const output = result.stdout + result.stderr;
+      expect(result.code, output).toBe(1);
+      expect(output).toContain(
+        `The TLS connection to the package index 127.0.0.1:${other.port} failed`,
+      );
+      expect(output).not.toContain('No distribution found');
+    } finally {
+      p.dispose();
+    }
+  }, 60_000);
+
+  it('a timeout: the index answers slower than pip waits', async () => {
+    const slow = await IndexServer.start({ dirs: [join(root, 'index')], delayMs: 5000 });
+    const p = project(`index-url = "${slow.url()}"\n`);
+    try {
+      const result = await p.run([], { env: { PIP_RETRIES: '0', PIP_TIMEOUT: '1' } });
+      const output = result.stdout + result.stderr;
+      expect(result.code, output).toBe(1);
+      expect(output).toContain(
+        `The package index 127.0.0.1:${slow.port} could not be reached (timed out)`,
+      );
+      expect(output).not.toContain('No distribution found');
+    } finally {
+      p.dispose();
+      await slow.close();
+    }
+  }, 60_000);
+
   it('a wrong index path: the root answers 404 too', async () => {
     const p = project(`index-url = "http://127.0.0.1:${other.port}/pypi/simple/"\n`);
     try {
