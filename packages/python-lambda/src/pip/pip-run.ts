@@ -8,9 +8,10 @@ import type { ProcessRunner, RunResult } from './runner.js';
 /**
  * PIP_* variables passed through to pip: they change how pip reaches the network (certificates,
  * proxy, timeouts) or where it caches, never which packages it picks. Every other PIP_* variable
- * (PIP_INDEX_URL, PIP_FIND_LINKS, PIP_NO_BINARY, PIP_CONSTRAINT, …) is dropped, and pip config
- * files are ignored (PIP_CONFIG_FILE=/dev/null), so that lbuild.toml and the requirements files
- * alone decide what goes into a bundle, and the fingerprint sees all of it.
+ * (PIP_INDEX_URL, PIP_FIND_LINKS, PIP_NO_BINARY, PIP_CONSTRAINT, …) is dropped, and pip reads no
+ * config file (PIP_CONFIG_FILE=/dev/null): lbuild reads pip's configuration itself (see
+ * resolvePackageSources) and passes pip the effective package sources, so that the fingerprint
+ * sees exactly what pip uses.
  */
 export const PIP_ENV_PASSED = [
   'PIP_CERT',
