@@ -207,6 +207,14 @@ describe('pip configuration', () => {
       writeFileSync(constraints, 'beta==9.9\n');
       expect((await p.run([], { env })).code).toBe(1);
 
+      // A constraint file that is not there is a config error naming it and where it is set.
+      writeFileSync(conf, `[global]\nconstraint = ${join(root, 'gone.txt')}\n`);
+      const missing = await p.run(['-q'], { env });
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain(
+        `The constraint file ${join(root, 'gone.txt')} (from ${conf} [global]) does not exist.`,
+      );
+
       // Isolation: pip's configuration is ignored, lbuild.toml alone decides.
       p.write(
         'lbuild.toml',

@@ -1,8 +1,9 @@
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { constants, copyFile, mkdir, readFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import {
   buildError,
+  configError,
   definePlugin,
   keyToFileName,
   LbuildError,
@@ -173,7 +174,17 @@ async function inputsOf(
 ): Promise<{ files: string[]; directories: string[] }> {
   const { wheelhouseInputs, readRequirements } = await pip();
   const inputs = wheelhouseInputs(requirements, sources.index, bundle.root);
+  const { describeSourceOrigin } = await import('./pip/package-sources.js');
   for (const file of sources.constraints) {
+    if (!existsSync(file)) {
+      throw configError(
+        'pip-constraint-not-found',
+        `The constraint file ${file} (from ${describeSourceOrigin(sources.origins.constraints)}) does not exist.`,
+        {
+          hint: `Fix or remove constraint in pip's configuration, or set pip-config = "ignore" in [bundle.${bundle.name}].`,
+        },
+      );
+    }
     const read = await readRequirements(file, { cwd: bundle.root, beforeRead });
     inputs.files.push(...read.files.filter((f) => !inputs.files.includes(f)));
   }

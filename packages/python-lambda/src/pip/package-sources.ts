@@ -256,7 +256,8 @@ export function packageSourcesIdentity(sources: PackageSources, projectRoot: str
   };
 }
 
-function describeSourceOrigin(origin: SourceOrigin): string {
+/** `lbuild.toml index-url`, `PIP_INDEX_URL`, `/etc/pip.conf [global]`, `pip's default`. */
+export function describeSourceOrigin(origin: SourceOrigin): string {
   switch (origin.kind) {
     case 'lbuild.toml':
       return `lbuild.toml ${origin.key}`;
