@@ -123,7 +123,10 @@ try:
     from pip._internal.index import collector
     def _louder(original):
         def handle(link, reason, meth=None):
-            return original(link, reason, meth=collector.logger.info)
+            try:
+                return original(link, reason, meth=collector.logger.info)
+            except TypeError:
+                return original(link, reason)
         return handle
     for _name in ("_handle_get_simple_fail", "_handle_get_page_fail"):
         if callable(getattr(collector, _name, None)):
