@@ -129,7 +129,7 @@ describe('bad requirements (exit 1, the wheelhouse fails)', () => {
     ]);
     expect(hint).toMatch(
       new RegExp(
-        `^  hint: Check the name and version in ${project.path('requirements.txt').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}, and the package sources: find-links in lbuild\\.toml or the requirements file\\. lbuild ignores PIP_\\* environment variables and pip config files\\.`,
+        `^  hint: Check the name and version in ${project.path('requirements.txt').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}, and the package sources: find-links in lbuild\\.toml, the requirements file or pip's configuration \\(lbuild -v lists each package source and where it came from\\)\\.`,
       ),
     );
     await expectNothingClaimed({

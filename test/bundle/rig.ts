@@ -9,6 +9,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
+  NO_PIP_CONFIG,
   TempProject,
   lbuildBin,
   type JsonSummary,
@@ -66,7 +67,7 @@ export const CEXT_PYTHON: string | undefined = (() => {
  */
 export const NO_PIP_ENV: Record<string, undefined> = Object.fromEntries(
   Object.keys(process.env)
-    .filter((key) => key.startsWith('PIP_'))
+    .filter((key) => key.startsWith('PIP_') && key !== 'PIP_CONFIG_FILE')
     .map((key) => [key, undefined]),
 );
 
@@ -342,7 +343,7 @@ function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.Proces
     NO_COLOR: '1',
     FORCE_COLOR: undefined,
     LBUILD_DEBUG: undefined,
-    ...NO_PIP_ENV,
+    ...NO_PIP_CONFIG,
     ...extra,
   };
   return Object.fromEntries(

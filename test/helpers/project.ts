@@ -12,7 +12,7 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { devNull, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from './wait.js';
@@ -130,13 +130,28 @@ export interface RunOptions {
   cwd?: string;
 }
 
-/** The environment every lbuild under test starts with: no colour, no debug switches. */
+/** PIP_* variables removed, and pip's config files too (PIP_CONFIG_FILE=/dev/null loads none). */
+export const NO_PIP_CONFIG: Record<string, string | undefined> = {
+  ...Object.fromEntries(
+    Object.keys(process.env)
+      .filter((key) => key.startsWith('PIP_'))
+      .map((key) => [key, undefined]),
+  ),
+  PIP_CONFIG_FILE: devNull,
+};
+
+/**
+ * The environment every lbuild under test starts with: no colour, no debug switches, and none
+ * of the machine's pip configuration (PIP_* variables, pip.conf files), which lbuild applies:
+ * a test that wants some sets it in `extra`.
+ */
 function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const merged: Record<string, string | undefined> = {
     ...process.env,
     NO_COLOR: '1',
     FORCE_COLOR: undefined,
     LBUILD_DEBUG: undefined,
+    ...NO_PIP_CONFIG,
     ...extra,
   };
   return Object.fromEntries(

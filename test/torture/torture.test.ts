@@ -25,7 +25,7 @@ import {
   watch,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { devNull, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { makeWheels } from '../fixtures/python/wheels.js';
@@ -102,12 +102,13 @@ function startLbuild(dir: string, args: string[] = []) {
 
 type Moment = 'removed' | 'written';
 
-/** The environment lbuild runs with: no colour, and no PIP_* variables of this machine. */
+/** The environment lbuild runs with: no colour, and no pip configuration of this machine. */
 function childEnv(): Record<string, string> {
   const env: Record<string, string> = { NO_COLOR: '1' };
   for (const [name, value] of Object.entries(process.env)) {
     if (value !== undefined && !(name in NO_PIP_ENV)) env[name] = value;
   }
+  env.PIP_CONFIG_FILE = devNull;
   return env;
 }
 

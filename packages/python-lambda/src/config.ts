@@ -69,6 +69,12 @@ export const bundleSchema = z.strictObject({
   'index-url': z.optional(z.string()),
   'extra-index-url': z.optional(z.array(z.string())),
   'no-index': z.optional(z.boolean()),
+  /**
+   * "use" (default): pip's own configuration (pip.conf files, PIP_* variables) supplies the
+   * package sources lbuild.toml does not set; "ignore": only lbuild.toml and the requirements
+   * files count, as if pip had no configuration.
+   */
+  'pip-config': z.optional(z.enum(['use', 'ignore'])),
   /** The Python that runs pip on the build machine (default python3). */
   'build-python': z.optional(z.string().check(z.minLength(1))),
   /** Build local projects with the build machine's setuptools instead of an isolated env. */

@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { constants, copyFile, mkdir, readFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import {
@@ -162,27 +162,92 @@ function located(error: unknown, location: SourceLocation): unknown {
   return error;
 }
 
+/**
+ * The bundle's effective package sources: lbuild.toml's keys (with `${VAR}` expanded) over pip's
+ * own configuration, unless `pip-config = "ignore"`. pip's section is the command that resolves.
+ */
+async function sourcesOf(bundle: Bundle, signal?: AbortSignal) {
+  const { resolvePackageSources } = await import('./pip/package-sources.js');
+  const { chooseStrategy } = await pip();
+  const [python, platform] = await Promise.all([pythonOf(bundle, signal), platformOf(bundle)]);
+  const strategy = chooseStrategy(python, platform).strategy;
+  const c = bundle.config;
+  return resolvePackageSources({
+    keys: {
+      'index-url': c['index-url'],
+      'extra-index-url': c['extra-index-url'],
+      'find-links': c['find-links'],
+      'no-index': c['no-index'],
+    },
+    mode: c['pip-config'] ?? 'use',
+    env: process.env,
+    prefix: python.prefix,
+    command: strategy === 'pip-download' ? 'download' : 'wheel',
+    projectRoot: bundle.root,
+    location: (key) => bundle.location(key),
+    table: `[bundle.${bundle.name}]`,
+  });
+}
+
+type Sources = Awaited<ReturnType<typeof sourcesOf>>;
+
+/**
+ * The files and folders the wheelhouse reads (see wheelhouseInputs), plus the constraint files
+ * of pip's configuration and what they include.
+ */
+async function inputsOf(
+  bundle: Bundle,
+  requirements: Awaited<ReturnType<typeof requirementsOf>>,
+  sources: Sources,
+  beforeRead?: (path: string) => Promise<void>,
+): Promise<{ files: string[]; directories: string[] }> {
+  const { wheelhouseInputs, readRequirements } = await pip();
+  const inputs = wheelhouseInputs(requirements, sources.index, bundle.root);
+  const { describeSourceOrigin } = await import('./pip/package-sources.js');
+  for (const file of sources.constraints) {
+    if (!existsSync(file)) {
+      throw configError(
+        'pip-constraint-not-found',
+        `The constraint file ${file} (from ${describeSourceOrigin(sources.origins.constraints)}) does not exist.`,
+        {
+          hint: `Fix or remove constraint in pip's configuration, or set pip-config = "ignore" in [bundle.${bundle.name}].`,
+        },
+      );
+    }
+    const read = await readRequirements(file, { cwd: bundle.root, beforeRead });
+    inputs.files.push(...read.files.filter((f) => !inputs.files.includes(f)));
+  }
+  return inputs;
+}
+
 /** Everything that decides which wheels the requirements get (see wheelhouseRecipe). */
 async function pipRecipe(
   bundle: Bundle,
 ): Promise<{ recipe: Json; inputs: { files: string[]; directories: string[] } }> {
-  const { wheelhouseRecipe, wheelhouseInputs, chooseStrategy } = await pip();
-  const [python, platform, requirements] = await Promise.all([
+  const { wheelhouseRecipe, chooseStrategy } = await pip();
+  const { packageSourcesIdentity } = await import('./pip/package-sources.js');
+  const [python, platform, requirements, sources] = await Promise.all([
     pythonOf(bundle),
     platformOf(bundle),
     requirementsOf(bundle),
+    sourcesOf(bundle),
   ]);
   const strategy = chooseStrategy(python, platform).strategy;
   const recipe = wheelhouseRecipe({
     python,
     platform,
     strategy,
-    index: bundle.index,
+    index: sources.index,
     requirements,
     projectRoot: bundle.root,
     noBuildIsolation: bundle.config['no-build-isolation'] ?? false,
   });
-  return { recipe, inputs: wheelhouseInputs(requirements, bundle.index, bundle.root) };
+  // The effective sources replace lbuild.toml's in `index`; constraint files of pip's
+  // configuration join only when there are some, so other fingerprints stay as they were.
+  const identity = packageSourcesIdentity(sources, bundle.root) as Record<string, Json>;
+  if (identity.constraints !== undefined)
+    (recipe as Record<string, Json>).pipConstraints = identity.constraints;
+  return { recipe, inputs: await inputsOf(bundle, requirements, sources) };
 }
 
 function wheelhouseTarget(bundle: Bundle): TargetDefinition {
@@ -198,8 +263,7 @@ function wheelhouseTarget(bundle: Bundle): TargetDefinition {
     // The requirements files, local projects and find-links folders are snapshotted by the run;
     // their listings are part of the recipe so that an added file is noticed too.
     listInputs: async () => {
-      const { wheelhouseInputs } = await pip();
-      const inputs = wheelhouseInputs(await requirementsOf(bundle), bundle.index, bundle.root);
+      const inputs = await inputsOf(bundle, await requirementsOf(bundle), await sourcesOf(bundle));
       return [...inputs.files, ...inputs.directories.map((d) => join(d, '/'))];
     },
     recipe: async () => {
@@ -213,19 +277,29 @@ function wheelhouseTarget(bundle: Bundle): TargetDefinition {
       };
     },
     run: async (ctx) => {
-      const { fillWheelhouse, wheelhouseInputs, pipFailureOf } = await pip();
+      const { fillWheelhouse, pipFailureOf } = await pip();
+      const { describePackageSources, usesPipConfiguration } =
+        await import('./pip/package-sources.js');
       // Everything of the project pip will read is snapshotted before it is used: each
       // requirements file before it is parsed (pip gets copies written from what was parsed),
-      // local projects and find-links folders before pip copies or lists them. An edit made
-      // while pip runs is then seen by the engine's check after the run, and not stamped.
-      const requirements = await requirementsOf(bundle, async (file) => {
+      // local projects, find-links folders and constraint files before pip reads them. An edit
+      // made while pip runs is then seen by the engine's check after the run, and not stamped.
+      const snapshotFile = async (file: string) => {
         await ctx.snapshot([file]);
-      });
-      const inputs = wheelhouseInputs(requirements, bundle.index, bundle.root);
+      };
+      const requirements = await requirementsOf(bundle, snapshotFile);
+      const sources = await sourcesOf(bundle, ctx.signal);
+      const inputs = await inputsOf(bundle, requirements, sources, snapshotFile);
       await ctx.snapshot([
         ...inputs.files,
         ...inputs.directories.flatMap((d) => listFiles(d).map((f) => join(d, f))),
       ]);
+      // Which index a build used, and why, is worth a line whenever pip's configuration chose
+      // it (a company index, or public PyPI where one was expected); with -v always.
+      ctx.log(
+        usesPipConfiguration(sources) ? 'info' : 'debug',
+        `package sources: ${describePackageSources(sources).join('; ')}`,
+      );
       const [python, platform] = await Promise.all([
         pythonOf(bundle, ctx.signal),
         platformOf(bundle),
@@ -234,7 +308,17 @@ function wheelhouseTarget(bundle: Bundle): TargetDefinition {
         python,
         requirements,
         platform,
-        index: bundle.index,
+        index: sources.index,
+        ...((bundle.config['pip-config'] ?? 'use') === 'use'
+          ? {
+              pipConfig: {
+                env: sources.env,
+                constraints: sources.constraints,
+                applied: sources.applied,
+                ignored: sources.ignored,
+              },
+            }
+          : {}),
         wheelhouseDir: join(ctx.cacheDir, 'wheelhouse'),
         cwd: bundle.root,
         noBuildIsolation: bundle.config['no-build-isolation'] ?? false,

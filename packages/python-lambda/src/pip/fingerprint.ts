@@ -37,14 +37,15 @@ function rel(path: string, root: string): string {
  *   lambdaMarkerEnvironment). They follow from the runtime, but they are lbuild's choices (the
  *   patch level assumed, the kernel strings): a wheelhouse resolved under other values, or by an
  *   lbuild that judged markers for the build machine, holds another set of wheels.
- * - `index`: {@link indexIdentity} of lbuild.toml's sources and the requirements files' own
- *   (credentials stripped, find-links relative to the project root).
+ * - `index`: {@link indexIdentity} of the effective sources (lbuild.toml's keys over pip's
+ *   configuration, see resolvePackageSources) and the requirements files' own (credentials
+ *   stripped, find-links relative to the project root).
  * - `requirements`: every logical line of every file read, normalised (comments and spacing do
  *   not count), with its file relative to the project root.
  * - `localProjects`: where the local path requirements are; their contents are inputs (see
  *   {@link wheelhouseInputs}).
  * - `noBuildIsolation`: changes how local projects and sdists are built.
- * pip's PIP_* variables do not enter: lbuild drops those that choose packages.
+ * Other PIP_* variables do not enter: lbuild drops those that choose packages.
  */
 export function wheelhouseRecipe(opts: WheelhouseRecipeOptions): Json {
   const { python, platform, projectRoot } = opts;

@@ -4,9 +4,9 @@ import type { Json } from '@lbuild/core';
 import type { PipCredentials } from './credentials.js';
 
 /**
- * Where pip looks for packages, as configured for a bundle (`index-url`, `extra-index-url`,
- * `find-links`, `no-index`). lbuild hides pip's own configuration (PIP_INDEX_URL, pip.conf): these
- * options, and the ones inside the requirements files, are the only package sources.
+ * Where pip looks for packages (`index-url`, `extra-index-url`, `find-links`, `no-index`): for a
+ * bundle, the effective sources of lbuild.toml and pip's configuration (see
+ * resolvePackageSources); pip gets these, and the options inside the requirements files, only.
  */
 export interface IndexOptions {
   /** Replaces the default index (https://pypi.org/simple). */

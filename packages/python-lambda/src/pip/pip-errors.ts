@@ -2,6 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { LbuildError } from '@lbuild/core';
 import type { Failure } from '@lbuild/core';
 import type { RuntimePlatform, WheelhouseStrategy } from './platform.js';
+import { findIndexFailure, indexFailureOf, missingIndexRoot } from './index-failures.js';
 import { compareVersions } from './platform.js';
 import { normalizeProjectName, parseWheelName, requirementProject } from './wheel-name.js';
 import type { WheelName } from './wheel-name.js';
@@ -44,6 +45,11 @@ export interface DiagnoseContext {
   /** The requirements file, for hints. */
   requirementsFile: string;
   exitCode: number | undefined;
+  /**
+   * The index URLs pip was given (credentials included, in memory only): when a project page
+   * answered 404, the index root is asked too, to tell a wrong index URL from a missing project.
+   */
+  indexUrls?: readonly string[] | undefined;
 }
 
 interface Candidate {
@@ -259,6 +265,18 @@ export async function diagnosePipFailure(
   }
 
   const notFound = /No matching distribution found for (.+?)\s*$/m.exec(text);
+  // An index that refused the login, could not be reached or failed TLS makes pip report the
+  // project as missing: that is not "no distribution found".
+  const indexProblem = findIndexFailure(lines);
+  if (
+    indexProblem !== undefined &&
+    (notFound !== null || /HTTP error \d{3} while getting/.test(text))
+  )
+    return pipError(indexFailureOf(indexProblem, notFound?.[1]?.trim()));
+  if (notFound !== null && ctx.step === 'wheelhouse') {
+    const missing = await missingIndexRoot(lines, ctx.indexUrls ?? []);
+    if (missing !== undefined) return pipError(missing);
+  }
   if (notFound !== null) {
     const requirement = (notFound[1] ?? '').trim();
     const satisfies =
@@ -307,7 +325,7 @@ export async function diagnosePipFailure(
     } else {
       hint = `Check the name and version in ${ctx.requirementsFile}, and the package sources: ${
         ctx.usedIndex ? 'index-url/extra-index-url and ' : ''
-      }find-links in lbuild.toml or the requirements file. lbuild ignores PIP_* environment variables and pip config files.`;
+      }find-links in lbuild.toml, the requirements file or pip's configuration (lbuild -v lists each package source and where it came from).`;
       if (ctx.strategy === 'pip-download') {
         hint += ` Only wheels for ${ctx.platform.runtime} manylinux ${ctx.platform.machine} count (the build machine differs from the runtime), so a project without such a wheel is not found either.`;
       }

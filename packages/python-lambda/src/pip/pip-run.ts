@@ -8,9 +8,10 @@ import type { ProcessRunner, RunResult } from './runner.js';
 /**
  * PIP_* variables passed through to pip: they change how pip reaches the network (certificates,
  * proxy, timeouts) or where it caches, never which packages it picks. Every other PIP_* variable
- * (PIP_INDEX_URL, PIP_FIND_LINKS, PIP_NO_BINARY, PIP_CONSTRAINT, …) is dropped, and pip config
- * files are ignored (PIP_CONFIG_FILE=/dev/null), so that lbuild.toml and the requirements files
- * alone decide what goes into a bundle, and the fingerprint sees all of it.
+ * (PIP_INDEX_URL, PIP_FIND_LINKS, PIP_NO_BINARY, PIP_CONSTRAINT, …) is dropped, and pip reads no
+ * config file (PIP_CONFIG_FILE=/dev/null): lbuild reads pip's configuration itself (see
+ * resolvePackageSources) and passes pip the effective package sources, so that the fingerprint
+ * sees exactly what pip uses.
  */
 export const PIP_ENV_PASSED = [
   'PIP_CERT',
@@ -56,15 +57,23 @@ export interface PipEnvironment {
   ignored: string[];
 }
 
-/** The environment pip runs with: see {@link PIP_ENV_PASSED}. */
-export function pipEnvironment(base: Readonly<Record<string, string | undefined>>): PipEnvironment {
+/**
+ * The environment pip runs with: see {@link PIP_ENV_PASSED}. `applied` names PIP_* variables
+ * lbuild has applied itself (see resolvePackageSources): they are dropped without a warning, and
+ * the caller passes their effective values on.
+ */
+export function pipEnvironment(
+  base: Readonly<Record<string, string | undefined>>,
+  opts: { applied?: readonly string[] | undefined } = {},
+): PipEnvironment {
   const env: Record<string, string> = {};
   const ignored: string[] = [];
   const passed = new Set<string>(PIP_ENV_PASSED);
+  const applied = new Set(opts.applied ?? []);
   for (const [name, value] of Object.entries(base)) {
     if (value === undefined) continue;
     if (name.startsWith('PIP_') && !passed.has(name)) {
-      if (!PIP_ENV_DROPPED_QUIETLY.has(name)) ignored.push(name);
+      if (!PIP_ENV_DROPPED_QUIETLY.has(name) && !applied.has(name)) ignored.push(name);
       continue;
     }
     env[name] = value;
@@ -103,6 +112,30 @@ const MARKER_VARIABLE = 'LBUILD_PIP_MARKER_ENVIRONMENT';
 export const MARKER_BOOTSTRAP_FAILED = 'lbuild: cannot set the marker environment of this pip:';
 
 /**
+ * Makes pip print why it could not read an index page ("Could not fetch URL URL: REASON -
+ * skipping": a 401, a refused connection, a TLS error), which it logs only at `-vv`, where every
+ * link of every page is logged too. lbuild reads these lines to tell an index that failed from an
+ * index without the package (see indexFailure). pip 20.3 to 22 call the function
+ * `_handle_get_page_fail`, later ones `_handle_get_simple_fail`; without either, nothing changes.
+ */
+const INDEX_FAILURE_BOOTSTRAP = `
+try:
+    from pip._internal.index import collector
+    def _louder(original):
+        def handle(link, reason, meth=None):
+            try:
+                return original(link, reason, meth=collector.logger.info)
+            except TypeError:
+                return original(link, reason)
+        return handle
+    for _name in ("_handle_get_simple_fail", "_handle_get_page_fail"):
+        if callable(getattr(collector, _name, None)):
+            setattr(collector, _name, _louder(getattr(collector, _name)))
+except Exception:
+    pass
+`;
+
+/**
  * Runs pip as `python -m pip` does, with its marker environment replaced: pip has no option to
  * evaluate markers for another interpreter (`--python-version` and `--platform` only choose
  * wheel tags), but every pip lbuild accepts (20.3 and later) evaluates them through its vendored
@@ -122,6 +155,7 @@ try:
     markers.default_environment = lambda: dict(environment)
 except Exception as error:
     sys.stderr.write("${MARKER_BOOTSTRAP_FAILED} %s\\n" % (error,))
+${INDEX_FAILURE_BOOTSTRAP}
 runpy.run_module("pip", run_name="__main__", alter_sys=True)
 `;
 

@@ -46,6 +46,8 @@ export interface BuildPython {
    * which Lambda's standard interpreter cannot load.
    */
   freeThreaded: boolean;
+  /** `sys.prefix`: pip's site configuration file (`pip.conf`) is there. */
+  prefix?: string | undefined;
 }
 
 export interface ProbeOptions {
@@ -112,6 +114,7 @@ print(json.dumps({
     "purelib": os.path.realpath(sysconfig.get_paths()["purelib"]),
     "abiflags": getattr(sys, "abiflags", ""),
     "gilDisabled": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+    "prefix": sys.prefix,
 }))
 `;
 
@@ -131,6 +134,7 @@ const probeOutput = z.object({
   purelib: z.string(),
   abiflags: z.string(),
   gilDisabled: z.boolean(),
+  prefix: z.string(),
 });
 
 const buildPythonSchema = z.object({
@@ -149,6 +153,7 @@ const buildPythonSchema = z.object({
   sitePackages: z.string(),
   abiflags: z.string(),
   freeThreaded: z.boolean(),
+  prefix: z.optional(z.string()),
 });
 
 /** What a cached probe depends on: stat signatures of paths, and environment variables. */
@@ -303,7 +308,8 @@ export async function probePython(python: string, opts: ProbeOptions = {}): Prom
 
   const cache = opts.cacheFile === undefined ? undefined : await readCache(opts.cacheFile);
   const cached = cache?.entries[cacheKey];
-  if (cached !== undefined && (await entryIsFresh(cached, env))) {
+  // A probe cached before lbuild read `sys.prefix` (pip's site configuration) is made again.
+  if (cached?.python.prefix !== undefined && (await entryIsFresh(cached, env))) {
     return { ...cached.python, command: python };
   }
 
@@ -354,6 +360,7 @@ export async function probePython(python: string, opts: ProbeOptions = {}): Prom
     sitePackages: output.purelib,
     abiflags: output.abiflags,
     freeThreaded: output.gilDisabled || output.abiflags.includes('t'),
+    prefix: output.prefix,
   };
 
   if (opts.cacheFile !== undefined && cache !== undefined) {

@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import { temporaryName } from '@lbuild/core';
 import type { IndexOptions } from './index-options.js';
 import { PipCredentials } from './credentials.js';
-import { localFindLinksDir, pipSourceOptions } from './index-options.js';
+import { DEFAULT_INDEX_URL, localFindLinksDir, pipSourceOptions } from './index-options.js';
 import { buildLocalProjects } from './local-projects.js';
 import { checkPip, diagnosePipFailure } from './pip-errors.js';
 import { explainMissingWheel } from './missing-wheel.js';
@@ -53,6 +53,20 @@ export interface FillWheelhouseArgs {
   onProgress?: ((progress: PipProgress) => void) | undefined;
   /** Things the user should know, e.g. PIP_* variables that were ignored, or an index retried. */
   onWarning?: ((message: string) => void) | undefined;
+  /**
+   * What lbuild applies of pip's own configuration (see resolvePackageSources; `index` already
+   * holds the effective sources): network settings for pip's environment, constraint files, the
+   * PIP_* variables it applied, and config-file settings it did not. Without it, pip's
+   * configuration is ignored (`pip-config = "ignore"`).
+   */
+  pipConfig?:
+    | {
+        env: Readonly<Record<string, string>>;
+        constraints: readonly string[];
+        applied: readonly string[];
+        ignored: readonly string[];
+      }
+    | undefined;
   /** The environment pip starts from (default `process.env`); see `pipEnvironment`. */
   env?: Readonly<Record<string, string | undefined>> | undefined;
   runner?: ProcessRunner | undefined;
@@ -123,6 +137,16 @@ export function localSearchDirs(
   return [...new Set(dirs)];
 }
 
+/** The index URLs pip gets, credentials included (for diagnosis only, never shown). */
+function indexUrlsOf(index: IndexOptions, requirements: Requirements): string[] {
+  if (index.noIndex || requirements.index.noIndex) return [];
+  return [
+    requirements.index.indexUrl ?? index.indexUrl ?? DEFAULT_INDEX_URL,
+    ...index.extraIndexUrls,
+    ...requirements.index.extraIndexUrls,
+  ];
+}
+
 /**
  * Fills the persistent wheelhouse with wheels for every requirement, suited to the Lambda
  * runtime:
@@ -141,7 +165,9 @@ export function localSearchDirs(
 export async function fillWheelhouse(args: FillWheelhouseArgs): Promise<FillWheelhouseResult> {
   const pythonProblem = freeThreadedProblem(args.python) ?? checkPip(args.python.pip, MINIMUM_PIP);
   if (pythonProblem !== undefined) throw pythonProblem;
-  const { env: baseEnv, ignored } = pipEnvironment(args.env ?? process.env);
+  const { env: baseEnv, ignored } = pipEnvironment(args.env ?? process.env, {
+    applied: args.pipConfig?.applied,
+  });
   const watcher = new PipOutputWatcher(args.onProgress, args.onWarning);
   const onOutput = (line: string) => {
     args.onOutput?.(line);
@@ -153,7 +179,14 @@ export async function fillWheelhouse(args: FillWheelhouseArgs): Promise<FillWhee
       : args.requirements;
   if (ignored.length > 0) {
     args.onWarning?.(
-      `Ignoring ${ignored.join(', ')} from the environment, and pip config files: package sources come from lbuild.toml and the requirements files only.`,
+      args.pipConfig === undefined
+        ? `Ignoring ${ignored.join(', ')} from the environment, and pip config files: package sources come from lbuild.toml and the requirements files only.`
+        : `Ignoring ${ignored.join(', ')} from the environment: lbuild applies pip's package sources (index-url, extra-index-url, find-links, no-index, constraint) and network settings, not options that change how pip picks packages.`,
+    );
+  }
+  if (args.pipConfig !== undefined && args.pipConfig.ignored.length > 0) {
+    args.onWarning?.(
+      `Ignoring ${args.pipConfig.ignored.join(', ')} of pip's configuration: lbuild applies pip's package sources and network settings, not options that change how pip picks packages.`,
     );
   }
   const { strategy, mismatches } = resolveStrategy(args.python, args.platform, args.strategy);
@@ -169,6 +202,7 @@ export async function fillWheelhouse(args: FillWheelhouseArgs): Promise<FillWhee
     takeRequirementsCredentials(requirements, credentials);
     const env = {
       ...baseEnv,
+      ...args.pipConfig?.env,
       ...sources.env,
       ...(await logins.write(work, {
         pythonVersion: args.python.pythonVersion,
@@ -198,7 +232,12 @@ export async function fillWheelhouse(args: FillWheelhouseArgs): Promise<FillWhee
       mode: 'sources',
       credentials,
     });
-    const sourceArgs = ['--find-links', dir, ...sources.args];
+    const sourceArgs = [
+      '--find-links',
+      dir,
+      ...sources.args,
+      ...(args.pipConfig?.constraints ?? []).flatMap((file) => ['--constraint', file]),
+    ];
     const markerOverride = { failed: false };
     const resolution = await resolveForTarget({
       requirements,
@@ -240,6 +279,7 @@ export async function fillWheelhouse(args: FillWheelhouseArgs): Promise<FillWhee
             step: 'wheelhouse',
             requirementsFile: requirements.file,
             exitCode: result.exitCode,
+            indexUrls: indexUrlsOf(args.index, requirements),
           });
           // Files on an index that pip passed over are named only in its -vv output.
           if (!usedIndex) throw error;

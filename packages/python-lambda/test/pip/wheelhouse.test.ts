@@ -480,7 +480,9 @@ describe('fillWheelhouse + resolveStaging', () => {
           onOutput: (line) => output.push(line),
         }),
       );
-      expect(f.reason).toBe('requirement-not-found');
+      // The server answers 404 for everything, the index root included: a wrong index URL.
+      expect(f.reason).toBe('index-not-found');
+      expect(f.message).toContain(`http://user:****@127.0.0.1:${port}/simple/`);
       // pip never sees the login: it logs in from a private netrc file.
       expect(output.join('\n')).toContain(`Looking in indexes: http://127.0.0.1:${port}/simple`);
       expect(JSON.stringify({ f, output })).not.toContain('s3cret-token');
