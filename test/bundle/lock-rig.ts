@@ -112,7 +112,7 @@ export function uvLock(packages: Locked[], options: UvLockOptions = {}): string 
     'source = { editable = "." }',
     'dependencies = [',
     ...deps.map((d) => `    ${entry(d, false)},`),
-    `    { name = "forked", version = "1.0", ${registry.replace('source = ', 'source = ')}, marker = "python_full_version < '3.12'" },`,
+    `    { name = "forked", version = "1.0", ${registry}, marker = "python_full_version < '3.12'" },`,
     `    { name = "forked", version = "2.0", ${registry}, marker = "python_full_version >= '3.12'" },`,
     ']',
     '',

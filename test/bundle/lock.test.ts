@@ -1,8 +1,18 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ran, statuses, type TempProject } from '../helpers/project.js';
-import { makeWheel } from '../fixtures/python/wheels.js';
+import { rmSync } from 'node:fs';
+import { TempProject, ran, statuses } from '../helpers/project.js';
+import { makeLocalProject, makeWheel } from '../fixtures/python/wheels.js';
 import { IndexServer } from '../fixtures/python/index-server.js';
-import { ARCHITECTURE, NO_PIP_ENV, inspectZip, sha256, unzipTest, zipText } from './rig.js';
+import {
+  ARCHITECTURE,
+  NO_PIP_ENV,
+  extractZip,
+  inspectZip,
+  invoke,
+  sha256,
+  unzipTest,
+  zipText,
+} from './rig.js';
 import { LockTemplate, lockToml, pyproject, uvLock, type UvLockOptions } from './lock-rig.js';
 
 /**
@@ -229,6 +239,81 @@ describe('where locked files come from', () => {
       await index.close();
     }
   }, 120_000);
+});
+
+describe('a uv workspace', () => {
+  it('ships the chosen member and the members it needs, built as wheels', async () => {
+    const p = TempProject.create({
+      'pyproject.toml': '[tool.uv.workspace]\nmembers = ["packages/*"]\n',
+      'app/__init__.py': '',
+      'lbuild.toml': lockToml({ api: 'lock = "uv.lock"\npackage = "api"\npython = "3.12"' }),
+    });
+    project = p;
+    const common = await makeWheel(p.path('wheels'), { name: 'common', version: '1.0' });
+    await makeLocalProject(p.path('packages/api'), {
+      name: 'api',
+      version: '0.1',
+      files: {
+        'api/__init__.py': '',
+        'api/handler.py':
+          'from core import core\n\n\ndef handler(event, context):\n    return core()\n',
+      },
+    });
+    await makeLocalProject(p.path('packages/core'), {
+      name: 'core',
+      version: '0.1',
+      files: { 'core/__init__.py': 'def core():\n    return "core"\n' },
+    });
+    await makeLocalProject(p.path('packages/tools'), { name: 'tools', version: '0.1' });
+    p.write(
+      'uv.lock',
+      `version = 1
+revision = 3
+requires-python = ">=3.11"
+
+[manifest]
+members = ["api", "core", "tools"]
+
+[[package]]
+name = "api"
+version = "0.1"
+source = { editable = "packages/api" }
+dependencies = [{ name = "common" }, { name = "core" }]
+
+[[package]]
+name = "common"
+version = "1.0"
+source = { registry = "https://pypi.org/simple" }
+wheels = [{ url = "https://files.example.invalid/${basename(common)}", hash = "sha256:${sha256(common)}", size = 1 }]
+
+[[package]]
+name = "core"
+version = "0.1"
+source = { editable = "packages/core" }
+
+[[package]]
+name = "tools"
+version = "0.1"
+source = { editable = "packages/tools" }
+`,
+    );
+    const { result } = await build(p);
+    expect(result.code, result.stderr).toBe(0);
+    const zip = p.path('dist/api.zip');
+    expect(distributions(zip)).toEqual(['api-0.1', 'common-1.0', 'core-0.1']);
+    const dir = extractZip(zip);
+    try {
+      expect(invoke('python3', dir, 'api.handler.handler', {})).toBe('core');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+
+    // Without package, a virtual workspace root does not say whose dependencies to ship.
+    p.write('lbuild.toml', lockToml({ api: 'lock = "uv.lock"\npython = "3.12"' }));
+    const none = await p.run([], { env: NO_PIP_ENV });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('Set package in the bundle to one of: api, core, tools.');
+  }, 180_000);
 });
 
 describe('the bundle table', () => {
