@@ -443,6 +443,7 @@ function lockWheelhouseTarget(bundle: Bundle): TargetDefinition {
         allowHostBuilt: allowHostBuilt(bundle),
         signal: ctx.signal,
         onOutput: (line) => ctx.log('debug', line),
+        onWarning: (message) => ctx.log('warn', message),
       }).catch((error: unknown) => {
         throw located(error, bundle.location('lock'));
       });

@@ -1,5 +1,5 @@
 import { access, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, join, relative, sep } from 'node:path';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import { configError } from '@lbuild/core';
 import type { Json } from '@lbuild/core';
 import { PipCredentials } from './credentials.js';
@@ -59,6 +59,8 @@ export interface FillFromLockArgs {
   allowHostBuilt?: boolean | undefined;
   signal?: AbortSignal | undefined;
   onOutput?: ((line: string) => void) | undefined;
+  /** Things the user should know, e.g. PIP_* variables that were ignored. */
+  onWarning?: ((message: string) => void) | undefined;
   env?: Readonly<Record<string, string | undefined>> | undefined;
   runner?: ProcessRunner | undefined;
 }
@@ -105,7 +107,7 @@ export function lockIdentity(lock: LockedSet, options: LockOptions, projectRoot:
 export function lockRequirements(lock: LockedSet): Requirements {
   return {
     file: lock.file,
-    cwd: lock.file,
+    cwd: dirname(lock.file),
     files: lock.files,
     lines: [],
     requirements: [],
@@ -202,7 +204,12 @@ export async function fillWheelhouseFromLock(args: FillFromLockArgs): Promise<Fi
 
   const work = await makeScratch(dir);
   try {
-    const { env: baseEnv } = pipEnvironment(args.env ?? process.env);
+    const { env: baseEnv, ignored } = pipEnvironment(args.env ?? process.env);
+    if (ignored.length > 0) {
+      args.onWarning?.(
+        `Ignoring ${ignored.join(', ')} from the environment, and pip config files: package sources come from lbuild.toml only.`,
+      );
+    }
     const logins = new PipCredentials();
     const sources = pipSourceOptions(args.index, args.cwd, logins);
     const lines = new Map<string, string>();

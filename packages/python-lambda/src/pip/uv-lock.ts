@@ -122,10 +122,15 @@ const isRoot = (pkg: UvPackage, lockDir: string) => {
   return local !== undefined && local.kind !== 'path' && resolve(lockDir, local.path) === lockDir;
 };
 
-function holds(file: string, marker: string | undefined, environment: MarkerEnvironment): boolean {
+function holds(
+  file: string,
+  marker: string | undefined,
+  environment: MarkerEnvironment,
+  conflicts: readonly string[] = [],
+): boolean {
   if (marker === undefined) return true;
   try {
-    return evaluateMarker(parseMarker(marker), environment, { extra: [] });
+    return evaluateMarker(parseMarker(marker), environment, { extra: conflicts });
   } catch (error) {
     if (error instanceof MarkerSyntaxError) throw lockFormatError(file, error.message);
     throw error;
@@ -406,6 +411,15 @@ export async function readUvLock(
     return only;
   };
 
+  // uv marks the edges of declared conflicting extras and groups with `extra == "extra-N-PKG-X"`
+  // (`group-N-PKG-X` for groups, N the length of the project name): they hold when the bundle
+  // chose that extra or group of its project.
+  const encode = (kind: string, name: string) =>
+    `${kind}-${root.project.length}-${root.project}-${name}`;
+  const conflicts = [
+    ...extras.map((e) => encode('extra', e)),
+    ...groups.map((g) => encode('group', g)),
+  ];
   const selected = new Map<UvPackage, Set<string>>();
   const queue: UvPackage[] = [];
   const visit = (pkg: UvPackage, requested: readonly string[]) => {
@@ -423,7 +437,7 @@ export async function readUvLock(
       ...(pkg === root ? groups.flatMap((g) => root.groups.get(g) ?? []) : []),
     ];
     for (const dep of edges) {
-      if (!holds(file, dep.marker, environment)) continue;
+      if (!holds(file, dep.marker, environment, conflicts)) continue;
       visit(resolveDependency(dep, pkg), dep.extras);
     }
   }

@@ -259,6 +259,28 @@ ${pkg('boto', '1')}
     ]);
   });
 
+  it("takes uv's edges of conflicting extras only for the extra the bundle chose", async () => {
+    const file = await write(`version = 1
+requires-python = ">=3.11"
+
+[[package]]
+name = "app"
+version = "1"
+source = { virtual = "." }
+
+[package.optional-dependencies]
+cpu = [{ name = "torchish", version = "1.0+cpu", marker = "extra == 'extra-3-app-cpu'" }]
+gpu = [{ name = "torchish", version = "1.0+gpu", marker = "extra == 'extra-3-app-gpu'" }]
+
+${pkg('torchish', '1.0+cpu')}
+${pkg('torchish', '1.0+gpu')}
+`);
+    expect(pins(await read(file, '3.12', 'x86_64', { groups: [], extras: ['gpu'] }))).toEqual([
+      'torchish==1.0+gpu',
+    ]);
+    expect(pins(await read(file, '3.12'))).toEqual([]);
+  });
+
   it('judges freshness by meaning, not spelling, and names a stale lock', async () => {
     const lock = `version = 1
 requires-python = ">=3.11"
