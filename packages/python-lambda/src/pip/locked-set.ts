@@ -80,9 +80,13 @@ export async function readToml(file: string): Promise<Record<string, unknown>> {
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw configError('lock-unreadable', `Cannot read ${file}: ${(error as Error).message}`, {
-      location: { file },
-    });
+    // No location: the caller points at the key that names the file.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw configError('lock-missing', `${basename(file)} does not exist (${file}).`, {
+        hint: 'Create it (uv lock, or uv export --format pylock.toml), or fix the path: it is relative to the project root.',
+      });
+    }
+    throw configError('lock-unreadable', `Cannot read ${file}: ${(error as Error).message}`);
   }
   try {
     return parse(text);

@@ -433,5 +433,12 @@ directory = { path = "libs/member" }
   it('reads only the lock file names PEP 751 gives', async () => {
     const other = await write('lock-version = "1.0"\n', 'requirements.lock');
     expect((await failure(read(other, '3.12'))).reason).toBe('lock-unknown-format');
+
+    const missing = await failure(read(join(dir, 'pylock.prod.toml'), '3.12'));
+    expect([missing.reason, missing.kind, missing.location]).toEqual([
+      'lock-missing',
+      'config',
+      undefined,
+    ]);
   });
 });
