@@ -43,6 +43,17 @@ const relativePath = z.string().check(
 export const bundleSchema = z.strictObject({
   /** A pip requirements file: pins, --hash lines, local paths, -r/-c includes, index options. */
   requirements: z.optional(relativePath),
+  /**
+   * A lock file as the requirement source instead of `requirements`: `uv.lock`, `pylock.toml` or
+   * `pylock.<name>.toml`. The bundle gets exactly the locked set for its runtime; nothing resolves.
+   */
+  lock: z.optional(relativePath),
+  /** With `lock`: dependency groups installed on top of the runtime dependencies (default none). */
+  groups: z.optional(z.array(z.string().check(z.minLength(1)))),
+  /** With `lock`: extras of the project installed (default none). */
+  extras: z.optional(z.array(z.string().check(z.minLength(1)))),
+  /** With a uv.lock of a workspace: the member whose runtime dependencies the bundle gets. */
+  package: z.optional(z.string().check(z.minLength(1))),
   /** Directories, files or globs copied into the package root under their project paths. */
   sources: z.optional(z.array(relativePath)),
   /**

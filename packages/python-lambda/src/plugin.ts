@@ -52,6 +52,8 @@ interface Bundle {
   requirements: string | undefined;
   /** `source-root`, root-relative without `./` or a trailing `/`; '' for the project root. */
   sourceRoot: string;
+  /** A lock file (uv.lock, pylock.toml) as the requirement source, instead of `requirements`. */
+  lock: string | undefined;
   index: { indexUrl?: string; extraIndexUrls: string[]; findLinks: string[]; noIndex: boolean };
   location: PluginEntry<BundleConfig>['location'];
 }
@@ -76,6 +78,7 @@ export const pythonLambdaPlugin = definePlugin<BundleConfig>({
       output: c.output ?? `dist/${entry.name}.zip`,
       requirements: c.requirements,
       sourceRoot: sourceRootOf(entry),
+      lock: c.lock,
       index: {
         ...(c['index-url'] ? { indexUrl: c['index-url'] } : {}),
         extraIndexUrls: c['extra-index-url'] ?? [],
@@ -84,9 +87,12 @@ export const pythonLambdaPlugin = definePlugin<BundleConfig>({
       },
       location: entry.location,
     };
+    checkLockKeys(bundle);
     const targets: TargetDefinition[] = [];
     if (bundle.requirements !== undefined)
       targets.push(wheelhouseTarget(bundle), stagingTarget(bundle));
+    else if (bundle.lock !== undefined)
+      targets.push(lockWheelhouseTarget(bundle), stagingTarget(bundle));
     targets.push(treeTarget(bundle), zipTarget(bundle));
     return { targets, aliases: { [entry.name]: `${entry.name}:zip` } };
   },
@@ -451,6 +457,158 @@ function excludedByDistribution(
   return out;
 }
 
+/** `lock` replaces `requirements`; `groups`, `extras` and `package` choose within a lock. */
+function checkLockKeys(bundle: Bundle): void {
+  if (bundle.lock !== undefined && bundle.requirements !== undefined) {
+    throw configError(
+      'lock-and-requirements',
+      `[bundle.${bundle.name}] sets both requirements and lock; a bundle has one requirement source.`,
+      {
+        hint: 'Keep lock (the locked set is installed exactly), or requirements (pip resolves it), not both.',
+        location: bundle.location('lock'),
+      },
+    );
+  }
+  if (bundle.lock !== undefined) return;
+  for (const key of ['groups', 'extras', 'package'] as const) {
+    if (bundle.config[key] === undefined) continue;
+    throw configError(
+      'lock-key-without-lock',
+      `[bundle.${bundle.name}] sets ${key}, which chooses within a lock file, but no lock.`,
+      {
+        hint: 'Set lock = "uv.lock" (or "pylock.toml"), or remove the key.',
+        location: bundle.location(key),
+      },
+    );
+  }
+}
+
+const lockOptions = (bundle: Bundle) => ({
+  groups: bundle.config.groups ?? [],
+  extras: bundle.config.extras ?? [],
+  package: bundle.config.package,
+});
+
+async function lockOf(bundle: Bundle) {
+  const { readLockFile } = await import('./pip/lock-wheelhouse.js');
+  try {
+    return await readLockFile(
+      join(bundle.root, bundle.lock ?? ''),
+      lockOptions(bundle),
+      await platformOf(bundle),
+    );
+  } catch (error) {
+    throw located(error, bundle.location('lock'));
+  }
+}
+
+/**
+ * NAME:wheelhouse for a lock file: the locked set for the runtime, fetched by file and hash (see
+ * fillWheelhouseFromLock). It writes the same wheel list as the requirements wheelhouse, so
+ * staging, tree and zip are the same steps: a lock edit that leaves this target's set as it was
+ * (a dev dependency, a package whose marker excludes Lambda) writes the same list, and the
+ * build stops there.
+ */
+function lockWheelhouseTarget(bundle: Bundle): TargetDefinition {
+  const key = `${bundle.name}:wheelhouse`;
+  const listOut = stateRel(key, 'wheels.json');
+  const inputsOf = async (lock: Awaited<ReturnType<typeof lockOf>>) => {
+    const { wheelhouseInputs } = await pip();
+    const { lockRequirements } = await import('./pip/lock-wheelhouse.js');
+    return wheelhouseInputs(lockRequirements(lock), bundle.index, bundle.root);
+  };
+  return {
+    key,
+    kind: 'wheelhouse',
+    description: `wheels locked in ${bundle.lock ?? ''} (Python ${bundle.python}, ${bundle.architecture})`,
+    deps: [],
+    outputs: [listOut],
+    location: bundle.location('lock'),
+    listInputs: async () => {
+      const inputs = await inputsOf(await lockOf(bundle));
+      return [...inputs.files, ...inputs.directories.map((d) => join(d, '/'))];
+    },
+    recipe: async () => {
+      const { wheelhouseRecipe, chooseStrategy } = await pip();
+      const { lockRequirements, lockIdentity } = await import('./pip/lock-wheelhouse.js');
+      const [python, platform, lock] = await Promise.all([
+        pythonOf(bundle),
+        platformOf(bundle),
+        lockOf(bundle),
+      ]);
+      const inputs = await inputsOf(lock);
+      return {
+        pip: wheelhouseRecipe({
+          python,
+          platform,
+          strategy: chooseStrategy(python, platform).strategy,
+          index: bundle.index,
+          requirements: lockRequirements(lock),
+          projectRoot: bundle.root,
+          noBuildIsolation: bundle.config['no-build-isolation'] ?? false,
+        }),
+        lock: lockIdentity(lock, lockOptions(bundle), bundle.root),
+        allowHostBuiltWheels: allowHostBuilt(bundle),
+        list: WHEEL_LIST_VERSION,
+        listings: Object.fromEntries(
+          inputs.directories.map((d) => [rel(bundle.root, d), listFiles(d)]),
+        ),
+      };
+    },
+    run: async (ctx) => {
+      const { fillWheelhouseFromLock } = await import('./pip/lock-wheelhouse.js');
+      // Snapshotted before they are read, as requirements files are: an edit made while pip runs
+      // is seen by the engine's check after the run, and not stamped.
+      await ctx.snapshot([join(bundle.root, bundle.lock ?? '')]);
+      // The pyproject.toml files the lock is checked against are known only from the lock:
+      // read once to find them, snapshot them, and use what a second read makes of them.
+      const inputs = await inputsOf(await lockOf(bundle));
+      await ctx.snapshot([
+        ...inputs.files,
+        ...inputs.directories.flatMap((d) => listFiles(d).map((f) => join(d, f))),
+      ]);
+      const lock = await lockOf(bundle);
+      const [python, platform] = await Promise.all([
+        pythonOf(bundle, ctx.signal),
+        platformOf(bundle),
+      ]);
+      const result = await fillWheelhouseFromLock({
+        python,
+        lock,
+        platform,
+        index: bundle.index,
+        wheelhouseDir: join(ctx.cacheDir, 'wheelhouse'),
+        cwd: bundle.root,
+        noBuildIsolation: bundle.config['no-build-isolation'] ?? false,
+        allowHostBuilt: allowHostBuilt(bundle),
+        signal: ctx.signal,
+        onOutput: (line) => ctx.log('debug', line),
+        onWarning: (message) => ctx.log('warn', message),
+      }).catch((error: unknown) => {
+        throw located(error, bundle.location('lock'));
+      });
+      const wheels: Record<string, string> = {};
+      const paths: Record<string, string> = {};
+      for (const wheel of result.wheels) {
+        wheels[basename(wheel)] = await ctx.hashFile(wheel);
+        paths[basename(wheel)] = rel(bundle.root, wheel);
+      }
+      const list: WheelList = {
+        platform: platform.key,
+        strategy: result.strategy,
+        wheels,
+        paths,
+        local: result.localWheels.map((w) => basename(w.wheel)).sort(),
+      };
+      await writeFileAtomic(join(bundle.root, listOut), JSON.stringify(list, null, 2) + '\n');
+      const count = result.wheels.length;
+      return {
+        summary: `${count} wheel${count === 1 ? '' : 's'} locked for ${platform.key} (${result.fetched} fetched, ${result.cached} from the wheelhouse${result.localWheels.length ? `, ${result.localWheels.length} built` : ''})`,
+      };
+    },
+  };
+}
+
 const allowHostBuilt = (bundle: Bundle) => bundle.config['allow-host-built-wheels'] ?? false;
 
 function treeTarget(bundle: Bundle): TargetDefinition {
@@ -474,7 +632,10 @@ function treeTarget(bundle: Bundle): TargetDefinition {
     key,
     kind: 'tree',
     description: 'the contents of the package: wheel contents, sources, extra files',
-    deps: bundle.requirements !== undefined ? [`${bundle.name}:staging`] : [],
+    deps:
+      bundle.requirements !== undefined || bundle.lock !== undefined
+        ? [`${bundle.name}:staging`]
+        : [],
     inputs: [
       { patterns: sources, exclude, excludeOutputs: true, location: bundle.location('sources') },
       { patterns: Object.values(files), location: bundle.location('files') },
