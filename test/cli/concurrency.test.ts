@@ -107,6 +107,32 @@ describe('two lbuild runs on one project at once', () => {
     expect((await project.run(['-q'], { env: { RUN: '1' } })).code).toBe(0);
   });
 
+  it('--json: Ctrl-C while waiting is an interruption (exit 130), not a config error', async () => {
+    const first = start([], '1');
+    await waitFor(() => project.lines('order.log').includes('start 1'), {
+      what: 'the first run to start its command',
+    });
+    const second = start(['--json'], '2');
+    await second.waitForStderr('waiting for another lbuild');
+    second.child.kill('SIGINT');
+    const { code, stdout, stderr } = await second.exited;
+    expect(code, stderr).toBe(130);
+    expect(JSON.parse(stdout)).toEqual({
+      status: 'error',
+      exitCode: 130,
+      errors: [
+        {
+          kind: 'interrupted',
+          reason: 'interrupted',
+          during: 'lock-wait',
+          message: 'interrupted while waiting for another lbuild to finish',
+        },
+      ],
+    });
+    project.write('go', '');
+    expect((await first.exited).code).toBe(0);
+  });
+
   it('-q does not wait for a running build', async () => {
     const first = start([], '1');
     await waitFor(() => project.lines('order.log').includes('start 1'), {

@@ -36,7 +36,9 @@ export function exitCodeForSummary(summary: BuildSummary): number {
       if (summary.mode === 'query') return EXIT_ERROR;
       // A target that failed because of what the user wrote (a config error found while
       // building) is exit 2, like any other config error; a step that ran and failed is 1.
-      const codes = summary.targets.flatMap((t) => (t.failure ? [exitCodeForFailure(t.failure)] : []));
+      const codes = summary.targets.flatMap((t) =>
+        t.failure ? [exitCodeForFailure(t.failure)] : [],
+      );
       return codes.some((code) => code !== EXIT_FAILED) ? EXIT_ERROR : EXIT_FAILED;
     }
     default:

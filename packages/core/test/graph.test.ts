@@ -63,7 +63,11 @@ describe('TargetGraph', () => {
       const made = deps.get('zip')?.artifact?.lambda as { python?: string } | undefined;
       seen.push(`${[...deps.keys()].join(',')}=${made?.python ?? '?'}`);
       if (made?.python !== python) {
-        throw new LbuildError({ reason: 'runtime-mismatch', message: `wants ${python}`, kind: 'config' });
+        throw new LbuildError({
+          reason: 'runtime-mismatch',
+          message: `wants ${python}`,
+          kind: 'config',
+        });
       }
     };
     const zip = target('zip', [], { artifact: { lambda: { python: '3.11' } } });

@@ -204,7 +204,11 @@ describe('writeZip', () => {
       const project = await makeProject(dir);
       const manifest = await treeOf(project);
       const output = join(dir, 'bundle.zip');
-      const location = { file: join(dir, 'lbuild.toml'), line: 3, key: 'bundle.fn.max-unzipped-size' };
+      const location = {
+        file: join(dir, 'lbuild.toml'),
+        line: 3,
+        key: 'bundle.fn.max-unzipped-size',
+      };
       const failure = await failureOf(
         writeZip(manifest, {
           output,
