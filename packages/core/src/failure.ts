@@ -183,11 +183,13 @@ export type DescribedFailure = Extract<Failure, { message: string }>;
 
 // A reason in two lists would give two exit statuses: this fails to compile when one is.
 type MustBeEmpty<T extends never> = T;
-export type ReasonsAreDisjoint = MustBeEmpty<
-  | (ConfigReason & BuildReason)
-  | ((ConfigReason | BuildReason) & InternalReason)
-  | ((ConfigReason | BuildReason | InternalReason) & (ZipTooLarge | Interrupted)['reason'])
->;
+export type ReasonsAreDisjoint = [
+  MustBeEmpty<ConfigReason & BuildReason>,
+  MustBeEmpty<(ConfigReason | BuildReason) & InternalReason>,
+  MustBeEmpty<
+    (ConfigReason | BuildReason | InternalReason) & (ZipTooLarge | Interrupted)['reason']
+  >,
+];
 
 /**
  * The failure, when it was said in words where it was found (a caller may add to those words);

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { LbuildError } from '../src/failure.js';
+import type { LbuildError } from '../src/failure.js';
 import { acquireProjectLock } from '../src/lock.js';
 import { processLiveness, thisProcess, type ProcessRecord } from '../src/process-liveness.js';
 

@@ -215,7 +215,8 @@ function uploadTarget(
         if (
           config.handler !== undefined &&
           error instanceof LbuildError &&
-          error.failure.reason.startsWith('handler-') &&
+          (error.failure.reason === 'handler-not-found' ||
+            error.failure.reason === 'handler-invalid') &&
           error.failure.location === undefined
         ) {
           throw new LbuildError({ ...error.failure, location: handlerLocation }, { cause: error });

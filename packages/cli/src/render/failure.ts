@@ -58,13 +58,13 @@ function zipTooLarge(failure: ZipTooLarge): FailureText {
   }
 }
 
+/** What was cut short; a Record, so that a new `during` without words does not compile. */
+const INTERRUPTED: Record<Interrupted['during'], string> = {
+  'lock-wait': 'interrupted while waiting for another lbuild to finish',
+};
+
 function interrupted(failure: Interrupted): FailureText {
-  switch (failure.during) {
-    case 'lock-wait':
-      return { message: 'interrupted while waiting for another lbuild to finish' };
-    default:
-      return unreachable(failure.during);
-  }
+  return { message: INTERRUPTED[failure.during] };
 }
 
 /** A failure as `--json` and `--log-format json` give it: its data, with its words. */
