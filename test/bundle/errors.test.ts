@@ -290,21 +290,21 @@ lbuild: build failed: 1 failed, 1 skipped, 0 built, in T
     await expectRecovery();
   });
 
-  it('a zip over max-unzipped-size (exit 1, the zip fails)', async () => {
+  it('a zip over max-unzipped-size (exit 2, a config error, as a deploy over its limit)', async () => {
     project.write(
       'lbuild.toml',
       bundleToml({ python: template.python, extra: 'max-unzipped-size = 1000\n' }),
     );
     const result = await run();
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.stdout).toBe('▶ fn:zip\n');
-    const unzipped = /holds 0\.0 MB \((\d+) bytes\)/.exec(result.stderr)?.[1];
+    const unzipped = /is (\d+) bytes unzipped/.exec(result.stderr)?.[1];
     expect(Number(unzipped)).toBeGreaterThan(1000);
     expect(withoutTimes(result.stderr)).toBe(
       `✗ fn:zip failed (T)
-error: The bundle holds 0.0 MB (${unzipped ?? ''} bytes) unzipped, over the limit of 0.0 MB (1000 bytes).
+error: the zip for [bundle.fn] is ${unzipped ?? ''} bytes unzipped, over max-unzipped-size = 1000
   --> lbuild.toml:${lineOf('max-unzipped-size')}:1 (bundle.fn.max-unzipped-size)
-  hint: Drop dependencies or files you do not need, or raise max-unzipped-size if your deployment allows more (Lambda allows 250 MB unzipped, container images more).
+  hint: drop dependencies or files you do not need, or raise max-unzipped-size if your deployment allows more (Lambda allows 250 MB unzipped, container images more)
 lbuild: build failed: 1 failed, 0 skipped, 0 built, in T
 `,
     );

@@ -107,6 +107,51 @@ describe('two lbuild runs on one project at once', () => {
     expect((await project.run(['-q'], { env: { RUN: '1' } })).code).toBe(0);
   });
 
+  it('--json: Ctrl-C while waiting is an interruption (exit 130), not a config error', async () => {
+    const first = start([], '1');
+    await waitFor(() => project.lines('order.log').includes('start 1'), {
+      what: 'the first run to start its command',
+    });
+    const second = start(['--json'], '2');
+    await second.waitForStderr('waiting for another lbuild');
+    second.child.kill('SIGINT');
+    const { code, stdout, stderr } = await second.exited;
+    expect(code, stderr).toBe(130);
+    expect(JSON.parse(stdout)).toEqual({
+      status: 'error',
+      exitCode: 130,
+      errors: [
+        {
+          kind: 'interrupted',
+          reason: 'interrupted',
+          during: 'lock-wait',
+          message: 'interrupted while waiting for another lbuild to finish',
+        },
+      ],
+    });
+    project.write('go', '');
+    expect((await first.exited).code).toBe(0);
+  });
+
+  it('Ctrl-C on a clean waiting for the lock: the same interruption, exit 130, nothing cleaned', async () => {
+    const first = start([], '1');
+    await waitFor(() => project.lines('order.log').includes('start 1'), {
+      what: 'the first run to start its command',
+    });
+    const cleaning = start(['clean'], '1');
+    await cleaning.waitForStderr('waiting for another lbuild');
+    cleaning.child.kill('SIGINT');
+    expect(await cleaning.exited).toMatchObject({
+      code: 130,
+      stdout: '',
+      stderr:
+        'waiting for another lbuild to finish building this project…\nlbuild: error: interrupted while waiting for another lbuild to finish\n',
+    });
+    project.write('go', '');
+    expect((await first.exited).code).toBe(0);
+    expect(project.exists('out.txt')).toBe(true);
+  });
+
   it('-q does not wait for a running build', async () => {
     const first = start([], '1');
     await waitFor(() => project.lines('order.log').includes('start 1'), {

@@ -151,7 +151,9 @@ describe('-q deploy, -n deploy and deploy agree', () => {
       if (c.answer === 2) {
         // Refused: by all three, with the same error, before any change.
         const error = errorOf(question.stderr);
-        expect(error, shown(question)).toMatch(/error: the zip for hello is \d+ bytes/);
+        expect(error, shown(question)).toMatch(
+          /error: the zip for \[function\.hello\] is \d+ bytes, over direct-upload-limit = 100$/m,
+        );
         expect([dry.code, deploy.code], `${shown(dry)}\n${shown(deploy)}`).toEqual([2, 2]);
         expect(errorOf(dry.stderr)).toBe(error);
         expect(errorOf(deploy.stderr)).toBe(error);

@@ -184,11 +184,11 @@ lbuild: build failed: 1 failed, 0 skipped, 2 built, in T
 });
 
 describe('a plain lbuild checks each function’s handler in the zip, offline', () => {
-  it('a handler typo fails the build with exit 1; fixed, only the check runs again', async () => {
+  it('a handler typo fails the build with exit 2, as the deploy’s check; fixed, only the check runs again', async () => {
     const typo = 'handler = "hello.handler.handlr"';
     const project = aws.project(functionTable().replace(/^handler = .*$/m, typo));
     const result = await aws.run(project, []);
-    expect(result.code, shown(result)).toBe(1);
+    expect(result.code, shown(result)).toBe(2);
     expect(withoutTimes(result.stderr)).toBe(`✗ hello:handler failed (T)
 error: handler "hello.handler.handlr": hello/handler.py in hello.zip has no top-level function handlr (functions defined there: handler)
   --> lbuild.toml:${lineOf(project, typo)}:1 (function.hello.handler)

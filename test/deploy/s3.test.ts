@@ -94,15 +94,62 @@ describe('a zip over direct-upload-limit', () => {
     expect(result.code, shown(result)).toBe(2);
     const size = zipBytes(project).length;
     expect(result.stderr).toContain(
-      `error: the zip for hello is ${size} bytes (${(size / 1024).toFixed(1)} KB), over direct-upload-limit 1000: Lambda needs it through S3, and [function.hello] has no s3-bucket
-`,
+      `error: the zip for [function.hello] is ${size} bytes, over direct-upload-limit = 1000\n`,
     );
     expect(result.stderr).toContain(
-      `  hint: add s3-bucket = "BUCKET" to [function.hello] (a bucket in the function's region)\n`,
+      `  hint: Lambda takes a zip this large only through S3: add s3-bucket = "BUCKET" to [function.hello] (a bucket in the function's region)\n`,
     );
     expect(aws.mutations()).toEqual([]);
     expect(aws.emu.functionState('hello')?.CodeSha256).toBe(before);
     expect(uploadStamp(project)).toBeUndefined();
+  });
+
+  it('zip-too-large says the same, with the same exit status, whether a build or a deploy finds it', async () => {
+    seedHello();
+    const project = aws.project(functionTable('direct-upload-limit = 1000\n'));
+    const refusal = async (args: string[], key: string) => {
+      const { result, summary } = await project.json(args, { env: aws.env() });
+      const failure = summary.targets.find((t) => t.key === key)?.failure;
+      // The same failure for people, on stderr: one renderer for both.
+      expect(result.stderr, shown(result)).toContain(`error: ${failure?.message ?? '?'}\n`);
+      expect(result.stderr).toContain(`  hint: ${failure?.hint ?? '?'}\n`);
+      return { code: result.code, exitCode: summary.exitCode, failure };
+    };
+    const deploy = await refusal(['deploy'], 'hello:upload');
+    // The zip is built now; a limit on what it holds makes the build itself refuse it.
+    project.write(
+      'lbuild.toml',
+      project.read('lbuild.toml').replace('[function.hello]', 'max-unzipped-size = 1000\n\n$&'),
+    );
+    const build = await refusal([], 'hello:zip');
+
+    const zipped = zipBytes(project).length;
+    expect(deploy).toMatchObject({
+      code: 2,
+      exitCode: 2,
+      failure: {
+        reason: 'zip-too-large',
+        kind: 'config',
+        limit: 'direct-upload-limit',
+        size: zipped,
+        max: 1000,
+        message: `the zip for [function.hello] is ${zipped} bytes, over direct-upload-limit = 1000`,
+      },
+    });
+    const unzipped = build.failure?.size as number;
+    expect(unzipped).toBeGreaterThan(1000);
+    expect(build).toMatchObject({
+      code: 2,
+      exitCode: 2,
+      failure: {
+        reason: 'zip-too-large',
+        kind: 'config',
+        limit: 'max-unzipped-size',
+        max: 1000,
+        message: `the zip for [bundle.hello] is ${unzipped} bytes unzipped, over max-unzipped-size = 1000`,
+      },
+    });
+    expect(aws.mutations()).toEqual([]);
   });
 
   it('a bucket that does not exist: a config error naming it, nothing changed', async () => {

@@ -341,7 +341,13 @@ export interface JsonTarget {
   outputHash?: string;
   unchanged?: boolean;
   outputs?: Record<string, string>;
-  failure?: { reason: string; message: string; kind: string; hint?: string };
+  failure?: {
+    reason: string;
+    message: string;
+    kind: string;
+    hint?: string;
+    [field: string]: unknown;
+  };
   /** The value the target's run returned (an upload's functionArn, codeSha256, ...). */
   value?: unknown;
   /** Built but not stamped: what changed while it ran. */

@@ -1,4 +1,4 @@
-import type { BuildSummary, Failure } from '@lbuild/core';
+import { unreachable, type BuildSummary, type Failure } from '@lbuild/core';
 
 /** make's conventions: 0 success, 1 a target failed (or is stale under -q), 2 usage/config/internal. */
 export const EXIT_OK = 0;
@@ -7,10 +7,19 @@ export const EXIT_ERROR = 2;
 /** 128 + SIGINT, as shells report an interrupted command. */
 export const EXIT_INTERRUPTED = 130;
 
+/** A failure's exit status: its kind decides it, and each reason has one kind. */
 export function exitCodeForFailure(failure: Failure): number {
-  // Ctrl-C while waiting for another lbuild's lock is an interruption, not a usage error.
-  if (failure.reason === 'interrupted') return EXIT_INTERRUPTED;
-  return failure.kind === 'build' ? EXIT_FAILED : EXIT_ERROR;
+  switch (failure.kind) {
+    case 'build':
+      return EXIT_FAILED;
+    case 'config':
+    case 'internal':
+      return EXIT_ERROR;
+    case 'interrupted':
+      return EXIT_INTERRUPTED;
+    default:
+      return unreachable(failure);
+  }
 }
 
 export function exitCodeForSummary(summary: BuildSummary): number {
@@ -27,8 +36,12 @@ export function exitCodeForSummary(summary: BuildSummary): number {
       if (summary.mode === 'query') return EXIT_ERROR;
       // A target that failed because of what the user wrote (a config error found while
       // building) is exit 2, like any other config error; a step that ran and failed is 1.
-      const failures = summary.targets.flatMap((t) => (t.failure ? [t.failure] : []));
-      return failures.some((f) => f.kind !== 'build') ? EXIT_ERROR : EXIT_FAILED;
+      const codes = summary.targets.flatMap((t) =>
+        t.failure ? [exitCodeForFailure(t.failure)] : [],
+      );
+      return codes.some((code) => code !== EXIT_FAILED) ? EXIT_ERROR : EXIT_FAILED;
     }
+    default:
+      return unreachable(summary.status);
   }
 }

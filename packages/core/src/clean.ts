@@ -25,11 +25,13 @@ export async function clean(options: {
   targets?: TargetKey[];
   all?: boolean;
   onWait?: (holder: string | undefined) => void;
+  /** Ends a wait for another lbuild's lock (an `interrupted` failure); cleaning itself is not cut short. */
+  signal?: AbortSignal;
 }): Promise<CleanResult> {
-  const lock = await acquireProjectLock(
-    options.stateDir,
-    options.onWait ? { onWait: options.onWait } : {},
-  );
+  const lock = await acquireProjectLock(options.stateDir, {
+    ...(options.onWait ? { onWait: options.onWait } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
   try {
     const stamps = new StampStore(options.stateDir);
     const keys = options.targets ?? [...options.graph.targets.keys()];

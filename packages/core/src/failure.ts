@@ -1,7 +1,13 @@
 /**
- * Expected failures are values: a kebab-case `reason` a program can switch on, a sentence for
- * people, and a hint that says how to fix it. `location` points into a config file when the
- * failure is about something the user wrote there.
+ * Expected failures are values: one tagged union, {@link Failure}, whose `reason` a program can
+ * switch on. Most reasons are said in words where they are found (a message, and a hint that
+ * says how to fix it); a few carry data instead, and the CLI composes their text (one renderer
+ * for every command). `location` points into a config file when the failure is about something
+ * the user wrote there.
+ *
+ * Each reason belongs to exactly one `kind`, and the kind alone decides the exit status, so the
+ * same reason gives the same exit status wherever it is found (the type check below keeps the
+ * reason lists apart).
  */
 export interface SourceLocation {
   /** Absolute path of the file. */
@@ -14,21 +20,192 @@ export interface SourceLocation {
   key?: string;
 }
 
-export interface Failure {
-  /** Stable kebab-case identifier, e.g. `unknown-key`, `cycle`, `exit-non-zero`. */
-  reason: string;
+/**
+ * - `config`: about the user's setup, what they wrote or asked for (exit status 2);
+ * - `build`: a build step ran and failed (exit status 1);
+ * - `internal`: lbuild itself is wrong (exit status 2);
+ * - `interrupted`: stopped by Ctrl-C or a signal (exit status 130).
+ */
+export type FailureKind = 'config' | 'build' | 'internal' | 'interrupted';
+
+/** Reasons about what the user wrote, asked for or set up: the fix is theirs to make. */
+export type ConfigReason =
+  | 'architecture-mismatch'
+  | 'aws-access-denied'
+  | 'aws-credentials'
+  | 'aws-region'
+  | 'cycle'
+  | 'duplicate-target'
+  | 'free-threaded-build-python'
+  | 'function-is-image'
+  | 'function-not-found'
+  | 'handler-invalid'
+  | 'handler-not-found'
+  | 'index-credentials-conflict'
+  | 'index-credentials-unsupported'
+  | 'invalid-config'
+  | 'invalid-name'
+  | 'invalid-zip-level'
+  | 'local-requirement-not-a-project'
+  | 'local-requirement-not-an-archive'
+  | 'local-requirement-not-found'
+  | 'malformed-toml'
+  | 'missing-input'
+  | 'no-config'
+  | 'no-functions'
+  | 'offline-deploy'
+  | 'pip-not-found'
+  | 'pip-too-old'
+  | 'python-not-found'
+  | 'python-probe-failed'
+  | 'remote-requirements-file'
+  | 'requirement-without-name'
+  | 'requirements-include-cycle'
+  | 'requirements-not-found'
+  | 'requirements-syntax'
+  | 'runtime-blocked'
+  | 'runtime-mismatch'
+  | 's3-bucket-missing'
+  | 'unknown-architecture'
+  | 'unknown-dependency'
+  | 'unknown-function'
+  | 'unknown-key'
+  | 'unknown-python-runtime'
+  | 'unknown-target'
+  | 'watch-dry-run'
+  | 'watch-question';
+
+/** Reasons a build step that ran gives for failing. */
+export type BuildReason =
+  | 'bad-entry-point'
+  | 'bad-wheel'
+  | 'bad-wheel-metadata'
+  | 'cache-changed'
+  | 'code-sha-mismatch'
+  | 'command-not-found'
+  | 'concurrent-modification'
+  | 'duplicate-wheels'
+  | 'duplicate-zip-path'
+  | 'exit-non-zero'
+  | 'function-deleted'
+  | 'hash-mismatch'
+  | 'hashes-missing'
+  | 'host-built-wheel'
+  | 'input-changed-during-run'
+  | 'input-vanished'
+  | 'lambda-error'
+  | 'lambda-state-failed'
+  | 'lambda-unavailable'
+  | 'lambda-update-failed'
+  | 'lambda-update-timeout'
+  | 'local-project-build-failed'
+  | 'local-project-not-pure'
+  | 'missing-file'
+  | 'missing-tree'
+  | 'missing-wheel-list'
+  | 'no-suitable-wheel'
+  | 'not-a-file'
+  | 'output-not-produced'
+  | 'pip-failed'
+  | 'requirement-not-found'
+  | 'requirements-conflict'
+  | 's3-upload-corrupted'
+  | 'source-changed'
+  | 'target-dependency-unsatisfied'
+  | 'unsafe-wheel-entry'
+  | 'unsafe-zip-path'
+  | 'wheel-build-failed'
+  | 'wheel-unsuitable'
+  | 'wheelhouse-changed'
+  | 'wheelhouse-incomplete'
+  | 'zip-changed'
+  | 'zip-missing'
+  | 'zip-path-conflict';
+
+/** Reasons that mean lbuild itself is wrong. */
+export type InternalReason = 'bad-sha256' | 'internal-error' | 'wrong-fflate-version';
+
+interface FailureBase {
+  location?: SourceLocation;
+  /** Further problems found in the same pass (every bad key of a config file, not just the first). */
+  others?: Failure[];
+}
+
+/** A failure said in words where it was found. */
+export interface Described<K extends FailureKind, R extends string> extends FailureBase {
+  kind: K;
+  reason: R;
   /** One or more sentences saying what is wrong. */
   message: string;
   /** How to fix it, when there is something useful to say. */
   hint?: string;
-  location?: SourceLocation;
+}
+
+/**
+ * The zip is larger than one of Lambda's limits allows: a property of what the bundle holds and
+ * of the limit the config sets, so a config failure (exit 2) whether the build or a deploy
+ * finds it. Nothing is written or sent.
+ */
+export interface ZipTooLarge extends FailureBase {
+  kind: 'config';
+  reason: 'zip-too-large';
   /**
-   * Whether the failure is about the user's setup (config, usage: exit status 2) or about a
-   * build step that ran and failed (exit status 1).
+   * The limit, by its config key: `max-unzipped-size` (the zip's entries, unzipped, checked when
+   * the zip is built) or `direct-upload-limit` (the zip itself, checked before a deploy of a
+   * function without s3-bucket).
    */
-  kind: 'config' | 'build' | 'internal';
-  /** Further problems found in the same pass (every bad key of a config file, not just the first). */
-  others?: Failure[];
+  limit: 'max-unzipped-size' | 'direct-upload-limit';
+  /** Bytes: unzipped for max-unzipped-size, the zip file's for direct-upload-limit. */
+  size: number;
+  /** The limit in bytes. */
+  max: number;
+  /** The config table that sets the limit, e.g. `bundle.app` or `function.hello`. */
+  table?: string;
+}
+
+/** Ctrl-C or a signal stopped lbuild before it could start building. */
+export interface Interrupted extends FailureBase {
+  kind: 'interrupted';
+  reason: 'interrupted';
+  /** What lbuild was doing: waiting for another lbuild's build lock on the project. */
+  during: 'lock-wait';
+}
+
+export type Failure =
+  | Described<'config', ConfigReason>
+  | Described<'build', BuildReason>
+  | Described<'internal', InternalReason>
+  | ZipTooLarge
+  | Interrupted;
+
+/** The failures said in words where they were found (every reason but those carrying data). */
+export type DescribedFailure = Extract<Failure, { message: string }>;
+
+// A reason in two lists would give two exit statuses: this fails to compile when one is.
+type MustBeEmpty<T extends never> = T;
+export type ReasonsAreDisjoint = [
+  MustBeEmpty<ConfigReason & BuildReason>,
+  MustBeEmpty<(ConfigReason | BuildReason) & InternalReason>,
+  MustBeEmpty<
+    (ConfigReason | BuildReason | InternalReason) & (ZipTooLarge | Interrupted)['reason']
+  >,
+];
+
+/**
+ * The failure, when it was said in words where it was found (a caller may add to those words);
+ * undefined for one that carries data for the CLI to say.
+ */
+export function describedFailure(failure: Failure): DescribedFailure | undefined {
+  switch (failure.reason) {
+    case 'zip-too-large':
+    case 'interrupted':
+      return undefined;
+    default: {
+      // Exhaustive: a failure that carries data and has no case above is not a DescribedFailure.
+      const described: DescribedFailure = failure;
+      return described;
+    }
+  }
 }
 
 /** An exception that carries a {@link Failure}; thrown across async boundaries, caught as a value. */
@@ -36,14 +213,15 @@ export class LbuildError extends Error {
   readonly failure: Failure;
 
   constructor(failure: Failure, options?: { cause?: unknown }) {
-    super(failure.message, options);
+    // People read the CLI's rendering; the Error's own message only shows in a stack trace.
+    super('message' in failure ? failure.message : failure.reason, options);
     this.name = 'LbuildError';
     this.failure = failure;
   }
 }
 
 export function configError(
-  reason: string,
+  reason: ConfigReason,
   message: string,
   extra: { hint?: string; location?: SourceLocation } = {},
 ): LbuildError {
@@ -51,7 +229,7 @@ export function configError(
 }
 
 export function buildError(
-  reason: string,
+  reason: BuildReason,
   message: string,
   extra: { hint?: string; location?: SourceLocation } = {},
 ): LbuildError {

@@ -11,7 +11,7 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { configError } from './failure.js';
+import { LbuildError } from './failure.js';
 import { processLiveness, thisProcess, type ProcessRecord } from './process-liveness.js';
 import { temporaryName } from './temporary-files.js';
 
@@ -83,7 +83,7 @@ export async function acquireProjectLock(
         warned = true;
       }
       if (options.signal?.aborted) {
-        throw configError('interrupted', 'interrupted while waiting for another lbuild to finish');
+        throw new LbuildError({ kind: 'interrupted', reason: 'interrupted', during: 'lock-wait' });
       }
       await pause(POLL_MS, options.signal);
     }

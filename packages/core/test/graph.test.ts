@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LbuildError, type Failure } from '../src/failure.js';
+import { LbuildError, type DescribedFailure } from '../src/failure.js';
 import { closest, editDistance, TargetGraph } from '../src/graph.js';
 import type { TargetDefinition } from '../src/target.js';
 
@@ -22,11 +22,11 @@ function target(
 }
 
 /** The failure a constructor or call throws. */
-function failureOf(fn: () => unknown): Failure {
+function failureOf(fn: () => unknown): DescribedFailure {
   try {
     fn();
   } catch (error) {
-    if (error instanceof LbuildError) return error.failure;
+    if (error instanceof LbuildError) return error.failure as DescribedFailure;
     throw error;
   }
   throw new Error('expected an LbuildError');
@@ -63,7 +63,11 @@ describe('TargetGraph', () => {
       const made = deps.get('zip')?.artifact?.lambda as { python?: string } | undefined;
       seen.push(`${[...deps.keys()].join(',')}=${made?.python ?? '?'}`);
       if (made?.python !== python) {
-        throw new LbuildError({ reason: 'mismatch', message: `wants ${python}`, kind: 'config' });
+        throw new LbuildError({
+          reason: 'runtime-mismatch',
+          message: `wants ${python}`,
+          kind: 'config',
+        });
       }
     };
     const zip = target('zip', [], { artifact: { lambda: { python: '3.11' } } });

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { LbuildError } from '../src/failure.js';
 import { acquireProjectLock } from '../src/lock.js';
 import { processLiveness, thisProcess, type ProcessRecord } from '../src/process-liveness.js';
 
@@ -184,9 +185,12 @@ describe('a lock whose owner record', () => {
       await lock.release();
       return { took: true, waitedFor };
     } catch (error) {
-      expect((error as Error).message).toBe(
-        'interrupted while waiting for another lbuild to finish',
-      );
+      // An interruption, not a config error: exit 130, whoever renders it.
+      expect((error as LbuildError).failure).toEqual({
+        kind: 'interrupted',
+        reason: 'interrupted',
+        during: 'lock-wait',
+      });
       return { took: false, waitedFor };
     } finally {
       clearTimeout(timer);

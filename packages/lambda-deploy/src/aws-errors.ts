@@ -1,5 +1,5 @@
 import { LbuildError, isAbortError } from '@lbuild/core';
-import type { Failure } from '@lbuild/core';
+import type { BuildReason, ConfigReason } from '@lbuild/core';
 
 /**
  * How AWS SDK errors read: their name, their HTTP status, whether a retry can help, and the
@@ -56,14 +56,31 @@ export const isPrecondition = (error: unknown): boolean =>
   error instanceof LbuildError && errorName(error.cause) === 'PreconditionFailedException';
 
 export function failWith(
-  kind: Failure['kind'],
-  reason: string,
+  kind: 'config',
+  reason: ConfigReason,
+  message: string,
+  cause: unknown,
+  hint?: string,
+): LbuildError;
+export function failWith(
+  kind: 'build',
+  reason: BuildReason,
+  message: string,
+  cause: unknown,
+  hint?: string,
+): LbuildError;
+export function failWith(
+  kind: 'config' | 'build',
+  reason: ConfigReason | BuildReason,
   message: string,
   cause: unknown,
   hint?: string,
 ): LbuildError {
+  const failure = { message, ...(hint !== undefined ? { hint } : {}) };
   return new LbuildError(
-    { reason, message, kind, ...(hint !== undefined ? { hint } : {}) },
+    kind === 'config'
+      ? { ...failure, kind, reason: reason as ConfigReason }
+      : { ...failure, kind, reason: reason as BuildReason },
     { cause },
   );
 }

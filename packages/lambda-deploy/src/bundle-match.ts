@@ -1,4 +1,10 @@
-import { configError, type Failure, type SourceLocation } from '@lbuild/core';
+import {
+  configError,
+  LbuildError,
+  type Described,
+  type Failure,
+  type SourceLocation,
+} from '@lbuild/core';
 import {
   artifactSource,
   deprecationNotice,
@@ -75,7 +81,7 @@ export function remoteMismatch(
   config: FunctionConfig,
   artifact: LambdaArtifact,
   remote: RemotePlatform,
-): Failure | undefined {
+): Described<'config', 'runtime-mismatch' | 'architecture-mismatch'> | undefined {
   const fn = `[function.${config.name}]`;
   const bundle = `[${artifact.table}]`;
   const wanted = bundleRuntime(artifact).runtime;
@@ -117,7 +123,7 @@ export function refuseRemoteMismatch(
 ): void {
   if (artifact === undefined) return;
   const failure = remoteMismatch(config, artifact, remote);
-  if (failure) throw configError(failure.reason, failure.message, { hint: failure.hint ?? '' });
+  if (failure) throw new LbuildError(failure);
 }
 
 /**

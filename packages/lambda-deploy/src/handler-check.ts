@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import yauzl from 'yauzl';
 import type { Entry, ZipFile } from 'yauzl';
 import { closest } from '@lbuild/core';
-import type { Failure } from '@lbuild/core';
+import type { Described } from '@lbuild/core';
 
 export type HandlerCheck =
   | {
@@ -13,7 +13,7 @@ export type HandlerCheck =
       /** Set when the function could not be confirmed but may well exist (star import, `__getattr__`, …). */
       note?: string;
     }
-  | { ok: false; failure: Failure };
+  | { ok: false; failure: Described<'config', 'handler-invalid' | 'handler-not-found'> };
 
 /** Largest module source read to look for the function. */
 const MAX_SOURCE_BYTES = 8 * 1024 * 1024;
@@ -121,7 +121,11 @@ export async function checkHandlerInZip(
   }
 }
 
-function fail(reason: string, message: string, hint: string): HandlerCheck {
+function fail(
+  reason: 'handler-invalid' | 'handler-not-found',
+  message: string,
+  hint: string,
+): HandlerCheck {
   return { ok: false, failure: { reason, message, hint, kind: 'config' } };
 }
 

@@ -1,5 +1,5 @@
 import type { FunctionConfiguration } from '@aws-sdk/client-lambda';
-import { configError } from '@lbuild/core';
+import { configError, LbuildError } from '@lbuild/core';
 import type { LambdaArchitecture, LambdaArtifact, PythonRuntime } from '@lbuild/lambda-runtimes';
 import { effectiveRuntime, refuseRemoteMismatch, runtimeLifecycle } from './bundle-match.js';
 import type { FunctionConfig } from './config.js';
@@ -89,13 +89,14 @@ const EXAMPLES = {
 export function plannedVia(config: FunctionConfig, size: number): 'zip' | 's3' {
   if (size <= config.directUploadLimit) return 'zip';
   if (config.s3Bucket !== undefined) return 's3';
-  throw configError(
-    'zip-too-large',
-    `the zip for ${config.functionName} is ${size} bytes (${mb(size)}), over direct-upload-limit ${config.directUploadLimit}: Lambda needs it through S3, and [function.${config.name}] has no s3-bucket`,
-    {
-      hint: `add s3-bucket = "BUCKET" to [function.${config.name}] (a bucket in the function's region)`,
-    },
-  );
+  throw new LbuildError({
+    kind: 'config',
+    reason: 'zip-too-large',
+    limit: 'direct-upload-limit',
+    size,
+    max: config.directUploadLimit,
+    table: `function.${config.name}`,
+  });
 }
 
 function sameVariables(a: Record<string, string>, b: Record<string, string>): boolean {

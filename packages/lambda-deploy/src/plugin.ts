@@ -98,7 +98,8 @@ function zipOf(
 
 /**
  * NAME:handler: the handler check of a deploy, made offline whenever the zip changes, so that a
- * plain `lbuild` reports a typo in `handler` (a failed step: exit 1) long before a deploy would.
+ * plain `lbuild` reports a typo in `handler` (a config error: exit 2, as the deploy's own check
+ * gives) long before a deploy would.
  */
 function handlerCheckTarget(
   config: FunctionConfig,
@@ -115,7 +116,7 @@ function handlerCheckTarget(
     run: async (ctx) => {
       const { checkHandlerInZip } = await import('./handler-check.js');
       const check = await checkHandlerInZip(zipOf(config, ctx.deps).path, handler, config.runtime);
-      if (!check.ok) throw new LbuildError({ ...check.failure, kind: 'build', location });
+      if (!check.ok) throw new LbuildError({ ...check.failure, location });
       return {
         summary: `handler ${handler}: ${check.moduleFile}${check.note ? ` (${check.note})` : ''}`,
       };
@@ -214,7 +215,8 @@ function uploadTarget(
         if (
           config.handler !== undefined &&
           error instanceof LbuildError &&
-          error.failure.reason.startsWith('handler-') &&
+          (error.failure.reason === 'handler-not-found' ||
+            error.failure.reason === 'handler-invalid') &&
           error.failure.location === undefined
         ) {
           throw new LbuildError({ ...error.failure, location: handlerLocation }, { cause: error });

@@ -5,7 +5,7 @@ import { UpdateFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { LbuildError } from '@lbuild/core';
-import type { Failure } from '@lbuild/core';
+import type { DescribedFailure, Failure } from '@lbuild/core';
 import { faults, startLambdaEmulator } from '@lbuild/lambda-emulator';
 import type { LambdaEmulator } from '@lbuild/lambda-emulator';
 import { createClients, deployFunction, readFunction } from '../src/index.js';
@@ -213,8 +213,10 @@ describe('through S3 over the direct-upload limit', () => {
     expect(failure).toEqual({
       reason: 'zip-too-large',
       kind: 'config',
-      message: `the zip for api is ${zipB.bytes.length} bytes (0.2 KB), over direct-upload-limit 100: Lambda needs it through S3, and [function.api] has no s3-bucket`,
-      hint: 'add s3-bucket = "BUCKET" to [function.api] (a bucket in the function\'s region)',
+      limit: 'direct-upload-limit',
+      size: zipB.bytes.length,
+      max: 100,
+      table: 'function.api',
     });
     expect(emu.countCalls('UpdateFunctionCode')).toBe(0);
   });
@@ -248,7 +250,7 @@ describe('through S3 over the direct-upload limit', () => {
       deploy(api({ 's3-bucket': 'nope-bucket', 'direct-upload-limit': 100 }), zipB),
     );
     expect(failure).toMatchObject({ reason: 's3-bucket-missing', kind: 'config' });
-    expect(failure.message).toBe(
+    expect((failure as DescribedFailure).message).toBe(
       `s3-bucket "nope-bucket" does not exist (uploading s3://nope-bucket/lbuild/api/${zipB.sha256Hex}.zip)`,
     );
   });
@@ -446,7 +448,7 @@ describe('faults', () => {
     });
     const failure = await failureOf(deploy(api(), zipB));
     expect(failure).toMatchObject({ reason: 'aws-access-denied', kind: 'config' });
-    expect(failure.message).toBe(
+    expect((failure as DescribedFailure).message).toBe(
       'AWS refused GetFunction for api: UnrecognizedClientException: The security token included in the request is invalid.',
     );
     expect(JSON.stringify(failure)).not.toContain('S3RVER');
@@ -516,7 +518,7 @@ describe('configuration', () => {
       fault: faults.updateFailed('bad role', 'InvalidRole'),
     });
     const failure = await failureOf(deploy(api({ timeout: 10 }), zipA));
-    expect(failure.message).toBe(
+    expect((failure as DescribedFailure).message).toBe(
       'Lambda could not apply the configuration update to api: bad role (InvalidRole)',
     );
   });
@@ -617,7 +619,7 @@ describe('handler check', () => {
   test("without a configured handler, the function's own handler is checked before uploading", async () => {
     emu.seedFunction({ name: 'api', code: zipA.bytes, handler: 'main.handler' });
     const failure = await failureOf(deploy(api(), zipB));
-    expect(failure.message).toBe(
+    expect((failure as DescribedFailure).message).toBe(
       'handler "main.handler": module main is not in b.zip (looked for main.py, main/__init__.py and main.*.so)',
     );
     expect(emu.calls().map((c) => c.operation)).toEqual(['GetFunction']);

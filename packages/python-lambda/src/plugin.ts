@@ -770,24 +770,13 @@ function zipTarget(bundle: Bundle): TargetDefinition {
         cacheDir: join(ctx.cacheDir, 'zip'),
         ...(level !== undefined ? { level } : {}),
         ...(maxUnzipped !== undefined ? { maxUnzippedBytes: maxUnzipped } : {}),
+        limitFrom: {
+          table: `bundle.${bundle.name}`,
+          location:
+            maxUnzipped !== undefined ? bundle.location('max-unzipped-size') : bundle.location(),
+        },
         signal: ctx.signal,
         onProgress: (done, total) => ctx.progress(done, total, 'files'),
-      }).catch((error: unknown) => {
-        // The writer's hint names its option (maxUnzippedBytes); a user sets the config key.
-        if (error instanceof LbuildError && error.failure.reason === 'zip-too-large') {
-          throw new LbuildError(
-            {
-              ...error.failure,
-              hint: 'Drop dependencies or files you do not need, or raise max-unzipped-size if your deployment allows more (Lambda allows 250 MB unzipped, container images more).',
-              location:
-                maxUnzipped !== undefined
-                  ? bundle.location('max-unzipped-size')
-                  : bundle.location(),
-            },
-            { cause: error },
-          );
-        }
-        throw error;
       });
       const runtime = pythonRuntime(bundle.python);
       const deprecated = runtime && deprecationNotice(runtime, new Date());

@@ -1,5 +1,6 @@
 import { clean, stateDirOf } from '@lbuild/core';
 import { openProject, type GlobalOptions } from '../context.js';
+import { abortOnSignals } from '../signals.js';
 
 /** `lbuild clean [TARGET...]`: removes outputs and stamps builds made, never anything else. */
 export async function cleanCommand(
@@ -8,6 +9,8 @@ export async function cleanCommand(
 ): Promise<number> {
   const project = await openProject(options);
   const targets = names.length ? names.map((n) => project.graph.resolve(n)) : undefined;
+  // Ctrl-C while waiting for another lbuild's lock is an interruption (exit 130), as in a build.
+  const signals = abortOnSignals();
   const result = await clean({
     root: project.root,
     stateDir: stateDirOf(project.root),
@@ -16,7 +19,8 @@ export async function cleanCommand(
     all: Boolean(options.all),
     onWait: () =>
       process.stderr.write('waiting for another lbuild to finish building this project…\n'),
-  });
+    signal: signals.signal,
+  }).finally(() => signals.dispose());
   if (options.json) {
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   } else {

@@ -9,7 +9,7 @@ import {
 } from '@lbuild/core';
 import { workingDirectory, type GlobalOptions } from '../context.js';
 import { colorsFor } from '../render/colors.js';
-import { formatFailure } from '../render/failure.js';
+import { failureJson, formatFailure } from '../render/failure.js';
 import { jsonError } from '../render/json-error.js';
 import { formatDuration } from '../render/human.js';
 import { SessionRenderer } from '../render/session.js';
@@ -102,7 +102,8 @@ class CycleLines {
   #failure(failure: Failure, label?: string): void {
     const log = this.#render.log;
     if (log) {
-      log.write('error', { event: 'watch-error', failure }, failure.message);
+      const json = failureJson(failure);
+      log.write('error', { event: 'watch-error', failure: json }, json.message);
       return;
     }
     process.stderr.write(

@@ -1,4 +1,5 @@
 import type { Failure } from '@lbuild/core';
+import { failureJson, type FailureJson } from './failure.js';
 
 /**
  * What `--json` prints on stdout when a command stops before it has a summary (a config error,
@@ -8,14 +9,14 @@ import type { Failure } from '@lbuild/core';
  */
 export function jsonError(failure: Failure, exitCode: number, oneLine = false): string {
   return JSON.stringify(
-    { status: 'error', exitCode, errors: flatten(failure) },
+    { status: 'error', exitCode, errors: flatten(failureJson(failure)) },
     null,
     oneLine ? undefined : 2,
   );
 }
 
 /** A failure and the further problems found with it, as one list. */
-function flatten(failure: Failure): Omit<Failure, 'others'>[] {
+function flatten(failure: FailureJson): Omit<FailureJson, 'others'>[] {
   const { others = [], ...one } = failure;
   return [one, ...others.flatMap(flatten)];
 }

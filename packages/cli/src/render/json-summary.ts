@@ -1,4 +1,5 @@
 import { describeReason, type BuildSummary } from '@lbuild/core';
+import { failureJson } from './failure.js';
 
 /**
  * The one machine-readable summary `--json` prints: stable field names, reasons as text and data.
@@ -28,7 +29,7 @@ export function jsonSummary(
         ...(t.outputs ? { outputs: t.outputs } : {}),
         ...(t.value !== undefined ? { value: t.value } : {}),
         ...(t.changedDuringRun ? { changedDuringRun: t.changedDuringRun } : {}),
-        ...(t.failure ? { failure: t.failure } : {}),
+        ...(t.failure ? { failure: failureJson(t.failure) } : {}),
       })),
     },
     null,

@@ -1,4 +1,5 @@
 import type { BuildEvent } from '@lbuild/core';
+import { failureJson } from './failure.js';
 
 /** A pino logger's lines for the build's events, and for the lines around builds (watch mode). */
 export interface JsonLog {
@@ -40,7 +41,10 @@ export async function createJsonLogger(destination: 1 | 2): Promise<JsonLog> {
       case 'target-finish': {
         const { failure, ...rest } = event.report;
         if (failure)
-          logger.error({ event: event.type, ...rest, failure }, `${rest.key} ${rest.status}`);
+          logger.error(
+            { event: event.type, ...rest, failure: failureJson(failure) },
+            `${rest.key} ${rest.status}`,
+          );
         else logger.info({ event: event.type, ...rest }, `${rest.key} ${rest.status}`);
         return;
       }

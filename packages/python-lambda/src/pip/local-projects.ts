@@ -5,7 +5,7 @@ import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { temporarySibling } from '@lbuild/core';
 import type { IndexOptions } from './index-options.js';
-import { diagnosePipFailure, pipError } from './pip-errors.js';
+import { diagnosePipFailure, pipError, pipFailureOf } from './pip-errors.js';
 import type { LocalWheel, PipRequirementsOptions } from './pip-requirements.js';
 import { sourceOptionValue } from './pip-requirements.js';
 import { PIP_PROGRESS_ARGS, PIP_QUIET_ARGS, runPip } from './pip-run.js';
@@ -262,7 +262,7 @@ export async function buildLocalProjects(args: BuildLocalArgs): Promise<Map<stri
         {
           reason: 'local-project-build-failed',
           kind: 'build',
-          message: `Building the local project ${describeLocal(local)} failed: ${cause.failure.message}`,
+          message: `Building the local project ${describeLocal(local)} failed: ${pipFailureOf(cause)?.message ?? cause.message}`,
           hint: args.noBuildIsolation
             ? 'See the pip output above. With no-build-isolation the build uses what the build Python has installed.'
             : 'See the pip output above. pip builds in an isolated environment: its build requirements (e.g. setuptools, wheel) must come from find-links or the index, or set no-build-isolation = true to use those installed in the build Python.',

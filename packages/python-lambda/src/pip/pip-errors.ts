@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
-import { LbuildError } from '@lbuild/core';
-import type { Failure } from '@lbuild/core';
+import { describedFailure, LbuildError } from '@lbuild/core';
+import type { DescribedFailure } from '@lbuild/core';
 import type { RuntimePlatform, WheelhouseStrategy } from './platform.js';
 import { findIndexFailure, indexFailureOf, missingIndexRoot } from './index-failures.js';
 import { compareVersions } from './platform.js';
@@ -14,18 +14,18 @@ import type { WheelName } from './wheel-name.js';
  * `wheelhouse-incomplete`, `pip-failed` (kind `build`), or `pip-not-found`, `pip-too-old`
  * (kind `config`).
  */
-export interface PipFailure extends Failure {
+export type PipFailure = DescribedFailure & {
   /** The requirement pip could not satisfy, as pip printed it (e.g. `foo==9.9`). */
   requirement?: string | undefined;
   /** For `no-suitable-wheel`: the `--platform` tags pip was given (or the build machine's). */
   platforms?: string[] | undefined;
   /** For `no-suitable-wheel`: the files of that project that were found but did not suit. */
   found?: string[] | undefined;
-}
+};
 
 /** The {@link PipFailure} of an error, when it is one lbuild raised. */
 export function pipFailureOf(error: unknown): PipFailure | undefined {
-  return error instanceof LbuildError ? error.failure : undefined;
+  return error instanceof LbuildError ? describedFailure(error.failure) : undefined;
 }
 
 export function pipError(failure: PipFailure, cause?: unknown): LbuildError {

@@ -1,6 +1,6 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { LbuildError, buildError, configError } from '@lbuild/core';
+import { LbuildError, buildError, configError, describedFailure } from '@lbuild/core';
 import type { Closure, Demand } from './dependency-closure.js';
 import { walkClosure } from './dependency-closure.js';
 import type { DependencySpecifier } from './dependency-specifier.js';
@@ -195,12 +195,13 @@ export async function resolveForTarget(args: TargetResolveArgs): Promise<TargetR
     try {
       await args.resolve(reqFile, out, round);
     } catch (error) {
-      if (!(error instanceof LbuildError) || added.size === 0) throw error;
+      const failure = error instanceof LbuildError ? describedFailure(error.failure) : undefined;
+      if (failure === undefined || added.size === 0) throw error;
       const needs = [...added.values()].flat().map(describeDemand).join('; ');
       throw new LbuildError(
         {
-          ...error.failure,
-          message: `${target} needs ${needs}, which pip skipped on this machine (its marker is false here); given explicitly, pip failed: ${error.failure.message}`,
+          ...failure,
+          message: `${target} needs ${needs}, which pip skipped on this machine (its marker is false here); given explicitly, pip failed: ${failure.message}`,
         },
         { cause: error },
       );

@@ -4,8 +4,14 @@ import type { FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createInflateRaw, inflateRawSync } from 'node:zlib';
-import type { LbuildError } from '@lbuild/core';
-import { buildError, configError, sweepTemporaries, temporarySibling } from '@lbuild/core';
+import type { SourceLocation } from '@lbuild/core';
+import {
+  buildError,
+  configError,
+  LbuildError,
+  sweepTemporaries,
+  temporarySibling,
+} from '@lbuild/core';
 import { mapConcurrent } from '../tree/concurrency.js';
 import type { TreeEntry, TreeManifest } from '../tree/manifest.js';
 import { manifestUnzippedSize } from '../tree/manifest.js';
@@ -44,6 +50,8 @@ export interface WriteZipOptions {
   onProgress?(done: number, total: number): void;
   /** Refuse to write when the entries add up to more; default {@link LAMBDA_MAX_UNZIPPED_BYTES}. */
   maxUnzippedBytes?: number;
+  /** Where the limit is set (the config table, and the key when set there): a refusal names it. */
+  limitFrom?: { table: string; location?: SourceLocation };
 }
 
 export interface ZipResult {
@@ -146,13 +154,15 @@ export async function writeZip(manifest: TreeManifest, opts: WriteZipOptions): P
   const unzippedSize = manifestUnzippedSize(manifest);
   const limit = opts.maxUnzippedBytes ?? LAMBDA_MAX_UNZIPPED_BYTES;
   if (unzippedSize > limit) {
-    throw buildError(
-      'zip-too-large',
-      `The bundle holds ${formatBytes(unzippedSize)} unzipped, over the limit of ${formatBytes(limit)}.`,
-      {
-        hint: 'Drop dependencies or files you do not need, or raise the limit (maxUnzippedBytes) if your deployment allows more (Lambda allows 250 MB unzipped, container images more).',
-      },
-    );
+    throw new LbuildError({
+      kind: 'config',
+      reason: 'zip-too-large',
+      limit: 'max-unzipped-size',
+      size: unzippedSize,
+      max: limit,
+      ...(opts.limitFrom?.table !== undefined ? { table: opts.limitFrom.table } : {}),
+      ...(opts.limitFrom?.location !== undefined ? { location: opts.limitFrom.location } : {}),
+    });
   }
   const { signal } = opts;
   signal?.throwIfAborted();
@@ -691,8 +701,4 @@ function discardChangedCacheFile(file: string): LbuildError {
     `The compressed-entry cache file ${file} changed while it was copied into the zip.`,
     { hint: 'Run lbuild again; the file has been removed and will be written anew.' },
   );
-}
-
-function formatBytes(bytes: number): string {
-  return `${(bytes / 1_000_000).toFixed(1)} MB (${String(bytes)} bytes)`;
 }

@@ -3,7 +3,7 @@ import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LbuildError } from '@lbuild/core';
+import { LbuildError, type DescribedFailure } from '@lbuild/core';
 import { PipCredentials } from '../../src/pip/index.js';
 
 let dir: string;
@@ -99,7 +99,7 @@ describe('PipCredentials', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(LbuildError);
-    const failure = (error as LbuildError).failure;
+    const failure = (error as LbuildError).failure as DescribedFailure;
     expect(failure).toMatchObject({ reason: 'index-credentials-conflict', kind: 'config' });
     expect(failure.message).toContain('gitlab.example.com');
     expect(JSON.stringify(failure)).not.toMatch(/tok-/);

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { LbuildError } from '@lbuild/core';
+import type { DescribedFailure, LbuildError } from '@lbuild/core';
 import { execaRunner, probePython } from '../../src/pip/index.js';
 import type { ProcessRunner } from '../../src/pip/index.js';
 import { SYSTEM_PYTHON } from '../../../../test/fixtures/python/wheels.js';
@@ -176,7 +176,7 @@ describe('probePython', () => {
   it('says which build Python is missing, as a config error', async () => {
     const failure = await probePython('no-such-python3', { runner: counting }).then(
       () => undefined,
-      (error: unknown) => (error as LbuildError).failure,
+      (error: unknown) => (error as LbuildError).failure as DescribedFailure,
     );
     expect(failure).toMatchObject({
       kind: 'config',
@@ -185,7 +185,7 @@ describe('probePython', () => {
     });
     expect(failure?.hint).toContain('build-python');
     const byPath = await probePython(join(root, 'nope', 'python'), {}).catch(
-      (error: unknown) => (error as LbuildError).failure,
+      (error: unknown) => (error as LbuildError).failure as DescribedFailure,
     );
     expect(byPath).toMatchObject({
       reason: 'python-not-found',

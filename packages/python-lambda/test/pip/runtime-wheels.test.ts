@@ -16,7 +16,7 @@ function refusal(
     checkRuntimeWheels(wheels, platform, { allowHostBuilt, table: '[bundle.api]' });
     return undefined;
   } catch (error) {
-    if (error instanceof LbuildError) return error.failure;
+    if (error instanceof LbuildError) return error.failure as PipFailure;
     throw error;
   }
 }

@@ -12,7 +12,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LbuildError } from '@lbuild/core';
+import { LbuildError, type DescribedFailure } from '@lbuild/core';
 import {
   fillWheelhouse,
   probePython,
@@ -286,7 +286,7 @@ describe('markers judged for the Lambda runtime whatever the build machine', () 
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(LbuildError);
-    expect((error as LbuildError).failure.message).toMatch(
+    expect(((error as LbuildError).failure as DescribedFailure).message).toMatch(
       /^python3\.12 x86_64 needs nowhere \(required by lost 1\.0\), which pip skipped on this machine .*No distribution found for nowhere/,
     );
   });

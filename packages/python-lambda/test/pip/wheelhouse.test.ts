@@ -147,7 +147,7 @@ async function failure(promise: Promise<unknown>): Promise<PipFailure> {
   try {
     await promise;
   } catch (error) {
-    if (error instanceof LbuildError) return error.failure;
+    if (error instanceof LbuildError) return error.failure as PipFailure;
     throw error;
   }
   throw new Error('expected a failure');

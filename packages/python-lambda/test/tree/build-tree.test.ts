@@ -3,7 +3,7 @@ import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { LbuildError } from '@lbuild/core';
+import { LbuildError, type DescribedFailure } from '@lbuild/core';
 import { buildTree, manifestContentDigest } from '../../src/tree/index.js';
 import type { TreeEntry, TreeManifest, WheelTreeEntry } from '../../src/tree/index.js';
 import { distInfo, installArgs, makeHashFile, makeWheel, withTempDir } from './fixtures.js';
@@ -15,7 +15,7 @@ async function failureOf(
     await promise;
   } catch (error) {
     expect(error).toBeInstanceOf(LbuildError);
-    return (error as LbuildError).failure;
+    return (error as LbuildError).failure as DescribedFailure;
   }
   throw new Error('expected a failure');
 }

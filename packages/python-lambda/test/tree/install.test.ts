@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { LbuildError } from '@lbuild/core';
+import { LbuildError, type DescribedFailure } from '@lbuild/core';
 import {
   fixShebang,
   isEntryPointWrapper,
@@ -14,12 +14,12 @@ import { pthFiles } from '../../src/tree/pth.js';
 import { formatRecord, parseRecord } from '../../src/tree/record.js';
 import { distInfo, installArgs, makeHashFile, makeWheel, withTempDir } from './fixtures.js';
 
-async function failureOf(promise: Promise<unknown>): Promise<LbuildError['failure']> {
+async function failureOf(promise: Promise<unknown>): Promise<DescribedFailure> {
   try {
     await promise;
   } catch (error) {
     expect(error).toBeInstanceOf(LbuildError);
-    return (error as LbuildError).failure;
+    return (error as LbuildError).failure as DescribedFailure;
   }
   throw new Error('expected a failure');
 }

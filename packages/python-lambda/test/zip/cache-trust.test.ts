@@ -14,7 +14,7 @@ import {
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LbuildError } from '@lbuild/core';
+import { LbuildError, type DescribedFailure } from '@lbuild/core';
 import { buildTree } from '../../src/tree/index.js';
 import type { TreeManifest } from '../../src/tree/index.js';
 import { DEFAULT_ZIP_LEVEL, writeZip } from '../../src/zip/index.js';
@@ -159,12 +159,12 @@ async function deflatedCacheFiles(cacheDir: string): Promise<{ file: string; byt
   return (await cacheFiles(cacheDir)).filter(({ bytes }) => bytes[4] === 8);
 }
 
-async function failureOf(promise: Promise<unknown>): Promise<LbuildError['failure']> {
+async function failureOf(promise: Promise<unknown>): Promise<DescribedFailure> {
   try {
     await promise;
   } catch (error) {
     expect(error).toBeInstanceOf(LbuildError);
-    return (error as LbuildError).failure;
+    return (error as LbuildError).failure as DescribedFailure;
   }
   throw new Error('expected a failure');
 }

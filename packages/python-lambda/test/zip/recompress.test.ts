@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { LbuildError } from '@lbuild/core';
+import { LbuildError, type DescribedFailure } from '@lbuild/core';
 import { buildTree } from '../../src/tree/index.js';
 import type { TreeManifest } from '../../src/tree/index.js';
 import { writeZip } from '../../src/zip/index.js';
@@ -317,7 +317,7 @@ describe('recompressed wheels', () => {
           }
           expect(failure).toBeInstanceOf(LbuildError);
           expect(failure!.failure.reason).toBe('source-changed');
-          expect(failure!.failure.message).toBe(
+          expect((failure!.failure as DescribedFailure).message).toBe(
             `The content of "${entryName}" in ${WHEEL} (entry "${entryName}") changed after the tree was built: its CRC-32 does not match the wheel's central directory.`,
           );
           const sentToWorkers = runPool.mock.calls.some(

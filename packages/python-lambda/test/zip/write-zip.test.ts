@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LbuildError } from '@lbuild/core';
-import { buildTree } from '../../src/tree/index.js';
+import { LbuildError, type DescribedFailure, type Failure } from '@lbuild/core';
+import { buildTree, manifestUnzippedSize } from '../../src/tree/index.js';
 import {
   DOS_DATE,
   DOS_TIME,
@@ -33,7 +33,7 @@ import {
 const sha256 = (data: Uint8Array | string): string =>
   createHash('sha256').update(data).digest('hex');
 
-async function failureOf(promise: Promise<unknown>): Promise<LbuildError['failure']> {
+async function failureOf(promise: Promise<unknown>): Promise<Failure> {
   try {
     await promise;
   } catch (error) {
@@ -204,15 +204,29 @@ describe('writeZip', () => {
       const project = await makeProject(dir);
       const manifest = await treeOf(project);
       const output = join(dir, 'bundle.zip');
+      const location = {
+        file: join(dir, 'lbuild.toml'),
+        line: 3,
+        key: 'bundle.fn.max-unzipped-size',
+      };
       const failure = await failureOf(
-        writeZip(manifest, { output, cacheDir: join(dir, 'cache'), maxUnzippedBytes: 1000 }),
+        writeZip(manifest, {
+          output,
+          cacheDir: join(dir, 'cache'),
+          maxUnzippedBytes: 1000,
+          limitFrom: { table: 'bundle.fn', location },
+        }),
       );
-      expect(failure.reason).toBe('zip-too-large');
-      expect(failure.kind).toBe('build');
-      expect(failure.message).toMatch(
-        /^The bundle holds \d+\.\d MB \(\d+ bytes\) unzipped, over the limit of 0\.0 MB \(1000 bytes\)\.$/,
-      );
-      expect(failure.hint).toMatch(/maxUnzippedBytes/);
+      // Data, not words: the CLI says it (the same way a deploy's refusal is said), exit 2.
+      expect(failure).toEqual({
+        kind: 'config',
+        reason: 'zip-too-large',
+        limit: 'max-unzipped-size',
+        size: manifestUnzippedSize(manifest),
+        max: 1000,
+        table: 'bundle.fn',
+        location,
+      });
       expect(await readdir(dir)).not.toContain('bundle.zip');
       expect(await readdir(dir)).not.toContain('cache');
     }));
@@ -254,7 +268,7 @@ describe('writeZip', () => {
         writeZip(manifest, { output, cacheDir: join(dir, 'fresh-cache') }),
       );
       expect(failure.reason).toBe('input-changed-during-run');
-      expect(failure.message).toBe(
+      expect((failure as DescribedFailure).message).toBe(
         `${handler} changed while the zip was being written (it goes into the zip as "handler.py"); run lbuild again.`,
       );
       expect(await readFile(output)).toEqual(before);
