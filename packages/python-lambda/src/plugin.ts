@@ -512,10 +512,12 @@ async function lockOf(bundle: Bundle) {
 function lockWheelhouseTarget(bundle: Bundle): TargetDefinition {
   const key = `${bundle.name}:wheelhouse`;
   const listOut = stateRel(key, 'wheels.json');
-  const inputsOf = async (lock: Awaited<ReturnType<typeof lockOf>>) => {
+  // The effective package sources (lbuild.toml over pip's configuration, `${VAR}` expanded), as
+  // for requirements: a company index in pip.conf serves locked packages too.
+  const inputsOf = async (lock: Awaited<ReturnType<typeof lockOf>>, sources: Sources) => {
     const { wheelhouseInputs } = await pip();
     const { lockRequirements } = await import('./pip/lock-wheelhouse.js');
-    return wheelhouseInputs(lockRequirements(lock), bundle.index, bundle.root);
+    return wheelhouseInputs(lockRequirements(lock), sources.index, bundle.root);
   };
   return {
     key,
@@ -525,24 +527,25 @@ function lockWheelhouseTarget(bundle: Bundle): TargetDefinition {
     outputs: [listOut],
     location: bundle.location('lock'),
     listInputs: async () => {
-      const inputs = await inputsOf(await lockOf(bundle));
+      const inputs = await inputsOf(await lockOf(bundle), await sourcesOf(bundle));
       return [...inputs.files, ...inputs.directories.map((d) => join(d, '/'))];
     },
     recipe: async () => {
       const { wheelhouseRecipe, chooseStrategy } = await pip();
       const { lockRequirements, lockIdentity } = await import('./pip/lock-wheelhouse.js');
-      const [python, platform, lock] = await Promise.all([
+      const [python, platform, lock, sources] = await Promise.all([
         pythonOf(bundle),
         platformOf(bundle),
         lockOf(bundle),
+        sourcesOf(bundle),
       ]);
-      const inputs = await inputsOf(lock);
+      const inputs = await inputsOf(lock, sources);
       return {
         pip: wheelhouseRecipe({
           python,
           platform,
           strategy: chooseStrategy(python, platform).strategy,
-          index: bundle.index,
+          index: sources.index,
           requirements: lockRequirements(lock),
           projectRoot: bundle.root,
           noBuildIsolation: bundle.config['no-build-isolation'] ?? false,
@@ -562,7 +565,8 @@ function lockWheelhouseTarget(bundle: Bundle): TargetDefinition {
       await ctx.snapshot([join(bundle.root, bundle.lock ?? '')]);
       // The pyproject.toml files the lock is checked against are known only from the lock:
       // read once to find them, snapshot them, and use what a second read makes of them.
-      const inputs = await inputsOf(await lockOf(bundle));
+      const sources = await sourcesOf(bundle, ctx.signal);
+      const inputs = await inputsOf(await lockOf(bundle), sources);
       await ctx.snapshot([
         ...inputs.files,
         ...inputs.directories.flatMap((d) => listFiles(d).map((f) => join(d, f))),
@@ -576,7 +580,16 @@ function lockWheelhouseTarget(bundle: Bundle): TargetDefinition {
         python,
         lock,
         platform,
-        index: bundle.index,
+        index: sources.index,
+        ...((bundle.config['pip-config'] ?? 'use') === 'use'
+          ? {
+              pipConfig: {
+                env: sources.env,
+                applied: sources.applied,
+                ignored: sources.ignored,
+              },
+            }
+          : {}),
         wheelhouseDir: join(ctx.cacheDir, 'wheelhouse'),
         cwd: bundle.root,
         noBuildIsolation: bundle.config['no-build-isolation'] ?? false,

@@ -61,6 +61,17 @@ export interface FillFromLockArgs {
   onOutput?: ((line: string) => void) | undefined;
   /** Things the user should know, e.g. PIP_* variables that were ignored. */
   onWarning?: ((message: string) => void) | undefined;
+  /**
+   * What lbuild applies of pip's own configuration, as for fillWheelhouse (`index` already holds
+   * the effective sources). Constraint files do not apply: a lock is the exact set.
+   */
+  pipConfig?:
+    | {
+        env: Readonly<Record<string, string>>;
+        applied: readonly string[];
+        ignored: readonly string[];
+      }
+    | undefined;
   env?: Readonly<Record<string, string | undefined>> | undefined;
   runner?: ProcessRunner | undefined;
 }
@@ -204,10 +215,14 @@ export async function fillWheelhouseFromLock(args: FillFromLockArgs): Promise<Fi
 
   const work = await makeScratch(dir);
   try {
-    const { env: baseEnv, ignored } = pipEnvironment(args.env ?? process.env);
+    const { env: baseEnv, ignored } = pipEnvironment(args.env ?? process.env, {
+      applied: args.pipConfig?.applied,
+    });
     if (ignored.length > 0) {
       args.onWarning?.(
-        `Ignoring ${ignored.join(', ')} from the environment, and pip config files: package sources come from lbuild.toml only.`,
+        args.pipConfig === undefined
+          ? `Ignoring ${ignored.join(', ')} from the environment, and pip config files: package sources come from lbuild.toml only.`
+          : `Ignoring ${ignored.join(', ')} from the environment: lbuild applies pip's package sources (index-url, extra-index-url, find-links, no-index) and network settings, not options that change how pip picks packages.`,
       );
     }
     const logins = new PipCredentials();
@@ -223,6 +238,7 @@ export async function fillWheelhouseFromLock(args: FillFromLockArgs): Promise<Fi
     for (const pkg of missing) lines.set(pkg.project, lineOf(pkg, chosen.get(pkg.project) ?? []));
     const env = {
       ...baseEnv,
+      ...args.pipConfig?.env,
       ...sources.env,
       ...(await logins.write(work, {
         pythonVersion: args.python.pythonVersion,
