@@ -20,18 +20,23 @@ let childScript: string;
 /**
  * The writer runs in child processes with the environment under test. tsx is not a dependency,
  * so the child script is bundled with esbuild (a root devDependency) into a temporary directory
- * whose node_modules points at this package's, where fflate and yauzl resolve at run time.
+ * whose node_modules points at this package's, where fflate and yauzl resolve at run time. As in
+ * the CLI's bundle, the deflate worker is bundled beside it, where the writer looks for it.
  */
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'lbuild-repro-'));
   childScript = join(work, 'bin', 'child-write.mjs');
   await build({
-    entryPoints: [join(here, 'child-write.ts')],
+    entryPoints: {
+      'child-write': join(here, 'child-write.ts'),
+      'deflate-worker': join(packageDir, 'src', 'zip', 'deflate-worker.ts'),
+    },
     bundle: true,
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    outfile: childScript,
+    outdir: dirname(childScript),
+    outExtension: { '.js': '.mjs' },
     external: ['fflate', 'yauzl'],
     alias: { '@lbuild/core': join(packageDir, '..', 'core', 'src', 'index.ts') },
     logLevel: 'error',
