@@ -1,5 +1,6 @@
 import { constants, copyFile, mkdir, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import type { ProcessRunner } from '@lbuild/core';
 import { findLocalWheels, replaceDirectory } from './local-projects.js';
 import { checkPip, diagnosePipFailure, pipError } from './pip-errors.js';
 import { writePipRequirements } from './pip-requirements.js';
@@ -11,7 +12,6 @@ import { MINIMUM_PIP } from './python.js';
 import { readRequirements } from './requirements.js';
 import { checkRuntimeWheels } from './runtime-wheels.js';
 import type { Requirements } from './requirements.js';
-import type { ProcessRunner } from './runner.js';
 import { resolveForTarget } from './target-closure.js';
 import { lambdaMarkerEnvironment } from './target-environment.js';
 import { makeScratch, resolveStrategy, sortPaths, wheelhousePath } from './wheelhouse.js';
