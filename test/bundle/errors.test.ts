@@ -297,11 +297,11 @@ lbuild: build failed: 1 failed, 1 skipped, 0 built, in T
     const result = await run();
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('▶ fn:zip\n');
-    const unzipped = /holds 0\.0 MB \((\d+) bytes\)/.exec(result.stderr)?.[1];
+    const [, size, unzipped] = /holds (\d+\.\d KB) \((\d+) bytes\)/.exec(result.stderr) ?? [];
     expect(Number(unzipped)).toBeGreaterThan(1000);
     expect(withoutTimes(result.stderr)).toBe(
       `✗ fn:zip failed (T)
-error: The bundle holds 0.0 MB (${unzipped ?? ''} bytes) unzipped, over the limit of 0.0 MB (1000 bytes).
+error: The bundle holds ${size ?? ''} (${unzipped ?? ''} bytes) unzipped, over the limit of 1.0 KB (1000 bytes).
   --> lbuild.toml:${lineOf('max-unzipped-size')}:1 (bundle.fn.max-unzipped-size)
   hint: Drop dependencies or files you do not need, or raise max-unzipped-size if your deployment allows more (Lambda allows 250 MB unzipped, container images more).
 lbuild: build failed: 1 failed, 0 skipped, 0 built, in T

@@ -36,8 +36,16 @@ export { expandInputs } from './inputs.js';
 export { writeFileAtomic } from './atomic.js';
 export { temporaryName, temporarySibling, sweepTemporaries } from './temporary-files.js';
 export { ownerTag } from './process-liveness.js';
-export { runProcess, type RunProcessOptions, type ProcessResult } from './process.js';
+export {
+  runProcess,
+  runCommand,
+  KILL_GRACE_MS,
+  type RunRequest,
+  type ProcessResult,
+  type ProcessRunner,
+} from './process.js';
 export { mapLimit } from './limit.js';
+export { formatBytes } from './bytes.js';
 export { clean, type CleanResult } from './clean.js';
 export { runSession, sessionTargets, type SessionOptions } from './session/session.js';
 export { watch, globBase, type WatchEvent, type WatchOptions } from './watch.js';

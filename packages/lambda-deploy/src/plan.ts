@@ -1,5 +1,5 @@
 import type { FunctionConfiguration } from '@aws-sdk/client-lambda';
-import { configError } from '@lbuild/core';
+import { configError, formatBytes } from '@lbuild/core';
 import type { LambdaArchitecture, LambdaArtifact, PythonRuntime } from '@lbuild/lambda-runtimes';
 import { effectiveRuntime, refuseRemoteMismatch, runtimeLifecycle } from './bundle-match.js';
 import type { FunctionConfig } from './config.js';
@@ -73,12 +73,6 @@ export interface UpdatePlan {
 
 export type DeployPlan = CreatePlan | UpdatePlan;
 
-export function mb(bytes: number): string {
-  return bytes >= 1024 * 1024
-    ? `${(bytes / 1024 / 1024).toFixed(1)} MB`
-    : `${(bytes / 1024).toFixed(1)} KB`;
-}
-
 const EXAMPLES = {
   role: 'role = "arn:aws:iam::ACCOUNT_ID:role/ROLE_NAME"',
   runtime: 'runtime = "python3.12"',
@@ -91,7 +85,7 @@ export function plannedVia(config: FunctionConfig, size: number): 'zip' | 's3' {
   if (config.s3Bucket !== undefined) return 's3';
   throw configError(
     'zip-too-large',
-    `the zip for ${config.functionName} is ${size} bytes (${mb(size)}), over direct-upload-limit ${config.directUploadLimit}: Lambda needs it through S3, and [function.${config.name}] has no s3-bucket`,
+    `the zip for ${config.functionName} is ${size} bytes (${formatBytes(size)}), over direct-upload-limit ${config.directUploadLimit}: Lambda needs it through S3, and [function.${config.name}] has no s3-bucket`,
     {
       hint: `add s3-bucket = "BUCKET" to [function.${config.name}] (a bucket in the function's region)`,
     },
@@ -261,11 +255,11 @@ export function describePlan(plan: DeployPlan): string[] {
 export function dryRunMessage(plan: DeployPlan, size: number): string {
   const how = (via: 'zip' | 's3' | 'none') => (via === 's3' ? 'through S3' : 'direct');
   if (plan.action === 'create') {
-    return `would create ${plan.functionName} and upload ${mb(size)} (${how(plan.via)})`;
+    return `would create ${plan.functionName} and upload ${formatBytes(size)} (${how(plan.via)})`;
   }
   const keys = changedKeys(plan);
   const parts = [
-    ...(sendsCode(plan) ? [`upload ${mb(size)} (${how(plan.via)})`] : []),
+    ...(sendsCode(plan) ? [`upload ${formatBytes(size)} (${how(plan.via)})`] : []),
     ...(keys.length > 0 ? [`change ${keys.join(', ')}`] : []),
   ];
   return parts.length > 0

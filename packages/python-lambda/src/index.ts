@@ -1,2 +1,2 @@
-export { pythonLambdaPlugin, DIRECT_UPLOAD_LIMIT, formatBytes } from './plugin.js';
+export { pythonLambdaPlugin, DIRECT_UPLOAD_LIMIT } from './plugin.js';
 export { bundleSchema, DEFAULT_EXCLUDES, type BundleConfig } from './config.js';

@@ -6,6 +6,7 @@ import {
   definePlugin,
   keyToFileName,
   LbuildError,
+  formatBytes,
   writeFileAtomic,
   type Json,
   type PluginEntry,
@@ -495,10 +496,4 @@ function zipTarget(bundle: Bundle): TargetDefinition {
 function rel(root: string, path: string): string {
   const r = isAbsolute(path) ? relative(root, path) : path;
   return r.split('\\').join('/');
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} kB`;
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
 }

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { buildError, writeFileAtomic } from '@lbuild/core';
-import { mapConcurrent } from './concurrency.js';
+import { buildError, mapLimit, writeFileAtomic } from '@lbuild/core';
 import { planInstall, type WrittenFile } from './install.js';
 import type { FileTreeEntry, TreeEntry, TreeManifest, WheelTreeEntry } from './manifest.js';
 import { TREE_MANIFEST_VERSION, comparePaths } from './manifest.js';
@@ -70,14 +69,14 @@ export async function buildTree(args: BuildTreeArgs): Promise<TreeManifest> {
   await mkdir(args.writtenDir, { recursive: true });
   const writtenNames = new Map<string, Promise<void>>();
   const wheelEntries = (
-    await mapConcurrent(args.wheels, 4, async (wheel) => {
+    await mapLimit(args.wheels, 4, async (wheel) => {
       signal?.throwIfAborted();
       const [wheelHash, listing] = await Promise.all([
         args.hashFile(wheel),
         readWheel(wheel, signal),
       ]);
       const plan = await planInstall(wheel, listing, args.python);
-      const written = await mapConcurrent(plan.written, 8, (file) =>
+      const written = await mapLimit(plan.written, 8, (file) =>
         writtenEntry(file, args.writtenDir, writtenNames, args.hashFile),
       );
       const recompress = args.recompressWheels?.has(wheel) === true;
@@ -102,7 +101,7 @@ export async function buildTree(args: BuildTreeArgs): Promise<TreeManifest> {
   ).flat();
   await removeUnlisted(args.writtenDir, writtenNames);
 
-  const fileEntries = await mapConcurrent(
+  const fileEntries = await mapLimit(
     args.files,
     16,
     async ({ zipPath, file }): Promise<FileTreeEntry> => {

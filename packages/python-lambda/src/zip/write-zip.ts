@@ -5,8 +5,14 @@ import { basename } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createInflateRaw, inflateRawSync } from 'node:zlib';
 import type { LbuildError } from '@lbuild/core';
-import { buildError, configError, sweepTemporaries, temporarySibling } from '@lbuild/core';
-import { mapConcurrent } from '../tree/concurrency.js';
+import {
+  buildError,
+  configError,
+  formatBytes,
+  mapLimit,
+  sweepTemporaries,
+  temporarySibling,
+} from '@lbuild/core';
 import type { TreeEntry, TreeManifest } from '../tree/manifest.js';
 import { manifestUnzippedSize } from '../tree/manifest.js';
 import { readEntryDataOffset } from '../tree/wheel.js';
@@ -148,7 +154,7 @@ export async function writeZip(manifest: TreeManifest, opts: WriteZipOptions): P
   if (unzippedSize > limit) {
     throw buildError(
       'zip-too-large',
-      `The bundle holds ${formatBytes(unzippedSize)} unzipped, over the limit of ${formatBytes(limit)}.`,
+      `The bundle holds ${exactly(unzippedSize)} unzipped, over the limit of ${exactly(limit)}.`,
       {
         hint: 'Drop dependencies or files you do not need, or raise the limit (maxUnzippedBytes) if your deployment allows more (Lambda allows 250 MB unzipped, container images more).',
       },
@@ -182,7 +188,7 @@ export async function writeZip(manifest: TreeManifest, opts: WriteZipOptions): P
     promise.catch(() => undefined); // awaited by the write loop; a failure after a stop is moot
     prepared.set(index, promise);
   });
-  const preparing = mapConcurrent(toPrepare, PREPARE_CONCURRENCY, async (index) => {
+  const preparing = mapLimit(toPrepare, PREPARE_CONCURRENCY, async (index) => {
     const handlers = settle.get(index);
     try {
       stopSignal.throwIfAborted();
@@ -693,6 +699,6 @@ function discardChangedCacheFile(file: string): LbuildError {
   );
 }
 
-function formatBytes(bytes: number): string {
-  return `${(bytes / 1_000_000).toFixed(1)} MB (${String(bytes)} bytes)`;
+function exactly(bytes: number): string {
+  return `${formatBytes(bytes)} (${String(bytes)} bytes)`;
 }

@@ -210,7 +210,7 @@ describe('writeZip', () => {
       expect(failure.reason).toBe('zip-too-large');
       expect(failure.kind).toBe('build');
       expect(failure.message).toMatch(
-        /^The bundle holds \d+\.\d MB \(\d+ bytes\) unzipped, over the limit of 0\.0 MB \(1000 bytes\)\.$/,
+        /^The bundle holds \d+\.\d [KM]B \(\d+ bytes\) unzipped, over the limit of 1\.0 KB \(1000 bytes\)\.$/,
       );
       expect(failure.hint).toMatch(/maxUnzippedBytes/);
       expect(await readdir(dir)).not.toContain('bundle.zip');
