@@ -6,6 +6,7 @@ export type { Reason } from './reason.js';
 export { describeReason } from './reason.js';
 export type * from './events.js';
 export type { Plugin, PluginEntry, PluginTargets } from './plugin.js';
+export type { StatePaths } from './state-paths.js';
 export { definePlugin } from './plugin.js';
 export { runBuild, stateDirOf, type BuildOptions } from './build.js';
 export { TargetGraph, closest } from './graph.js';

@@ -4,7 +4,6 @@ import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import {
   buildError,
   definePlugin,
-  keyToFileName,
   LbuildError,
   formatBytes,
   writeFileAtomic,
@@ -52,9 +51,12 @@ interface Bundle {
   requirements: string | undefined;
   index: { indexUrl?: string; extraIndexUrls: string[]; findLinks: string[]; noIndex: boolean };
   location: PluginEntry<BundleConfig>['location'];
+  statePaths: PluginEntry<BundleConfig>['statePaths'];
 }
 
-const stateRel = (key: string, file: string) => `.lbuild/targets/${keyToFileName(key)}/${file}`;
+/** A file in a target's private state directory, root-relative (declared as an output). */
+const stateFile = (bundle: Bundle, key: string, file: string) =>
+  `${bundle.statePaths.targetDir(key)}/${file}`;
 
 /** `[bundle.NAME]` → NAME:wheelhouse → NAME:staging → NAME:tree → NAME:zip (alias NAME). */
 export const pythonLambdaPlugin = definePlugin<BundleConfig>({
@@ -80,6 +82,7 @@ export const pythonLambdaPlugin = definePlugin<BundleConfig>({
         noIndex: c['no-index'] ?? false,
       },
       location: entry.location,
+      statePaths: entry.statePaths,
     };
     const targets: TargetDefinition[] = [];
     if (bundle.requirements !== undefined)
@@ -105,7 +108,7 @@ async function pythonOf(bundle: Bundle, signal?: AbortSignal) {
   const { probePython } = await pip();
   try {
     return await probePython(bundle.buildPython, {
-      cacheFile: join(bundle.root, '.lbuild', 'cache', 'build-python.json'),
+      cacheFile: join(bundle.statePaths.cacheDir, 'build-python.json'),
       cwd: bundle.root,
       ...(signal ? { signal } : {}),
     });
@@ -158,7 +161,7 @@ async function pipRecipe(
 
 function wheelhouseTarget(bundle: Bundle): TargetDefinition {
   const key = `${bundle.name}:wheelhouse`;
-  const listOut = stateRel(key, 'wheels.json');
+  const listOut = stateFile(bundle, key, 'wheels.json');
   return {
     key,
     kind: 'wheelhouse',
@@ -256,7 +259,7 @@ function wheelhouseTarget(bundle: Bundle): TargetDefinition {
 
 function stagingTarget(bundle: Bundle): TargetDefinition {
   const key = `${bundle.name}:staging`;
-  const dir = stateRel(key, 'wheels');
+  const dir = stateFile(bundle, key, 'wheels');
   return {
     key,
     kind: 'staging',
@@ -315,8 +318,8 @@ const allowHostBuilt = (bundle: Bundle) => bundle.config['allow-host-built-wheel
 
 function treeTarget(bundle: Bundle): TargetDefinition {
   const key = `${bundle.name}:tree`;
-  const manifestOut = stateRel(key, 'tree.json');
-  const writtenOut = stateRel(key, 'written');
+  const manifestOut = stateFile(bundle, key, 'tree.json');
+  const writtenOut = stateFile(bundle, key, 'written');
   const sources = bundle.config.sources ?? [];
   const files = bundle.config.files ?? {};
   const exclude = [...DEFAULT_EXCLUDES, ...(bundle.config.exclude ?? [])];
