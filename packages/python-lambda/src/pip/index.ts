@@ -38,10 +38,8 @@ export type {
 } from './platform.js';
 export { fillWheelhouse, wheelhousePath } from './wheelhouse.js';
 export type { FillWheelhouseArgs, FillWheelhouseResult } from './wheelhouse.js';
-export { resolveStaging } from './staging.js';
 export { checkRuntimeWheels } from './runtime-wheels.js';
 export type { RuntimeWheelsOptions } from './runtime-wheels.js';
-export type { ResolveStagingArgs, StagingResult } from './staging.js';
 export { pipFailureOf } from './pip-errors.js';
 export type { PipFailure } from './pip-errors.js';
 export type { LocalWheel } from './pip-requirements.js';

@@ -3,7 +3,6 @@ export type { BuildTreeArgs } from './build-tree.js';
 export {
   TREE_MANIFEST_VERSION,
   comparePaths,
-  manifestContentDigest,
   manifestUnzippedSize,
 } from './manifest.js';
 export type {

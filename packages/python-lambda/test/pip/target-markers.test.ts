@@ -16,9 +16,9 @@ import { LbuildError } from '@lbuild/core';
 import {
   fillWheelhouse,
   probePython,
-  resolveStaging,
   runtimePlatform,
 } from '../../src/pip/index.js';
+import { resolveStaging } from './resolve-staging.js';
 import type { BuildPython, FillWheelhouseArgs, RuntimePlatform } from '../../src/pip/index.js';
 import { makeWheels } from '../../../../test/fixtures/python/wheels.js';
 
