@@ -4,7 +4,12 @@ import type { ProcessRunner } from '@lbuild/core';
 import { findLocalWheels, replaceDirectory } from '../../src/pip/local-projects.js';
 import { checkPip, diagnosePipFailure, pipError } from '../../src/pip/pip-errors.js';
 import { writePipRequirements } from '../../src/pip/pip-requirements.js';
-import { PIP_PROGRESS_ARGS, PIP_QUIET_ARGS, pipEnvironment, runPip } from '../../src/pip/pip-run.js';
+import {
+  PIP_PROGRESS_ARGS,
+  PIP_QUIET_ARGS,
+  pipEnvironment,
+  runPip,
+} from '../../src/pip/pip-run.js';
 import { platformPipArgs } from '../../src/pip/platform.js';
 import type { RuntimePlatform, WheelhouseStrategy } from '../../src/pip/platform.js';
 import type { BuildPython } from '../../src/pip/python.js';
@@ -14,7 +19,12 @@ import { checkRuntimeWheels } from '../../src/pip/runtime-wheels.js';
 import type { Requirements } from '../../src/pip/requirements.js';
 import { resolveForTarget } from '../../src/pip/target-closure.js';
 import { lambdaMarkerEnvironment } from '../../src/pip/target-environment.js';
-import { makeScratch, resolveStrategy, sortPaths, wheelhousePath } from '../../src/pip/wheelhouse.js';
+import {
+  makeScratch,
+  resolveStrategy,
+  sortPaths,
+  wheelhousePath,
+} from '../../src/pip/wheelhouse.js';
 
 export interface ResolveStagingArgs {
   python: BuildPython;
