@@ -113,7 +113,12 @@ async function writeBundle(out) {
 
   await build({
     ...common,
-    entryPoints: { lbuild: join(here, 'src', 'bin.ts') },
+    // The deflate worker threads start from their own file beside the bundle (see
+    // deflateWorkerUrl in python-lambda's zip/deflate.ts).
+    entryPoints: {
+      lbuild: join(here, 'src', 'bin.ts'),
+      'deflate-worker': join(here, '..', 'python-lambda', 'src', 'zip', 'deflate-worker.ts'),
+    },
     outdir: out,
     outExtension: { '.js': '.cjs' },
     define: { ...common.define, LBUILD_VERSION: JSON.stringify(pkg.version) },
@@ -147,9 +152,9 @@ async function writeBundle(out) {
     });
   }
 
-  // The deflate worker threads load fflate and xxhash-wasm (the content hash they check what they
-  // deflate against) by path (require.resolve), so both ship as real packages next to the bundle
-  // rather than inside it. fflate's exact version defines the zip bytes.
+  // The bundle and the deflate workers' bundle both load fflate from a real package next to them
+  // (require.resolve), so both threads run the same file, and its version can be checked: fflate's
+  // exact version defines the zip bytes.
   for (const [name, parts] of Object.entries(WORKER_PACKAGES)) {
     const from = await packageDir(name);
     const target = join(out, 'node_modules', name);
@@ -160,7 +165,6 @@ async function writeBundle(out) {
 
 const WORKER_PACKAGES = {
   fflate: ['package.json', 'LICENSE', 'lib'],
-  'xxhash-wasm': ['package.json', 'LICENSE.md', 'cjs'],
 };
 const pythonLambdaRequire = createRequire(join(here, '..', 'python-lambda', 'package.json'));
 

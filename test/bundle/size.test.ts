@@ -110,7 +110,7 @@ describe('lbuild size', () => {
     expect(result.stderr).toBe('');
     const lines = result.stdout.split('\n');
     expect(lines[0]).toMatch(
-      /^fn: dist\/fn\.zip, [\d.]+ kB zipped, [\d.]+ kB unzipped, \d+ files$/,
+      /^fn: dist\/fn\.zip, [\d.]+ KB zipped, [\d.]+ KB unzipped, \d+ files$/,
     );
     const row = (name: string) => lines.findIndex((l) => l.trimStart().startsWith(name));
     expect(row('heavy')).toBeGreaterThan(0);
@@ -193,7 +193,7 @@ describe('exclude on the files of wheels', () => {
       bytes: 0,
     });
     const text = await project.run(['size'], { env: NO_PIP_ENV });
-    expect(text.stdout).toMatch(/exclude saved [\d.]+ kB unzipped/);
+    expect(text.stdout).toMatch(/exclude saved [\d.]+ KB unzipped/);
     expect(text.stdout).toMatch(new RegExp(`heavy .* in ${String(HEAVY_TRIMMED.length)} files`));
   });
 

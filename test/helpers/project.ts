@@ -108,10 +108,11 @@ function lastChange(dir: string): number {
   return latest;
 }
 
-/** Every file the bundle loads from `./vendor/` is there. */
+/** Every file the bundle loads from `./vendor/` is there, and its deflate worker. */
 function complete(dir: string): boolean {
   const bundle = readFileSync(join(dir, 'lbuild.cjs'), 'utf8');
   const vendored = new Set(bundle.match(/\.\/vendor\/[\w.-]+\.cjs/g) ?? []);
+  vendored.add('deflate-worker.cjs');
   return [...vendored].every((file) => existsSync(join(dir, file)));
 }
 

@@ -7,13 +7,14 @@ import { FileHasher, statFile, unchangedSince, type FileRecord } from './file-st
 import { hashJson } from './hash.js';
 import { expandInputs, specId, type ExpandedInputs } from './inputs.js';
 import type { TargetGraph } from './graph.js';
-import { keyToFileName, type TargetKey } from './key.js';
+import type { TargetKey } from './key.js';
 import { HASH_CONCURRENCY, changedSince, listOutputFiles, verifyTrace } from './rebuilder.js';
 import { mapLimit, Semaphore } from './limit.js';
 import { acquireProjectLock } from './lock.js';
 import type { Reason } from './reason.js';
 import { hashRecipe } from './recipe.js';
 import { StampStore, STAMP_VERSION, type Stamp } from './stamp.js';
+import { sharedCacheDir, stateDirOf, targetStateDir } from './state-paths.js';
 import type { BuildEvent, BuildMode, BuildSummary, TargetReport } from './events.js';
 import type { DependencyResult, Json, RunContext, TargetDefinition } from './target.js';
 
@@ -40,10 +41,7 @@ export interface BuildOptions {
   stateDir?: string;
 }
 
-/** The directory that holds stamps, target state and caches. */
-export function stateDirOf(root: string): string {
-  return join(root, '.lbuild');
-}
+export { stateDirOf };
 
 /**
  * Runs one build: the scheduler (topological, parallel up to `jobs`) asks the rebuilder
@@ -329,8 +327,8 @@ class Scheduler {
       const inputFiles = await this.#hashAll(prepared.inputs.files, prepared.stamp?.files);
       // No stamp may claim success while the target is running or after it failed.
       if (!def.keepStampOnFailure) await this.#stamps.remove(def.key);
-      const stateDir = join(this.#stateDir, 'targets', keyToFileName(def.key));
-      const cacheDir = join(this.#stateDir, 'cache');
+      const stateDir = targetStateDir(this.#stateDir, def.key);
+      const cacheDir = sharedCacheDir(this.#stateDir);
       await mkdir(stateDir, { recursive: true });
       /** Files the run snapshotted (root-relative): their record then, undefined if absent. */
       const snapshots = new Map<string, FileRecord | undefined>();

@@ -1,6 +1,6 @@
 import { buildError } from './failure.js';
 import type { PluginEntry } from './plugin.js';
-import { runProcess } from './process.js';
+import { runCommand } from './process.js';
 import type { CommandTargetConfig } from './config/schema.js';
 import type { TargetDefinition } from './target.js';
 
@@ -35,18 +35,14 @@ export function commandTarget(entry: PluginEntry<CommandTargetConfig>): TargetDe
     }),
     run: async (ctx) => {
       const display = argv ? argv.join(' ') : (config.command as string);
-      const result = argv
-        ? await runProcess(argv[0] ?? '', argv.slice(1), {
-            cwd: ctx.root,
-            signal: ctx.signal,
-            onOutput: ctx.output,
-          })
-        : await runProcess(config.command as string, [], {
-            cwd: ctx.root,
-            signal: ctx.signal,
-            shell: true,
-            onOutput: ctx.output,
-          });
+      const result = await runCommand({
+        file: argv ? (argv[0] ?? '') : (config.command as string),
+        args: argv ? argv.slice(1) : [],
+        cwd: ctx.root,
+        shell: !argv,
+        signal: ctx.signal,
+        onOutput: ctx.output,
+      });
       if (result.exitCode === 0) return undefined;
       if (!argv && result.exitCode === 127) {
         const missing = /(?:^|: )([^:\n]+): (?:command )?not found/

@@ -6,6 +6,7 @@ export type { Reason } from './reason.js';
 export { describeReason } from './reason.js';
 export type * from './events.js';
 export type { Plugin, PluginEntry, PluginTargets } from './plugin.js';
+export type { StatePaths } from './state-paths.js';
 export { definePlugin } from './plugin.js';
 export { runBuild, stateDirOf, type BuildOptions } from './build.js';
 export { TargetGraph, closest } from './graph.js';
@@ -36,8 +37,16 @@ export { excludeMatcher, expandInputs } from './inputs.js';
 export { writeFileAtomic } from './atomic.js';
 export { temporaryName, temporarySibling, sweepTemporaries } from './temporary-files.js';
 export { ownerTag } from './process-liveness.js';
-export { runProcess, type RunProcessOptions, type ProcessResult } from './process.js';
+export {
+  runProcess,
+  runCommand,
+  KILL_GRACE_MS,
+  type RunRequest,
+  type ProcessResult,
+  type ProcessRunner,
+} from './process.js';
 export { mapLimit } from './limit.js';
+export { formatBytes } from './bytes.js';
 export { clean, type CleanResult } from './clean.js';
 export { runSession, sessionTargets, type SessionOptions } from './session/session.js';
 export { watch, globBase, type WatchEvent, type WatchOptions } from './watch.js';

@@ -1,6 +1,7 @@
 import type * as z from 'zod/mini';
 import type { SourceLocation } from './failure.js';
 import type { TargetKey } from './key.js';
+import type { StatePaths } from './state-paths.js';
 import type { TargetDefinition } from './target.js';
 
 /** What a plugin gets for one entry of its table, e.g. `[bundle.api]`. */
@@ -15,6 +16,8 @@ export interface PluginEntry<C> {
   configFile: string;
   /** Where a key of this entry was written, for errors that point into the file. */
   readonly location: (...keys: string[]) => SourceLocation;
+  /** Where the engine keeps target state and caches: a plugin's paths there come from here. */
+  readonly statePaths: StatePaths;
 }
 
 export interface PluginTargets {

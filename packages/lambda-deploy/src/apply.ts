@@ -7,7 +7,7 @@ import {
   UpdateFunctionConfigurationCommand,
 } from '@aws-sdk/client-lambda';
 import type { FunctionCode, FunctionConfiguration, Runtime } from '@aws-sdk/client-lambda';
-import { LbuildError, buildError, isAbortError } from '@lbuild/core';
+import { LbuildError, buildError, formatBytes, isAbortError } from '@lbuild/core';
 import type { LambdaArtifact } from '@lbuild/lambda-runtimes';
 import { errorName, isPrecondition, type ErrorClass } from './aws-errors.js';
 import { effectiveRuntime, runtimeLifecycle } from './bundle-match.js';
@@ -18,7 +18,6 @@ import { checkHandlerInZip } from './handler-check.js';
 import {
   changedKeys,
   dryRunMessage,
-  mb,
   planDeploy,
   sendsCode,
   type CreatePlan,
@@ -324,7 +323,7 @@ class Deployer {
     const code = await this.codeSource(plan.via);
     this.emit(
       'create',
-      `creating ${this.fn} (${mb(this.size)}, ${plan.via === 'zip' ? 'direct' : 'through S3'})`,
+      `creating ${this.fn} (${formatBytes(this.size)}, ${plan.via === 'zip' ? 'direct' : 'through S3'})`,
     );
     const c = this.cfg;
     const command = new CreateFunctionCommand({
@@ -408,7 +407,7 @@ class Deployer {
         if (!sendsCode(this.replan(current))) return current;
         this.emit(
           'update-code',
-          `uploading ${mb(this.size)} to ${this.fn} (${via === 'zip' ? 'direct' : `from s3://${this.cfg.s3Bucket ?? ''}`})`,
+          `uploading ${formatBytes(this.size)} to ${this.fn} (${via === 'zip' ? 'direct' : `from s3://${this.cfg.s3Bucket ?? ''}`})`,
         );
         await this.retrying(
           'UpdateFunctionCode',

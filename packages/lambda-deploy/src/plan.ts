@@ -1,5 +1,5 @@
 import type { FunctionConfiguration } from '@aws-sdk/client-lambda';
-import { configError, LbuildError } from '@lbuild/core';
+import { configError, formatBytes, LbuildError } from '@lbuild/core';
 import type { LambdaArchitecture, LambdaArtifact, PythonRuntime } from '@lbuild/lambda-runtimes';
 import { effectiveRuntime, refuseRemoteMismatch, runtimeLifecycle } from './bundle-match.js';
 import type { FunctionConfig } from './config.js';
@@ -72,12 +72,6 @@ export interface UpdatePlan {
 }
 
 export type DeployPlan = CreatePlan | UpdatePlan;
-
-export function mb(bytes: number): string {
-  return bytes >= 1024 * 1024
-    ? `${(bytes / 1024 / 1024).toFixed(1)} MB`
-    : `${(bytes / 1024).toFixed(1)} KB`;
-}
 
 const EXAMPLES = {
   role: 'role = "arn:aws:iam::ACCOUNT_ID:role/ROLE_NAME"',
@@ -262,11 +256,11 @@ export function describePlan(plan: DeployPlan): string[] {
 export function dryRunMessage(plan: DeployPlan, size: number): string {
   const how = (via: 'zip' | 's3' | 'none') => (via === 's3' ? 'through S3' : 'direct');
   if (plan.action === 'create') {
-    return `would create ${plan.functionName} and upload ${mb(size)} (${how(plan.via)})`;
+    return `would create ${plan.functionName} and upload ${formatBytes(size)} (${how(plan.via)})`;
   }
   const keys = changedKeys(plan);
   const parts = [
-    ...(sendsCode(plan) ? [`upload ${mb(size)} (${how(plan.via)})`] : []),
+    ...(sendsCode(plan) ? [`upload ${formatBytes(size)} (${how(plan.via)})`] : []),
     ...(keys.length > 0 ? [`change ${keys.join(', ')}`] : []),
   ];
   return parts.length > 0

@@ -1,10 +1,9 @@
 import type { FunctionCode } from '@aws-sdk/client-lambda';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { buildError, configError } from '@lbuild/core';
+import { buildError, configError, formatBytes } from '@lbuild/core';
 import { errorName, failWith, httpStatus, sdkCause } from './aws-errors.js';
 import type { DeployClients } from './clients.js';
 import type { FunctionConfig } from './config.js';
-import { mb } from './plan.js';
 import { compareStored, pinnedVersion, zipDigests, type StoredObject } from './s3-integrity.js';
 
 /** S3's answers to an upload whose bytes do not match its Content-MD5 or checksum header. */
@@ -65,7 +64,7 @@ export async function uploadToS3(a: S3UploadArgs): Promise<FunctionCode> {
   if (present) {
     a.onProgress(`${where} already holds this zip`);
   } else {
-    a.onProgress(`uploading ${mb(a.body.length)} to ${where}`);
+    a.onProgress(`uploading ${formatBytes(a.body.length)} to ${where}`);
     try {
       present = await a.retry('PutObject', () =>
         a.clients.s3.send(

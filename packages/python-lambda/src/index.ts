@@ -1,4 +1,4 @@
-export { pythonLambdaPlugin, DIRECT_UPLOAD_LIMIT, formatBytes } from './plugin.js';
+export { pythonLambdaPlugin, DIRECT_UPLOAD_LIMIT } from './plugin.js';
 export type { BundleTreeValue } from './plugin.js';
 export { bundleSchema, DEFAULT_EXCLUDES, type BundleConfig } from './config.js';
 import type { AnalyzeOptions, SizeReport } from './size/index.js';

@@ -5,8 +5,8 @@ import {
   buildError,
   configError,
   definePlugin,
-  keyToFileName,
   LbuildError,
+  formatBytes,
   writeFileAtomic,
   type Json,
   type PluginEntry,
@@ -56,9 +56,12 @@ interface Bundle {
   lock: string | undefined;
   index: { indexUrl?: string; extraIndexUrls: string[]; findLinks: string[]; noIndex: boolean };
   location: PluginEntry<BundleConfig>['location'];
+  statePaths: PluginEntry<BundleConfig>['statePaths'];
 }
 
-const stateRel = (key: string, file: string) => `.lbuild/targets/${keyToFileName(key)}/${file}`;
+/** A file in a target's private state directory, root-relative (declared as an output). */
+const stateFile = (bundle: Bundle, key: string, file: string) =>
+  `${bundle.statePaths.targetDir(key)}/${file}`;
 
 /** `[bundle.NAME]` → NAME:wheelhouse → NAME:staging → NAME:tree → NAME:zip (alias NAME). */
 export const pythonLambdaPlugin = definePlugin<BundleConfig>({
@@ -86,6 +89,7 @@ export const pythonLambdaPlugin = definePlugin<BundleConfig>({
         noIndex: c['no-index'] ?? false,
       },
       location: entry.location,
+      statePaths: entry.statePaths,
     };
     checkLockKeys(bundle);
     const targets: TargetDefinition[] = [];
@@ -140,7 +144,7 @@ async function pythonOf(bundle: Bundle, signal?: AbortSignal) {
   const { probePython } = await pip();
   try {
     return await probePython(bundle.buildPython, {
-      cacheFile: join(bundle.root, '.lbuild', 'cache', 'build-python.json'),
+      cacheFile: join(bundle.statePaths.cacheDir, 'build-python.json'),
       cwd: bundle.root,
       ...(signal ? { signal } : {}),
     });
@@ -258,7 +262,7 @@ async function pipRecipe(
 
 function wheelhouseTarget(bundle: Bundle): TargetDefinition {
   const key = `${bundle.name}:wheelhouse`;
-  const listOut = stateRel(key, 'wheels.json');
+  const listOut = stateFile(bundle, key, 'wheels.json');
   return {
     key,
     kind: 'wheelhouse',
@@ -376,7 +380,7 @@ function wheelhouseTarget(bundle: Bundle): TargetDefinition {
 
 function stagingTarget(bundle: Bundle): TargetDefinition {
   const key = `${bundle.name}:staging`;
-  const dir = stateRel(key, 'wheels');
+  const dir = stateFile(bundle, key, 'wheels');
   return {
     key,
     kind: 'staging',
@@ -511,7 +515,7 @@ async function lockOf(bundle: Bundle) {
  */
 function lockWheelhouseTarget(bundle: Bundle): TargetDefinition {
   const key = `${bundle.name}:wheelhouse`;
-  const listOut = stateRel(key, 'wheels.json');
+  const listOut = stateFile(bundle, key, 'wheels.json');
   // The effective package sources (lbuild.toml over pip's configuration, `${VAR}` expanded), as
   // for requirements: a company index in pip.conf serves locked packages too.
   const inputsOf = async (lock: Awaited<ReturnType<typeof lockOf>>, sources: Sources) => {
@@ -626,8 +630,8 @@ const allowHostBuilt = (bundle: Bundle) => bundle.config['allow-host-built-wheel
 
 function treeTarget(bundle: Bundle): TargetDefinition {
   const key = `${bundle.name}:tree`;
-  const manifestOut = stateRel(key, 'tree.json');
-  const writtenOut = stateRel(key, 'written');
+  const manifestOut = stateFile(bundle, key, 'tree.json');
+  const writtenOut = stateFile(bundle, key, 'written');
   // Under a source-root, the globs and paths of the config are the folder's, made root-relative
   // here; zip paths are taken relative to the folder.
   const inSourceRoot = (path: string): string =>
@@ -822,10 +826,4 @@ function zipTarget(bundle: Bundle): TargetDefinition {
 function rel(root: string, path: string): string {
   const r = isAbsolute(path) ? relative(root, path) : path;
   return r.split('\\').join('/');
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} kB`;
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
 }

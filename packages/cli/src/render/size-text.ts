@@ -1,13 +1,12 @@
+import { formatBytes } from '@lbuild/core';
 import type { SizeTotals } from '@lbuild/python-lambda';
 import type { BundleSize } from '../commands/size.js';
 
-/** Sizes as lbuild prints them elsewhere: B, kB and MB of 1024. */
+/** Sizes as lbuild prints them elsewhere (core's formatBytes), with bytes for small files. */
 export function formatSize(bytes: number): string {
   const sign = bytes < 0 ? '-' : '';
   const n = Math.abs(bytes);
-  if (n < 1024) return `${sign}${String(n)} B`;
-  if (n < 1024 * 1024) return `${sign}${(n / 1024).toFixed(1)} kB`;
-  return `${sign}${(n / (1024 * 1024)).toFixed(1)} MB`;
+  return `${sign}${n < 1024 ? `${String(n)} B` : formatBytes(n)}`;
 }
 
 /** A share of the limit, as a percentage; a share too small to show is `<0.1 %`, not `0.0 %`. */

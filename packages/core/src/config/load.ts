@@ -6,6 +6,7 @@ import { configError, LbuildError, type Failure, type SourceLocation } from '../
 import { TargetGraph } from '../graph.js';
 import type { TargetKey } from '../key.js';
 import type { Plugin, PluginEntry } from '../plugin.js';
+import { statePaths } from '../state-paths.js';
 import type { TargetDefinition } from '../target.js';
 import { describeIssues } from './issues.js';
 import { locateKey, splitKey } from './locate.js';
@@ -245,6 +246,7 @@ export function projectFromConfig(
 
   const definitions: TargetDefinition[] = [];
   const aliases = new Map<string, TargetKey>();
+  const paths = statePaths(config.root);
   const entryOf = <C>(table: string, name: string, value: C): PluginEntry<C> => {
     if (!TARGET_NAME.test(name)) {
       throw configError('invalid-name', `invalid name \`${name}\` in [${table}.${name}]`, {
@@ -258,6 +260,7 @@ export function projectFromConfig(
       root: config.root,
       configFile: config.file,
       location: (...keys: string[]) => locate([table, name, ...keys]),
+      statePaths: paths,
     };
   };
   const targets = (data.target ?? {}) as Record<string, z.infer<typeof commandTargetSchema>>;

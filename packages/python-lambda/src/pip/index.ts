@@ -38,18 +38,16 @@ export type {
 } from './platform.js';
 export { fillWheelhouse, wheelhousePath } from './wheelhouse.js';
 export type { FillWheelhouseArgs, FillWheelhouseResult } from './wheelhouse.js';
-export { resolveStaging } from './staging.js';
 export { checkRuntimeWheels } from './runtime-wheels.js';
 export type { RuntimeWheelsOptions } from './runtime-wheels.js';
-export type { ResolveStagingArgs, StagingResult } from './staging.js';
 export { pipFailureOf } from './pip-errors.js';
 export type { PipFailure } from './pip-errors.js';
 export type { LocalWheel } from './pip-requirements.js';
 export { pipEnvironment, PIP_ENV_PASSED } from './pip-run.js';
-export { execaRunner, KILL_GRACE_MS } from './runner.js';
-export type { ProcessRunner, RunRequest, RunResult } from './runner.js';
 export { parseWheelName, normalizeProjectName, isPureWheel } from './wheel-name.js';
 export type { WheelName } from './wheel-name.js';
 export { wheelhouseRecipe, wheelhouseInputs } from './fingerprint.js';
 export type { WheelhouseRecipeOptions } from './fingerprint.js';
 export { resolveStrategy } from './wheelhouse.js';
+// Runners are injected through the pip functions' options; core runs the processes.
+export type { ProcessRunner } from '@lbuild/core';

@@ -4,6 +4,7 @@ import { cp, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { temporarySibling } from '@lbuild/core';
+import type { ProcessRunner } from '@lbuild/core';
 import type { IndexOptions } from './index-options.js';
 import { diagnosePipFailure, pipError, pipFailureOf } from './pip-errors.js';
 import type { LocalWheel, PipRequirementsOptions } from './pip-requirements.js';
@@ -13,7 +14,6 @@ import type { RuntimePlatform, WheelhouseStrategy } from './platform.js';
 import type { BuildPython } from './python.js';
 import type { LocalRequirement, Requirements } from './requirements.js';
 import { describeLocal, shellQuote } from './requirements.js';
-import type { ProcessRunner } from './runner.js';
 import { isPureWheel, parseWheelName } from './wheel-name.js';
 
 /** The wheelhouse subdirectory holding built local projects: `local/<hash of the path>/<wheel>`. */

@@ -17,7 +17,7 @@ import type { BuildPython } from './python.js';
 import { MINIMUM_PIP, freeThreadedProblem } from './python.js';
 import { readPylock } from './pylock.js';
 import type { Requirements } from './requirements.js';
-import type { ProcessRunner } from './runner.js';
+import type { ProcessRunner } from '@lbuild/core';
 import { lambdaMarkerEnvironment } from './target-environment.js';
 import { readUvLock } from './uv-lock.js';
 import { makeScratch, resolveStrategy, sortPaths, wheelhousePath } from './wheelhouse.js';

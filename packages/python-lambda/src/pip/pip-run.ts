@@ -1,9 +1,9 @@
 import { devNull } from 'node:os';
+import { runProcess } from '@lbuild/core';
+import type { ProcessResult, ProcessRunner } from '@lbuild/core';
 import { redactText } from './index-options.js';
 import type { MarkerEnvironment } from './markers.js';
 import type { BuildPython } from './python.js';
-import { execaRunner } from './runner.js';
-import type { ProcessRunner, RunResult } from './runner.js';
 
 /**
  * PIP_* variables passed through to pip: they change how pip reaches the network (certificates,
@@ -160,8 +160,8 @@ runpy.run_module("pip", run_name="__main__", alter_sys=True)
 `;
 
 /** Runs `python -m pip …`; output lines are redacted before anyone sees them. */
-export async function runPip(call: PipCall): Promise<RunResult> {
-  const runner = call.runner ?? execaRunner;
+export async function runPip(call: PipCall): Promise<ProcessResult> {
+  const runner = call.runner ?? runProcess;
   const marker = call.markerEnvironment;
   const result = await runner({
     file: call.python.executable,

@@ -3,10 +3,8 @@ import { homedir } from 'node:os';
 import { basename, delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 // zod/mini: this module is loaded by every check of a bundle's wheelhouse; full zod costs ~25 ms to load.
 import * as z from 'zod/mini';
-import { configError, writeFileAtomic } from '@lbuild/core';
-import type { LbuildError } from '@lbuild/core';
-import { execaRunner } from './runner.js';
-import type { ProcessRunner } from './runner.js';
+import { configError, runProcess, writeFileAtomic } from '@lbuild/core';
+import type { LbuildError, ProcessRunner } from '@lbuild/core';
 
 /**
  * The Python that runs pip on the build machine, as far as the wheelhouse cares. Every field but
@@ -294,7 +292,7 @@ export function freeThreadedProblem(python: BuildPython): LbuildError | undefine
 export async function probePython(python: string, opts: ProbeOptions = {}): Promise<BuildPython> {
   const env = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
-  const runner = opts.runner ?? execaRunner;
+  const runner = opts.runner ?? runProcess;
   const commandPath = await resolveCommand(python, cwd, env);
   if (commandPath === undefined) {
     throw pythonNotFound(

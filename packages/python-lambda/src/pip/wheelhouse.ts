@@ -1,6 +1,7 @@
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { temporaryName } from '@lbuild/core';
+import type { ProcessRunner } from '@lbuild/core';
 import type { IndexOptions } from './index-options.js';
 import { PipCredentials } from './credentials.js';
 import { DEFAULT_INDEX_URL, localFindLinksDir, pipSourceOptions } from './index-options.js';
@@ -23,7 +24,6 @@ import type { BuildPython } from './python.js';
 import { MINIMUM_PIP, freeThreadedProblem } from './python.js';
 import { readRequirements } from './requirements.js';
 import type { Requirements } from './requirements.js';
-import type { ProcessRunner } from './runner.js';
 import { resolveForTarget } from './target-closure.js';
 import { lambdaMarkerEnvironment } from './target-environment.js';
 

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { buildError, excludeMatcher, writeFileAtomic } from '@lbuild/core';
-import { mapConcurrent } from './concurrency.js';
+import { buildError, excludeMatcher, mapLimit, writeFileAtomic } from '@lbuild/core';
 import { planInstall, type WrittenFile } from './install.js';
 import type {
   ExcludedFile,
@@ -84,7 +83,7 @@ export async function buildTree(args: BuildTreeArgs): Promise<TreeManifest> {
   const isExcluded = excludeMatcher(args.exclude ?? []);
   const excluded: ExcludedFile[] = [];
   const wheelEntries = (
-    await mapConcurrent(args.wheels, 4, async (wheel) => {
+    await mapLimit(args.wheels, 4, async (wheel) => {
       signal?.throwIfAborted();
       const [wheelHash, listing] = await Promise.all([
         args.hashFile(wheel),
@@ -92,7 +91,7 @@ export async function buildTree(args: BuildTreeArgs): Promise<TreeManifest> {
       ]);
       const plan = await planInstall(wheel, listing, args.python, isExcluded);
       for (const file of plan.excluded) excluded.push({ ...file, distInfo: listing.distInfo });
-      const written = await mapConcurrent(plan.written, 8, (file) =>
+      const written = await mapLimit(plan.written, 8, (file) =>
         writtenEntry(file, args.writtenDir, writtenNames, args.hashFile),
       );
       const recompress = args.recompressWheels?.has(wheel) === true;
@@ -117,7 +116,7 @@ export async function buildTree(args: BuildTreeArgs): Promise<TreeManifest> {
   ).flat();
   await removeUnlisted(args.writtenDir, writtenNames);
 
-  const fileEntries = await mapConcurrent(
+  const fileEntries = await mapLimit(
     args.files,
     16,
     async ({ zipPath, file }): Promise<FileTreeEntry> => {

@@ -1,11 +1,6 @@
 export { buildTree } from './build-tree.js';
 export type { BuildTreeArgs } from './build-tree.js';
-export {
-  TREE_MANIFEST_VERSION,
-  comparePaths,
-  manifestContentDigest,
-  manifestUnzippedSize,
-} from './manifest.js';
+export { TREE_MANIFEST_VERSION, comparePaths, manifestUnzippedSize } from './manifest.js';
 export type {
   EntryMode,
   ExcludedFile,

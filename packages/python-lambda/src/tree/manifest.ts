@@ -1,12 +1,10 @@
-import { createHash } from 'node:crypto';
-
 /**
  * The tree manifest: every file the bundle zip will hold, where to read its bytes from, and a key
  * that names those bytes. It is the plan that the zip writer carries out (compute what the zip
  * should contain, then write it).
  *
- * What decides the bytes of the zip is `path`, `mode`, `size` and `contentKey` of each entry (plus
- * the writer's level and {@link ZIP_FORMAT_ID}); see {@link manifestContentDigest}. Absolute paths
+ * What decides the bytes of the zip is `path`, `mode`, `size` and `contentKey` of each entry, and
+ * a wheel entry's `recompress` (plus the writer's level and {@link ZIP_FORMAT_ID}). Absolute paths
  * appear only in `source`, as where to read from, and never enter the zip.
  */
 export interface TreeManifest {
@@ -90,8 +88,8 @@ export interface WheelEntrySource {
    * entry and deflates the content with fflate, as it does a project file. Absent (or `false`)
    * otherwise: the wheel is the same file everywhere, and its deflated data is copied.
    *
-   * It changes the zip's bytes, so {@link manifestContentDigest} includes it when it is `true`
-   * (and only then, so the digest of a manifest without it is what it always was).
+   * It changes the zip's bytes, and the tree target writes it into tree.json, whose content the
+   * zip target's stamp records, so a zip built without it is not taken for one built with it.
    */
   recompress?: boolean;
 }
@@ -105,25 +103,6 @@ export interface FileSource {
    * entry-point wrapper, INSTALLER, RECORD): what it is, for messages. Absent for project files.
    */
   origin?: string;
-}
-
-/**
- * SHA-256 (hex) of everything in the manifest that decides the zip's bytes: version, and each
- * entry's path, mode, size and contentKey, plus a wheel entry's `recompress` when it is `true`.
- * Source paths are left out, so the digest is the same in any checkout. A caller fingerprints
- * the zip step with this digest plus the writer's level and `ZIP_FORMAT_ID`.
- */
-export function manifestContentDigest(manifest: TreeManifest): string {
-  const hash = createHash('sha256');
-  hash.update(`lbuild-tree/${String(manifest.version)}\n`);
-  for (const entry of manifest.entries) {
-    const fields: (string | number)[] = [entry.path, entry.mode, entry.size, entry.contentKey];
-    if (entry.source.kind === 'wheel' && entry.source.recompress === true)
-      fields.push('recompress');
-    hash.update(JSON.stringify(fields));
-    hash.update('\n');
-  }
-  return hash.digest('hex');
 }
 
 /** Sum of the entries' uncompressed sizes. */

@@ -25,7 +25,7 @@
  *
  * That last rule did not change the ID: it applies only to manifests with `recompress` entries,
  * which no earlier writer was given, so every manifest without them gives the same bytes as
- * before; the flag enters manifestContentDigest, so a fingerprint tells the two apart; and the
+ * before; the flag is in tree.json, so the zip target's stamp tells the two apart; and the
  * cache files keep their meaning (fflate's verdict on a content, whatever its source).
  */
 export const ZIP_FORMAT_ID = 'lbuild-zip/1 fflate-0.8.3';

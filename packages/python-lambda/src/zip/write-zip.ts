@@ -9,10 +9,10 @@ import {
   buildError,
   configError,
   LbuildError,
+  mapLimit,
   sweepTemporaries,
   temporarySibling,
 } from '@lbuild/core';
-import { mapConcurrent } from '../tree/concurrency.js';
 import type { TreeEntry, TreeManifest } from '../tree/manifest.js';
 import { manifestUnzippedSize } from '../tree/manifest.js';
 import { readEntryDataOffset } from '../tree/wheel.js';
@@ -192,7 +192,7 @@ export async function writeZip(manifest: TreeManifest, opts: WriteZipOptions): P
     promise.catch(() => undefined); // awaited by the write loop; a failure after a stop is moot
     prepared.set(index, promise);
   });
-  const preparing = mapConcurrent(toPrepare, PREPARE_CONCURRENCY, async (index) => {
+  const preparing = mapLimit(toPrepare, PREPARE_CONCURRENCY, async (index) => {
     const handlers = settle.get(index);
     try {
       stopSignal.throwIfAborted();

@@ -8,9 +8,9 @@ import {
   fillWheelhouse,
   probePython,
   readRequirements,
-  resolveStaging,
   runtimePlatform,
 } from '../../src/pip/index.js';
+import { resolveStaging } from './resolve-staging.js';
 import { makeHelloExampleWheels } from '../../../../test/fixtures/python/wheels.js';
 
 const example = fileURLToPath(new URL('../../../../examples/hello-lambda/', import.meta.url));

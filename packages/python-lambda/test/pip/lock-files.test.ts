@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LbuildError } from '@lbuild/core';
+import { LbuildError, type DescribedFailure } from '@lbuild/core';
 import { runtimePlatform } from '../../src/pip/index.js';
 import { readLockFile } from '../../src/pip/lock-wheelhouse.js';
 import { runtimeWheels, type LockOptions, type LockedSet } from '../../src/pip/locked-set.js';
@@ -20,7 +20,7 @@ async function failure(promise: Promise<unknown>) {
   try {
     await promise;
   } catch (error) {
-    if (error instanceof LbuildError) return error.failure;
+    if (error instanceof LbuildError) return error.failure as DescribedFailure;
     throw error;
   }
   throw new Error('expected a failure');
@@ -173,7 +173,7 @@ describe('real uv.lock files', () => {
       error = caught;
     }
     expect(error).toBeInstanceOf(LbuildError);
-    const f = (error as LbuildError).failure;
+    const f = (error as LbuildError).failure as DescribedFailure;
     expect(f.reason).toBe('no-suitable-wheel');
     expect(f.message).toMatch(
       /^No wheel of httptools==0\.6\.1 \(locked in uv\.lock\) suits the Lambda runtime python3\.13 x86_64\. Found: httptools-0\.6\.1-cp312-cp312-.*: built for another Python \(cp312-cp312-.*httptools-0\.6\.1\.tar\.gz: a source distribution\.$/,

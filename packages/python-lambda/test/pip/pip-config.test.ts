@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LbuildError } from '@lbuild/core';
+import { LbuildError, type DescribedFailure } from '@lbuild/core';
 import { SYSTEM_PYTHON } from '../../../../test/fixtures/python/wheels.js';
 import { findIndexFailure } from '../../src/pip/index-failures.js';
 import { expandVariables, resolvePackageSources } from '../../src/pip/package-sources.js';
@@ -183,7 +183,7 @@ describe('${VAR} in lbuild.toml package sources', () => {
       error = caught;
     }
     expect(error).toBeInstanceOf(LbuildError);
-    const failure = (error as LbuildError).failure;
+    const failure = (error as LbuildError).failure as DescribedFailure;
     expect(failure).toMatchObject({
       kind: 'config',
       reason: 'unset-variable',

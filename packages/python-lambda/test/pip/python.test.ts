@@ -14,9 +14,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DescribedFailure, LbuildError } from '@lbuild/core';
-import { execaRunner, probePython } from '../../src/pip/index.js';
-import type { ProcessRunner } from '../../src/pip/index.js';
+import { runProcess } from '@lbuild/core';
+import type { DescribedFailure, LbuildError, ProcessRunner } from '@lbuild/core';
+import { probePython } from '../../src/pip/index.js';
 import { SYSTEM_PYTHON } from '../../../../test/fixtures/python/wheels.js';
 import { makePosingPython } from '../../../../test/fixtures/python/posing-python.js';
 
@@ -24,7 +24,7 @@ let root: string;
 let calls: number;
 const counting: ProcessRunner = (request) => {
   calls++;
-  return execaRunner(request);
+  return runProcess(request);
 };
 
 beforeEach(async () => {

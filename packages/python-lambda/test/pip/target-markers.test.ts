@@ -13,12 +13,8 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LbuildError, type DescribedFailure } from '@lbuild/core';
-import {
-  fillWheelhouse,
-  probePython,
-  resolveStaging,
-  runtimePlatform,
-} from '../../src/pip/index.js';
+import { fillWheelhouse, probePython, runtimePlatform } from '../../src/pip/index.js';
+import { resolveStaging } from './resolve-staging.js';
 import type { BuildPython, FillWheelhouseArgs, RuntimePlatform } from '../../src/pip/index.js';
 import { makeWheels } from '../../../../test/fixtures/python/wheels.js';
 

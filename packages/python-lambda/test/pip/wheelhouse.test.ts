@@ -13,10 +13,10 @@ import {
   fillWheelhouse,
   probePython,
   readRequirements,
-  resolveStaging,
   runtimePlatform,
   wheelhousePath,
 } from '../../src/pip/index.js';
+import { resolveStaging } from './resolve-staging.js';
 import type {
   BuildPython,
   FillWheelhouseArgs,
@@ -395,17 +395,6 @@ describe('fillWheelhouse + resolveStaging', () => {
       message: 'The build Python has no pip.',
     });
     expect(f.hint).toContain('build-python');
-    const staging = await failure(
-      resolveStaging({
-        python: noPip,
-        requirements: p.requirements,
-        platform: py312(),
-        wheelhouseDir: p.wheelhouse,
-        stagingDir: p.staging,
-        cwd: p.dir,
-      }),
-    );
-    expect(staging.reason).toBe('pip-not-found');
   });
 
   it('reports a missing requirements file exactly', async () => {
@@ -533,61 +522,6 @@ describe('fillWheelhouse + resolveStaging', () => {
       server.closeAllConnections();
       server.close();
     }
-  });
-
-  it('leaves the previous staging directory when pip fails', async () => {
-    const p = await project('gamma==1.0\n');
-    await fillAndStage(p, py312());
-    await writeFile(p.requirements, 'gamma==1.0\nalpha==1.0\n');
-    // alpha is not in the wheelhouse: the wheelhouse was not refilled.
-    const f = await failure(
-      resolveStaging({
-        python,
-        requirements: p.requirements,
-        platform: py312(),
-        wheelhouseDir: p.wheelhouse,
-        stagingDir: p.staging,
-        cwd: p.dir,
-      }),
-    );
-    expect(f).toMatchObject({ reason: 'wheelhouse-incomplete', requirement: 'alpha==1.0' });
-    expect(await readdir(p.staging)).toEqual(['gamma-1.0-py3-none-any.whl']);
-    expect((await readdir(join(p.dir, '.lbuild', 'staging'))).filter((f) => f !== 'api')).toEqual(
-      [],
-    );
-  });
-
-  it('keeps the previous staging directory when staging is aborted', async () => {
-    const p = await project('gamma==1.0\n');
-    await fillAndStage(p, py312());
-    const controller = new AbortController();
-    let started: () => void = () => undefined;
-    const running = new Promise<void>((resolve) => {
-      started = resolve;
-    });
-    // A pip that runs until it is killed.
-    const hanging: ProcessRunner = (request) =>
-      new Promise((_resolve, reject) => {
-        started();
-        request.signal?.addEventListener('abort', () => {
-          reject(request.signal?.reason as Error);
-        });
-      });
-    const staging = resolveStaging({
-      python,
-      requirements: p.requirements,
-      platform: py312(),
-      wheelhouseDir: p.wheelhouse,
-      stagingDir: p.staging,
-      cwd: p.dir,
-      signal: controller.signal,
-      runner: hanging,
-    }).catch((error: unknown) => error);
-    await running;
-    controller.abort();
-    expect(isAbortError(await staging)).toBe(true);
-    expect(await readdir(p.staging)).toEqual(['gamma-1.0-py3-none-any.whl']);
-    expect(await readdir(join(p.dir, '.lbuild', 'staging'))).toEqual(['api']);
   });
 
   it('accepts parsed requirements as well as a file', async () => {

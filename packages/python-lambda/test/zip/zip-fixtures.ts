@@ -123,3 +123,18 @@ export async function treeOf(project: Project): Promise<TreeManifest> {
     }),
   );
 }
+
+/**
+ * What of a manifest decides the zip's bytes (with the writer's level and ZIP_FORMAT_ID): each
+ * entry's path, mode, size and contentKey, and whether a wheel entry is recompressed. Where the
+ * bytes are read from is left out.
+ */
+export function zipContent(manifest: TreeManifest): unknown[] {
+  return manifest.entries.map((entry) => [
+    entry.path,
+    entry.mode,
+    entry.size,
+    entry.contentKey,
+    entry.source.kind === 'wheel' && entry.source.recompress === true,
+  ]);
+}

@@ -1,20 +1,30 @@
 import { constants, copyFile, mkdir, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { findLocalWheels, replaceDirectory } from './local-projects.js';
-import { checkPip, diagnosePipFailure, pipError } from './pip-errors.js';
-import { writePipRequirements } from './pip-requirements.js';
-import { PIP_PROGRESS_ARGS, PIP_QUIET_ARGS, pipEnvironment, runPip } from './pip-run.js';
-import { platformPipArgs } from './platform.js';
-import type { RuntimePlatform, WheelhouseStrategy } from './platform.js';
-import type { BuildPython } from './python.js';
-import { MINIMUM_PIP } from './python.js';
-import { readRequirements } from './requirements.js';
-import { checkRuntimeWheels } from './runtime-wheels.js';
-import type { Requirements } from './requirements.js';
-import type { ProcessRunner } from './runner.js';
-import { resolveForTarget } from './target-closure.js';
-import { lambdaMarkerEnvironment } from './target-environment.js';
-import { makeScratch, resolveStrategy, sortPaths, wheelhousePath } from './wheelhouse.js';
+import type { ProcessRunner } from '@lbuild/core';
+import { findLocalWheels, replaceDirectory } from '../../src/pip/local-projects.js';
+import { checkPip, diagnosePipFailure, pipError } from '../../src/pip/pip-errors.js';
+import { writePipRequirements } from '../../src/pip/pip-requirements.js';
+import {
+  PIP_PROGRESS_ARGS,
+  PIP_QUIET_ARGS,
+  pipEnvironment,
+  runPip,
+} from '../../src/pip/pip-run.js';
+import { platformPipArgs } from '../../src/pip/platform.js';
+import type { RuntimePlatform, WheelhouseStrategy } from '../../src/pip/platform.js';
+import type { BuildPython } from '../../src/pip/python.js';
+import { MINIMUM_PIP } from '../../src/pip/python.js';
+import { readRequirements } from '../../src/pip/requirements.js';
+import { checkRuntimeWheels } from '../../src/pip/runtime-wheels.js';
+import type { Requirements } from '../../src/pip/requirements.js';
+import { resolveForTarget } from '../../src/pip/target-closure.js';
+import { lambdaMarkerEnvironment } from '../../src/pip/target-environment.js';
+import {
+  makeScratch,
+  resolveStrategy,
+  sortPaths,
+  wheelhousePath,
+} from '../../src/pip/wheelhouse.js';
 
 export interface ResolveStagingArgs {
   python: BuildPython;
@@ -43,22 +53,11 @@ export interface StagingResult {
 }
 
 /**
- * Puts exactly the wheels the current requirements resolve to into a fresh staging directory,
- * so wheels of removed requirements, left in the wheelhouse cache, stay out of the bundle.
- *
- * It runs pip's resolver once more, offline: `pip download --no-index --find-links <wheelhouse>
- * --only-binary=:all: -d <staging>` (with the runtime's `--platform …` options when the wheelhouse
- * was filled by download), on copies of the requirements files whose own index options are
- * dropped, so nothing but the wheelhouse can be chosen. pip copies the chosen files. This is the
- * seed Makefile's approach, and it is the same resolver, with the same inputs, that filled the
- * wheelhouse; `--report` JSON plus hard links would save the copy but needs pip ≥ 22.2 and a
- * second interpretation of pip's choices in lbuild.
- *
- * Markers are judged for the runtime, as when the wheelhouse was filled (`resolveForTarget`):
- * only the wheels the runtime needs are staged.
- *
- * The needed wheels fill a temporary sibling of `stagingDir`, which replaces `stagingDir` only
- * when everything succeeded and every wheel suits the runtime (`checkRuntimeWheels`); on failure or abort the old staging directory is left as it was.
+ * For the tests: resolves the requirements once more, offline, against the filled wheelhouse
+ * (`pip download --no-index --find-links <wheelhouse> --only-binary=:all:`, markers judged for
+ * the runtime as when it was filled), and puts exactly the wheels chosen into a fresh staging
+ * directory. The same resolver with the same inputs must choose what the wheelhouse recorded;
+ * lbuild itself stages the recorded wheels.
  */
 export async function resolveStaging(args: ResolveStagingArgs): Promise<StagingResult> {
   const pipProblem = checkPip(args.python.pip, MINIMUM_PIP);
