@@ -5,7 +5,7 @@ import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { LbuildError, type DescribedFailure } from '@lbuild/core';
 import { buildTree } from '../../src/tree/index.js';
-import type { TreeManifest, WheelTreeEntry } from '../../src/tree/index.js';
+import type { TreeManifest } from '../../src/tree/index.js';
 import { zipContent } from '../zip/zip-fixtures.js';
 import { distInfo, installArgs, makeHashFile, makeWheel, withTempDir } from './fixtures.js';
 
