@@ -90,9 +90,15 @@ export const pythonLambdaPlugin = definePlugin<BundleConfig>({
 
 /** Loads the pip layer on first use: a no-op check of an up-to-date tree never needs most of it. */
 const pip = () => import('./pip/index.js');
+/**
+ * The parts of it a recipe needs, by module: the index also loads the wheelhouse's zip reader,
+ * node:crypto and node:zlib, which a no-op check does not use and which cost it a fifth of
+ * starting Node.
+ */
+const platforms = () => import('./pip/platform.js');
 
 async function platformOf(bundle: Bundle) {
-  const { runtimePlatform } = await pip();
+  const { runtimePlatform } = await platforms();
   try {
     return runtimePlatform(bundle.python, bundle.architecture);
   } catch (error) {
@@ -101,7 +107,7 @@ async function platformOf(bundle: Bundle) {
 }
 
 async function pythonOf(bundle: Bundle, signal?: AbortSignal) {
-  const { probePython } = await pip();
+  const { probePython } = await import('./pip/python.js');
   try {
     return await probePython(bundle.buildPython, {
       cacheFile: join(bundle.root, '.lbuild', 'cache', 'build-python.json'),
@@ -114,7 +120,7 @@ async function pythonOf(bundle: Bundle, signal?: AbortSignal) {
 }
 
 async function requirementsOf(bundle: Bundle, beforeRead?: (path: string) => Promise<void>) {
-  const { readRequirements } = await pip();
+  const { readRequirements } = await import('./pip/requirements.js');
   try {
     return await readRequirements(join(bundle.root, bundle.requirements ?? ''), {
       cwd: bundle.root,
@@ -136,7 +142,8 @@ function located(error: unknown, location: SourceLocation): unknown {
 async function pipRecipe(
   bundle: Bundle,
 ): Promise<{ recipe: Json; inputs: { files: string[]; directories: string[] } }> {
-  const { wheelhouseRecipe, wheelhouseInputs, chooseStrategy } = await pip();
+  const { wheelhouseRecipe, wheelhouseInputs } = await import('./pip/fingerprint.js');
+  const { chooseStrategy } = await platforms();
   const [python, platform, requirements] = await Promise.all([
     pythonOf(bundle),
     platformOf(bundle),
@@ -168,7 +175,7 @@ function wheelhouseTarget(bundle: Bundle): TargetDefinition {
     // The requirements files, local projects and find-links folders are snapshotted by the run;
     // their listings are part of the recipe so that an added file is noticed too.
     listInputs: async () => {
-      const { wheelhouseInputs } = await pip();
+      const { wheelhouseInputs } = await import('./pip/fingerprint.js');
       const inputs = wheelhouseInputs(await requirementsOf(bundle), bundle.index, bundle.root);
       return [...inputs.files, ...inputs.directories.map((d) => join(d, '/'))];
     },
@@ -330,8 +337,8 @@ function treeTarget(bundle: Bundle): TargetDefinition {
     ],
     outputs: [manifestOut, writtenOut],
     recipe: async () => {
-      const { TREE_MANIFEST_VERSION } = await import('./tree/manifest.js');
-      const { INSTALL_LAYOUT, lambdaInterpreter } = await import('./tree/install.js');
+      const { TREE_MANIFEST_VERSION, INSTALL_LAYOUT, lambdaInterpreter } =
+        await import('./tree/versions.js');
       return {
         manifest: TREE_MANIFEST_VERSION,
         files,

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { TREE_MANIFEST_VERSION } from './versions.js';
 
 /**
  * The tree manifest: every file the bundle zip will hold, where to read its bytes from, and a key
@@ -16,7 +17,7 @@ export interface TreeManifest {
   entries: TreeEntry[];
 }
 
-export const TREE_MANIFEST_VERSION = 1;
+export { TREE_MANIFEST_VERSION };
 
 /** Only two modes exist in a bundle: `0o755` when any executable bit was set at the source. */
 export type EntryMode = 0o644 | 0o755;
