@@ -1,7 +1,8 @@
-import { cpSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, TempProject, ran } from '../helpers/project.js';
+import { lbuildBin, REPO, TempProject, ran } from '../helpers/project.js';
 import {
   NO_PIP_ENV,
   extractZip,
@@ -113,5 +114,30 @@ describe('examples/hello-lambda built by lbuild -C', () => {
       stdout: '',
       stderr: '',
     });
+  });
+
+  it('is answered by -q without loading node:crypto, node:zlib or the zip reader', () => {
+    // What the process required, by name, as Node's module loader saw each request.
+    const hook = project.path('record-requires.cjs');
+    writeFileSync(
+      hook,
+      `const Module = require('node:module');
+const load = Module._load;
+const seen = new Set();
+Module._load = function (request, ...rest) {
+  seen.add(request);
+  return load.call(this, request, ...rest);
+};
+process.on('exit', () => process.stderr.write(JSON.stringify([...seen])));
+`,
+    );
+    const result = spawnSync(process.execPath, ['-r', hook, lbuildBin(), '-q', '-C', copy], {
+      env: { ...process.env, ...NO_PIP_ENV },
+      encoding: 'utf8',
+    });
+    expect(result.status, result.stderr).toBe(0);
+    const required = JSON.parse(result.stderr) as string[];
+    expect(required).toContain('node:fs');
+    expect(required.filter((r) => /crypto|zlib|yauzl|stream/.test(r))).toEqual([]);
   });
 });

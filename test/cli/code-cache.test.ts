@@ -20,13 +20,16 @@ import { lbuildBin } from '../helpers/project.js';
 /**
  * The V8 code cache that bin/lbuild.cjs compiles the bundle with. A cache is code that runs, and
  * V8 itself accepts a cache made for any source of the same length: the loader must key it by
- * the bundle's content and keep it where only this user can write.
+ * the bundle file's identity (inode, size, nanosecond times) and keep it where only this user
+ * can write.
  *
  * Each test works on private copies of the built CLI: `a` as built, and `b` whose bundle differs
  * from a's by one character of the version string (same length), so `--version` tells which
  * code ran.
  */
 const uid = process.getuid?.() ?? -1;
+/** More than the loader's racy window on a file system with nanosecond times. */
+const RACY_MS = 100;
 const asRoot = uid === 0;
 
 let work: string;
@@ -46,6 +49,8 @@ function copyCli(name: string, edit?: (bundle: string) => string): Copy {
   const text = readFileSync(bundle, 'utf8');
   const changed = edit ? edit(text) : text;
   writeFileSync(bundle, changed);
+  // A bundle written within the loader's racy window (a clock tick) gets no cache.
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, RACY_MS);
   const version = /\.version\("([^"]+)"\)/.exec(changed)?.[1];
   if (!version) throw new Error('no .version("...") in the bundle');
   return { bin: join(root, 'bin', 'lbuild.cjs'), version };

@@ -358,8 +358,9 @@ export interface JsonTarget {
 export interface StampJson {
   key: string;
   outputHash: string;
-  outputs: Record<string, { hash: string }>;
-  files: Record<string, { hash: string }>;
+  /** Columns: row i is the file `paths[i]` with hash `hash[i]`. */
+  outputs: { paths: string[]; hash: string[] };
+  files: { paths: string[]; hash: string[] };
   [field: string]: unknown;
 }
 

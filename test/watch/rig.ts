@@ -234,8 +234,17 @@ export function stampRecord(
   const name = key.replace(/[^A-Za-z0-9._-]/g, (c) => '%' + c.charCodeAt(0).toString(16));
   const path = project.path(`.lbuild/stamps/${name}.json`);
   if (!existsSync(path)) return undefined;
-  const stamp = JSON.parse(readFileSync(path, 'utf8')) as { files: Record<string, FileRecordJson> };
-  return stamp.files[file];
+  // Stamps keep file records in columns (paths, hash, size, mtimeMs, ...): row `i` is one file.
+  const { files } = JSON.parse(readFileSync(path, 'utf8')) as {
+    files: Record<keyof FileRecordJson | 'paths', unknown[]>;
+  };
+  const i = files.paths.indexOf(file);
+  if (i < 0) return undefined;
+  return Object.fromEntries(
+    Object.entries(files)
+      .filter(([column]) => column !== 'paths' && column !== 'flags')
+      .map(([column, values]) => [column, values[i]]),
+  ) as unknown as FileRecordJson;
 }
 
 /**

@@ -8,8 +8,13 @@
 // v8-compile-cache package was measured slower too.)
 //
 // V8 accepts a cache made for any source of the same length, and a cache is code that runs, so:
-// - the cache file is named by the SHA-256 of the exact bytes compiled below (an edit of the
-//   bundle that keeps its length, an upgrade, a rebuild: each gets its own cache);
+// - the cache file is named by the identity of the exact file compiled below, as lbuild trusts an
+//   input file: device, inode, size and the nanosecond mtime and ctime, all from the descriptor
+//   the bytes are read from and the same after the read (an edit of the bundle that keeps its
+//   length, an upgrade, a rebuild: each gets its own cache). A file changed within a clock tick
+//   (two seconds where times are whole seconds) gets no cache: another write within the same
+//   tick would leave all of these as they were. (Its SHA-256 named the cache before; loading node:crypto for it cost a seventh of
+//   starting Node.)
 // - it is kept only in a directory of this user's own (created 0700; used only while it is owned
 //   by this uid and open to no one else), never next to the bundle or in a shared directory
 //   another user could have prepared. Anything else runs without a cache; a cache never fails a
@@ -20,20 +25,27 @@ const vm = require('node:vm');
 const Module = require('node:module');
 
 const file = path.join(__dirname, '..', 'bundle', 'lbuild.cjs');
-const bytes = fs.readFileSync(file);
+const fd = fs.openSync(file, 'r');
+const before = fs.fstatSync(fd, { bigint: true });
+const bytes = fs.readFileSync(fd);
+const after = fs.fstatSync(fd, { bigint: true });
+fs.closeSync(fd);
 const source = bytes.toString('utf8');
 
 /** Cache files kept besides the current one (other versions, other Node releases). */
 const KEEP = 8;
 const SUFFIX = '.v8cache';
 
+/** Undefined when the bundle changed while it was read, or changed too recently to trust. */
 function cacheName() {
-  const crypto = require('node:crypto');
-  const digest =
-    typeof crypto.hash === 'function'
-      ? crypto.hash('sha256', bytes, 'hex')
-      : crypto.createHash('sha256').update(bytes).digest('hex');
-  return `lbuild-${digest}-${process.version}-${process.arch}${SUFFIX}`;
+  const fields = ['dev', 'ino', 'size', 'mtimeNs', 'ctimeNs'];
+  if (fields.some((f) => before[f] !== after[f]) || after.size !== BigInt(bytes.length))
+    return undefined;
+  // lbuild's racy window for input files: whole-second times need two seconds, finer ones a tick.
+  const window = after.ctimeNs % 1_000_000_000n === 0n ? 2_000_000_000n : 50_000_000n;
+  if (BigInt(Date.now()) * 1_000_000n - after.ctimeNs < window) return undefined;
+  const id = fields.map((f) => after[f].toString(36)).join('-');
+  return `lbuild-${id}-${process.version}-${process.arch}${SUFFIX}`;
 }
 
 /** This user's cache directories, best first: the XDG cache home, then one in the temp dir. */

@@ -4,6 +4,15 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { mkdir, rm } from 'node:fs/promises';
 import { buildError, isAbortError, LbuildError, toFailure, type Failure } from './failure.js';
 import { FileHasher, statFile, unchangedSince, type FileRecord } from './file-state.js';
+import {
+  emptyTable,
+  hashesOfTable,
+  pushRecord,
+  recordAt,
+  toRecords,
+  toTable,
+  type FileTable,
+} from './file-table.js';
 import { hashJson } from './hash.js';
 import { expandInputs, specId, type ExpandedInputs } from './inputs.js';
 import type { TargetGraph } from './graph.js';
@@ -13,7 +22,7 @@ import { mapLimit, Semaphore } from './limit.js';
 import { acquireProjectLock } from './lock.js';
 import type { Reason } from './reason.js';
 import { hashRecipe } from './recipe.js';
-import { StampStore, STAMP_VERSION, type Stamp } from './stamp.js';
+import { matchRows, StampStore, STAMP_VERSION, type Stamp } from './stamp.js';
 import { sharedCacheDir, stateDirOf, targetStateDir } from './state-paths.js';
 import type { BuildEvent, BuildMode, BuildSummary, TargetReport } from './events.js';
 import type { DependencyResult, Json, RunContext, TargetDefinition } from './target.js';
@@ -236,15 +245,15 @@ class Scheduler {
         if (verification.refresh && this.#mode === 'build') {
           await this.#stamps.write({
             ...stamp,
-            files: { ...stamp.files, ...verification.files },
-            outputs: { ...stamp.outputs, ...verification.outputs },
+            files: withRecords(stamp.files, verification.files),
+            outputs: withRecords(stamp.outputs, verification.outputs),
           });
         }
         return {
           ...base,
           status: 'up-to-date',
           outputHash: stamp.outputHash,
-          outputs: hashesOf(stamp.outputs),
+          outputs: hashesOfTable(stamp.outputs),
           ...(stamp.value !== undefined ? { value: stamp.value } : {}),
           durationMs: Math.round(monotonicMs() - started),
         };
@@ -324,7 +333,10 @@ class Scheduler {
     if (this.#stop.signal.aborted) onStop();
     try {
       // Inputs are hashed before the run, and checked again after it (#changedDuringRun).
-      const inputFiles = await this.#hashAll(prepared.inputs.files, prepared.stamp?.files);
+      const inputFiles = await this.#hashAll(
+        prepared.inputs.files,
+        prepared.stamp && toRecords(prepared.stamp.files),
+      );
       // No stamp may claim success while the target is running or after it failed.
       if (!def.keepStampOnFailure) await this.#stamps.remove(def.key);
       const stateDir = targetStateDir(this.#stateDir, def.key);
@@ -426,15 +438,16 @@ class Scheduler {
       }
       const readRecords: Record<string, FileRecord> = {};
       for (const [path, record] of snapshots) if (record) readRecords[path] = record;
+      const files = toTable({ ...inputFiles, ...readRecords });
       await this.#stamps.write({
         version: STAMP_VERSION,
         key: def.key,
         recipeHash: prepared.recipe.hash,
         recipe: prepared.recipe.fields,
         deps: Object.fromEntries([...deps].map(([k, d]) => [k, d.outputHash])),
-        matches: prepared.inputs.matches,
-        files: { ...inputFiles, ...readRecords },
-        outputs: outputRecords,
+        matches: matchRows(files, prepared.inputs.matches),
+        files,
+        outputs: toTable(outputRecords),
         ...(value !== undefined ? { value } : {}),
         outputHash,
         builtAt: new Date().toISOString(),
@@ -539,6 +552,14 @@ function isAborted(signal: AbortSignal): boolean {
 
 function hashesOf(records: Record<string, FileRecord>): Record<string, string> {
   return Object.fromEntries(Object.entries(records).map(([path, r]) => [path, r.hash]));
+}
+
+/** `table` with the rows of `updates` replaced (a refresh: same paths, same hashes, new stats). */
+function withRecords(table: FileTable, updates: Record<string, FileRecord>): FileTable {
+  if (Object.keys(updates).length === 0) return table;
+  const out = emptyTable();
+  table.paths.forEach((path, i) => pushRecord(out, path, updates[path] ?? recordAt(table, i)));
+  return out;
 }
 
 function withTarget(failure: Failure, def: TargetDefinition): Failure {

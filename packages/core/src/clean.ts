@@ -40,7 +40,7 @@ export async function clean(options: {
     for (const key of keys) {
       const stamp = stamps.read(key);
       if (stamp) {
-        for (const file of Object.keys(stamp.outputs)) {
+        for (const file of stamp.outputs.paths) {
           await rm(join(options.root, file), { force: true });
           removed.push(file);
           pruneEmptyDirs(options.root, dirname(file));

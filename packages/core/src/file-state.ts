@@ -77,15 +77,13 @@ export class FileHasher {
   }
 
   /**
-   * The recorded file itself when a stat shows it unchanged and it was not racy: synchronous and
-   * without a read. Undefined when it must go through {@link state} (changed, racy, gone, or
-   * already looked at in this run). A no-op check is nearly all such stat hits, and it is much
-   * faster without a promise and a memo entry for each of ten thousand files.
+   * Whether this run has not looked at `path` yet. Only then may a stamp's record be trusted on a
+   * matching stat alone (without going through {@link state}): a no-op check is nearly all such
+   * stat hits, and it is much faster without a promise and a memo entry for each of ten thousand
+   * files.
    */
-  trusted(path: string, known: FileRecord | undefined): FileRecord | undefined {
-    if (!known || known.racy || this.#memo.has(path)) return undefined;
-    const stats = statFile(path);
-    return stats && statMatches(known, stats) && stats.isFile() ? known : undefined;
+  unseen(path: string): boolean {
+    return !this.#memo.has(path);
   }
 
   /**

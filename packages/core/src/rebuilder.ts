@@ -1,11 +1,12 @@
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { statMatches, statFile, type FileHasher, type FileRecord } from './file-state.js';
+import { recordAt, statMatchesAt, RACY } from './file-table.js';
 import type { ExpandedInputs } from './inputs.js';
 import type { TargetKey } from './key.js';
 import { mapLimit } from './limit.js';
 import type { Reason } from './reason.js';
-import type { Stamp } from './stamp.js';
+import { matchedPaths, type Stamp } from './stamp.js';
 
 export const HASH_CONCURRENCY = 16;
 
@@ -28,6 +29,7 @@ export interface Verification {
    * racy: rewriting the stamp with fresh stats makes the next check a pure stat pass again.
    */
   refresh: boolean;
+  /** The records that differ from the stamp's (re-hashed to the same content): by path. */
   files: Record<string, FileRecord>;
   outputs: Record<string, FileRecord>;
 }
@@ -65,7 +67,7 @@ export async function verifyTrace(input: VerifyInput): Promise<Verification> {
     }
   }
   for (const [id, files] of Object.entries(input.inputs.matches)) {
-    const before = stamp.matches[id];
+    const before = matchedPaths(stamp, id);
     if (!before) {
       reasons.push({ kind: 'recipe-changed', field: `inputs ${id}` });
       if (done()) return result;
@@ -88,51 +90,55 @@ export async function verifyTrace(input: VerifyInput): Promise<Verification> {
     }
   }
 
-  // Settle the stat hits first, synchronously; only the rest are (re-)hashed.
-  const paths: string[] = [];
-  for (const [path, known] of Object.entries(stamp.files)) {
-    if (hasher.trusted(`${root}/${path}`, known)) result.files[path] = known;
-    else paths.push(path);
+  // Settle the stat hits first, synchronously and without a record object each; only the rest
+  // are (re-)hashed.
+  const table = stamp.files;
+  const rows: number[] = [];
+  for (let i = 0; i < table.paths.length; i++) {
+    const path = table.paths[i] as string;
+    if ((table.flags[i] as number) & RACY || !hasher.unseen(`${root}/${path}`)) rows.push(i);
+    else {
+      const stats = statFile(`${root}/${path}`);
+      if (!(stats?.isFile() && statMatchesAt(table, i, stats))) rows.push(i);
+    }
   }
-  const states = await mapLimit(paths, HASH_CONCURRENCY, async (path) => {
-    if (done()) return undefined;
-    const known = stamp.files[path];
+  await mapLimit(rows, HASH_CONCURRENCY, async (i) => {
+    if (done()) return;
+    const path = table.paths[i] as string;
+    const known = recordAt(table, i);
     const current = await hasher.state(join(root, path), known);
     if (!current) {
       if (!reasons.some((r) => r.kind === 'input-removed' && r.path === path)) {
         reasons.push({ kind: 'input-removed', path });
       }
-    } else if (known && current.hash !== known.hash) {
+    } else if (current.hash !== known.hash) {
       reasons.push({ kind: 'input-changed', path, from: known.hash, to: current.hash });
-    } else if (known && current.exec !== known.exec) {
+    } else if (current.exec !== known.exec) {
       reasons.push({ kind: 'input-mode-changed', path, executable: current.exec === true });
     } else if (current !== known) {
       result.refresh = true;
+      result.files[path] = current;
     }
-    return current;
-  });
-  paths.forEach((path, i) => {
-    const state = states[i];
-    if (state) result.files[path] = state;
   });
   if (done()) return result;
 
   const current = listOutputFiles(root, input.outputs);
-  for (const path of Object.keys(stamp.outputs)) {
+  const outputRows = new Map(stamp.outputs.paths.map((path, i) => [path, i]));
+  for (const path of outputRows.keys()) {
     if (!current.has(path)) {
       reasons.push({ kind: 'output-missing', path });
       if (done()) return result;
     }
   }
   for (const path of current) {
-    if (!(path in stamp.outputs))
+    if (!outputRows.has(path))
       reasons.push({ kind: 'output-modified', path, from: '', to: 'new file' });
   }
   for (const declared of input.outputs) {
     // A declared directory that is there counts, even empty (as when the run produced it).
     if (
       !current.has(declared) &&
-      !Object.keys(stamp.outputs).some((p) => p === declared || p.startsWith(declared + '/')) &&
+      !stamp.outputs.paths.some((p) => p === declared || p.startsWith(declared + '/')) &&
       !statFile(join(root, declared))?.isDirectory()
     ) {
       reasons.push({ kind: 'output-missing', path: declared });
@@ -140,15 +146,16 @@ export async function verifyTrace(input: VerifyInput): Promise<Verification> {
   }
   if (done()) return result;
   await mapLimit([...current], HASH_CONCURRENCY, async (path) => {
-    const known = stamp.outputs[path];
-    if (!known) return;
+    const row = outputRows.get(path);
+    if (row === undefined) return;
+    const known = recordAt(stamp.outputs, row);
     const state = await hasher.state(join(root, path), known);
     if (!state) {
       reasons.push({ kind: 'output-missing', path });
     } else if (state.hash !== known.hash) {
       reasons.push({ kind: 'output-modified', path, from: known.hash, to: state.hash });
-    } else {
-      if (state !== known) result.refresh = true;
+    } else if (state !== known) {
+      result.refresh = true;
       result.outputs[path] = state;
     }
   });

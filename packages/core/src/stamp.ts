@@ -2,11 +2,15 @@ import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic.js';
-import type { FileRecord } from './file-state.js';
+import { isFileTable, type FileTable } from './file-table.js';
 import { keyToFileName, type TargetKey } from './key.js';
 import type { Json } from './target.js';
 
-export const STAMP_VERSION = 1;
+/**
+ * 2: file records in columns ({@link FileTable}), matches as row numbers. A stamp of any other
+ * version is read as no stamp, so the target runs once and writes one of this version.
+ */
+export const STAMP_VERSION = 2;
 
 /**
  * A verifying trace (Build Systems à la Carte): the hashes of everything a successful run read
@@ -21,17 +25,54 @@ export interface Stamp {
   recipe: Record<string, string>;
   /** Each dependency's output hash as this run saw it. */
   deps: Record<TargetKey, string>;
-  /** For each input spec (by its joined patterns), the root-relative files it matched. */
-  matches: Record<string, string[]>;
+  /**
+   * For each input spec (by its joined patterns), the files it matched, in order: each a row of
+   * `files` (a matched file is always one the run read), so no path is stored twice.
+   */
+  matches: Record<string, number[]>;
   /** Every file read: matched inputs and files recorded during the run (root-relative). */
-  files: Record<string, FileRecord>;
+  files: FileTable;
   /** Declared outputs as written (root-relative). Directories are flattened to their files. */
-  outputs: Record<string, FileRecord>;
+  outputs: FileTable;
   value?: Json;
   /** Hash of outputs and value: what dependents see. Equal after a rerun → early cutoff. */
   outputHash: string;
   builtAt: string;
   durationMs: number;
+}
+
+/** The paths a stamp's spec matched, or undefined when the stamp has no such spec. */
+export function matchedPaths(stamp: Stamp, id: string): string[] | undefined {
+  return stamp.matches[id]?.map((row) => stamp.files.paths[row] as string);
+}
+
+/** A stamp's `matches` for per-spec path lists, as rows of its `files`. */
+export function matchRows(
+  files: FileTable,
+  matches: Record<string, readonly string[]>,
+): Record<string, number[]> {
+  const rows = new Map(files.paths.map((path, i) => [path, i]));
+  const out: Record<string, number[]> = {};
+  for (const [id, paths] of Object.entries(matches)) {
+    out[id] = paths.map((path) => {
+      const row = rows.get(path);
+      if (row === undefined) throw new Error(`stamp: matched file ${path} has no record`);
+      return row;
+    });
+  }
+  return out;
+}
+
+function wellFormed(stamp: Stamp, key: TargetKey): boolean {
+  if ((stamp.version as number) !== STAMP_VERSION || stamp.key !== key) return false;
+  if (!isFileTable(stamp.files) || !isFileTable(stamp.outputs)) return false;
+  const rows = stamp.files.paths.length;
+  const matches = stamp.matches as unknown;
+  if (typeof matches !== 'object' || matches === null) return false;
+  return Object.values(matches).every(
+    (list) =>
+      Array.isArray(list) && list.every((row) => Number.isInteger(row) && row >= 0 && row < rows),
+  );
 }
 
 export class StampStore {
@@ -56,7 +97,7 @@ export class StampStore {
     try {
       const stamp = JSON.parse(text) as Stamp;
       // A stamp written by another version of lbuild has another shape: treat it as absent.
-      return (stamp.version as number) === STAMP_VERSION && stamp.key === key ? stamp : undefined;
+      return wellFormed(stamp, key) ? stamp : undefined;
     } catch {
       return undefined;
     }

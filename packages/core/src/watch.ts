@@ -141,7 +141,7 @@ export async function watch(options: WatchOptions): Promise<void> {
         for (const pattern of spec.patterns) bases.add(join(p.root, globBase(pattern)));
       }
       // Files a run recorded reading (requirements includes, local packages, ...).
-      for (const file of Object.keys(stamps.read(key)?.files ?? {}))
+      for (const file of stamps.read(key)?.files.paths ?? [])
         recorded.push(isAbsolute(file) ? file : join(p.root, file));
     }
     knownInputs = new Set(recorded);

@@ -1,6 +1,6 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { isCopiedFromLocalProject } from './pip/local-projects.js';
+import { isCopiedFromLocalProject } from './pip/copy-rule.js';
 
 /**
  * The files below `dir`, relative and sorted, as a local project build copies them (no version

@@ -130,9 +130,15 @@ function sourceRootOf(entry: PluginEntry<BundleConfig>): string {
 
 /** Loads the pip layer on first use: a no-op check of an up-to-date tree never needs most of it. */
 const pip = () => import('./pip/index.js');
+/**
+ * The parts of it a recipe needs, by module: the index also loads the wheelhouse's zip reader,
+ * node:crypto and node:zlib, which a no-op check does not use and which cost it a fifth of
+ * starting Node.
+ */
+const platforms = () => import('./pip/platform.js');
 
 async function platformOf(bundle: Bundle) {
-  const { runtimePlatform } = await pip();
+  const { runtimePlatform } = await platforms();
   try {
     return runtimePlatform(bundle.python, bundle.architecture);
   } catch (error) {
@@ -141,7 +147,7 @@ async function platformOf(bundle: Bundle) {
 }
 
 async function pythonOf(bundle: Bundle, signal?: AbortSignal) {
-  const { probePython } = await pip();
+  const { probePython } = await import('./pip/python.js');
   try {
     return await probePython(bundle.buildPython, {
       cacheFile: join(bundle.statePaths.cacheDir, 'build-python.json'),
@@ -154,7 +160,7 @@ async function pythonOf(bundle: Bundle, signal?: AbortSignal) {
 }
 
 async function requirementsOf(bundle: Bundle, beforeRead?: (path: string) => Promise<void>) {
-  const { readRequirements } = await pip();
+  const { readRequirements } = await import('./pip/requirements.js');
   try {
     return await readRequirements(join(bundle.root, bundle.requirements ?? ''), {
       cwd: bundle.root,
@@ -178,7 +184,7 @@ function located(error: unknown, location: SourceLocation): unknown {
  */
 async function sourcesOf(bundle: Bundle, signal?: AbortSignal) {
   const { resolvePackageSources } = await import('./pip/package-sources.js');
-  const { chooseStrategy } = await pip();
+  const { chooseStrategy } = await platforms();
   const [python, platform] = await Promise.all([pythonOf(bundle, signal), platformOf(bundle)]);
   const strategy = chooseStrategy(python, platform).strategy;
   const c = bundle.config;
@@ -211,7 +217,9 @@ async function inputsOf(
   sources: Sources,
   beforeRead?: (path: string) => Promise<void>,
 ): Promise<{ files: string[]; directories: string[] }> {
-  const { wheelhouseInputs, readRequirements } = await pip();
+  // Only the modules a recipe needs: `lbuild -q` never loads the rest of pip's code.
+  const { wheelhouseInputs } = await import('./pip/fingerprint.js');
+  const { readRequirements } = await import('./pip/requirements.js');
   const inputs = wheelhouseInputs(requirements, sources.index, bundle.root);
   const { describeSourceOrigin } = await import('./pip/package-sources.js');
   for (const file of sources.constraints) {
@@ -234,7 +242,8 @@ async function inputsOf(
 async function pipRecipe(
   bundle: Bundle,
 ): Promise<{ recipe: Json; inputs: { files: string[]; directories: string[] } }> {
-  const { wheelhouseRecipe, chooseStrategy } = await pip();
+  const { wheelhouseRecipe } = await import('./pip/fingerprint.js');
+  const { chooseStrategy } = await platforms();
   const { packageSourcesIdentity } = await import('./pip/package-sources.js');
   const [python, platform, requirements, sources] = await Promise.all([
     pythonOf(bundle),
@@ -519,7 +528,7 @@ function lockWheelhouseTarget(bundle: Bundle): TargetDefinition {
   // The effective package sources (lbuild.toml over pip's configuration, `${VAR}` expanded), as
   // for requirements: a company index in pip.conf serves locked packages too.
   const inputsOf = async (lock: Awaited<ReturnType<typeof lockOf>>, sources: Sources) => {
-    const { wheelhouseInputs } = await pip();
+    const { wheelhouseInputs } = await import('./pip/fingerprint.js');
     const { lockRequirements } = await import('./pip/lock-wheelhouse.js');
     return wheelhouseInputs(lockRequirements(lock), sources.index, bundle.root);
   };
@@ -535,7 +544,8 @@ function lockWheelhouseTarget(bundle: Bundle): TargetDefinition {
       return [...inputs.files, ...inputs.directories.map((d) => join(d, '/'))];
     },
     recipe: async () => {
-      const { wheelhouseRecipe, chooseStrategy } = await pip();
+      const { wheelhouseRecipe } = await import('./pip/fingerprint.js');
+      const { chooseStrategy } = await platforms();
       const { lockRequirements, lockIdentity } = await import('./pip/lock-wheelhouse.js');
       const [python, platform, lock, sources] = await Promise.all([
         pythonOf(bundle),
@@ -659,8 +669,8 @@ function treeTarget(bundle: Bundle): TargetDefinition {
     ],
     outputs: [manifestOut, writtenOut],
     recipe: async () => {
-      const { TREE_MANIFEST_VERSION } = await import('./tree/manifest.js');
-      const { INSTALL_LAYOUT, lambdaInterpreter } = await import('./tree/install.js');
+      const { TREE_MANIFEST_VERSION, INSTALL_LAYOUT, lambdaInterpreter } =
+        await import('./tree/versions.js');
       return {
         manifest: TREE_MANIFEST_VERSION,
         files,

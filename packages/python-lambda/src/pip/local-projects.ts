@@ -15,41 +15,12 @@ import type { BuildPython } from './python.js';
 import type { LocalRequirement, Requirements } from './requirements.js';
 import { describeLocal, shellQuote } from './requirements.js';
 import { isPureWheel, parseWheelName } from './wheel-name.js';
+import { SKIP_ANY, SKIP_TOP } from './copy-rule.js';
 
 /** The wheelhouse subdirectory holding built local projects: `local/<hash of the path>/<wheel>`. */
 export const LOCAL_WHEELS_DIR = 'local';
 
-/**
- * Top-level names not copied when building a local project: version control, caches, virtual
- * environments and earlier build output (a stale `build/lib` can put deleted modules into a
- * setuptools wheel).
- */
-const SKIP_TOP = new Set([
-  '.git',
-  '.hg',
-  '.svn',
-  'build',
-  'dist',
-  '.tox',
-  '.nox',
-  '.venv',
-  'venv',
-  'node_modules',
-  '.mypy_cache',
-  '.pytest_cache',
-  '.ruff_cache',
-]);
-const SKIP_ANY = /(^|\/)(__pycache__|[^/]*\.egg-info)$|\.py[co]$/;
-
-/**
- * Whether a file of a local project (its path relative to the project) is copied for building:
- * the same rule as the copy's filter, for fingerprints that must see exactly what is built.
- */
-export function isCopiedFromLocalProject(rel: string): boolean {
-  const parts = rel.split('/');
-  if (SKIP_TOP.has(parts[0] ?? '')) return false;
-  return !parts.some((_, i) => SKIP_ANY.test(parts.slice(0, i + 1).join('/')));
-}
+export { isCopiedFromLocalProject } from './copy-rule.js';
 
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');

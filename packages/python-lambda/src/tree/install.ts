@@ -10,6 +10,7 @@ import {
 } from './entry-points.js';
 import { formatRecord, parseRecord, recordHash, type RecordRow } from './record.js';
 import { readWheelEntryContent, type WheelFileEntry, type WheelListing } from './wheel.js';
+import { lambdaInterpreter } from './versions.js';
 
 /**
  * What an installer writes into `.dist-info/INSTALLER`. pip writes "pip"; lbuild is the tool that
@@ -17,17 +18,7 @@ import { readWheelEntryContent, type WheelFileEntry, type WheelListing } from '.
  */
 export const INSTALLER = 'lbuild\n';
 
-/**
- * Names how wheels are laid out in the bundle (what planInstall and readWheel do); it enters the
- * tree's recipe, so a bundle built by a version of lbuild that laid them out otherwise is
- * rebuilt.
- */
-export const INSTALL_LAYOUT = 'pip-install-target/1';
-
-/** The interpreter of a Lambda Python runtime, e.g. `/var/lang/bin/python3.12`. */
-export function lambdaInterpreter(python: string): string {
-  return `/var/lang/bin/python${python}`;
-}
+export { INSTALL_LAYOUT, lambdaInterpreter } from './versions.js';
 
 /** A file whose bytes the installer writes, rather than copies from the wheel. */
 export interface WrittenFile {

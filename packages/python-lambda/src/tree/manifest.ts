@@ -1,3 +1,5 @@
+import { TREE_MANIFEST_VERSION } from './versions.js';
+
 /**
  * The tree manifest: every file the bundle zip will hold, where to read its bytes from, and a key
  * that names those bytes. It is the plan that the zip writer carries out (compute what the zip
@@ -29,7 +31,7 @@ export interface ExcludedFile {
   distInfo: string;
 }
 
-export const TREE_MANIFEST_VERSION = 1;
+export { TREE_MANIFEST_VERSION };
 
 /** Only two modes exist in a bundle: `0o755` when any executable bit was set at the source. */
 export type EntryMode = 0o644 | 0o755;
