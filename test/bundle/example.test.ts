@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lbuildBin, REPO, TempProject, ran } from '../helpers/project.js';
+import { lbuildBin, NO_PIP_CONFIG, REPO, TempProject, ran } from '../helpers/project.js';
 import {
   NO_PIP_ENV,
   extractZip,
@@ -132,7 +132,7 @@ process.on('exit', () => process.stderr.write(JSON.stringify([...seen])));
 `,
     );
     const result = spawnSync(process.execPath, ['-r', hook, lbuildBin(), '-q', '-C', copy], {
-      env: { ...process.env, ...NO_PIP_ENV },
+      env: { ...process.env, ...NO_PIP_CONFIG },
       encoding: 'utf8',
     });
     expect(result.status, result.stderr).toBe(0);
