@@ -64,7 +64,7 @@ export function expandInputs(
         );
       }
     }
-    const excluded = spec.exclude?.length ? picomatch(spec.exclude, MATCH) : undefined;
+    const excluded = spec.exclude?.length ? excludeMatcher(spec.exclude) : undefined;
     if (globs.length > 0) walkGlobs(root, globs, excluded, found, stateDir);
     if (excluded) {
       // Plain paths are not filtered by the walk; apply the excludes to them too.
@@ -116,6 +116,22 @@ function outputMatcher(outputs: readonly string[]): (file: string) => boolean {
 
 /** Globs match dot files too: `.env` and `.github/` are inputs like any other. */
 const MATCH = { dot: true, posix: true };
+
+/**
+ * Compiled exclude lists, by their patterns: every bundle of a project has the same default
+ * excludes, and compiling them once per target was a good part of a no-op check of many bundles.
+ */
+const excludeMatchers = new Map<string, (path: string) => boolean>();
+
+function excludeMatcher(patterns: readonly string[]): (path: string) => boolean {
+  const id = patterns.join('\0');
+  let matcher = excludeMatchers.get(id);
+  if (!matcher) {
+    matcher = picomatch([...patterns], MATCH);
+    excludeMatchers.set(id, matcher);
+  }
+  return matcher;
+}
 
 /**
  * Adds the files below `root` that the globs match, root-relative. Each glob is walked from its
