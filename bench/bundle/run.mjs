@@ -36,12 +36,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median } from '../timing.mjs';
 import { PARAMS as LARGE_PARAMS, ensureFixture } from '../zip/fixture.mjs';
+import { prng, writeFile, writeFunctionPackage, writeSmallWheels } from './small-project.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..');
 const work = join(repo, 'bench', '.work', 'bundle');
 const LBUILD = join(repo, 'packages', 'cli', 'bin', 'lbuild.cjs');
-const MAKE_WHEELS = join(repo, 'test', 'fixtures', 'python', 'make_wheels.py');
 const TIME = '/usr/bin/time';
 
 const args = process.argv.slice(2);
@@ -72,39 +72,6 @@ const ENV = Object.fromEntries(
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
-
-/** mulberry32: small, fast, seeded. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Plausible Python source of about `bytes` bytes. */
-function pythonModule(random, bytes) {
-  const words =
-    'value result data item key config request response client session event handler name path line error status token record query params options timeout retry buffer'.split(
-      ' ',
-    );
-  const w = () => words[Math.floor(random() * words.length)];
-  let out = '"""Generated module for the lbuild bundle benchmark."""\n\nimport json\nimport os\n\n';
-  let i = 0;
-  while (out.length < bytes) {
-    i++;
-    out += `\ndef ${w()}_${w()}_${i}(${w()}, ${w()}=None):\n    """Return the ${w()} of the ${w()}."""\n    if ${w()} is None:\n        ${w()} = ${Math.floor(random() * 1000)}\n    return {"${w()}": ${w()}, "${w()}": json.dumps(${w()})}\n`;
-  }
-  return out;
-}
-
-function writeFile(path, content) {
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, content);
-}
 
 /** The seed's Makefile, adapted only to local wheels; `sources` and `extra` are what it copies. */
 function makefile({ sources, extra }) {
@@ -158,15 +125,6 @@ clean:
 
 const SMALL_VERSION = 2;
 
-/** make_wheels.py's wheel writer, fed on stdin (a spec can exceed the 128 KiB of one argument). */
-const WHEELS_FROM_STDIN = String.raw`
-import json, sys
-sys.path.insert(0, sys.argv[1])
-import make_wheels
-spec = json.load(sys.stdin)
-print(json.dumps([make_wheels._wheel_from_spec(spec["out"], w) for w in spec["wheels"]]))
-`;
-
 /**
  * The small project, sized like a typical function of the seed's kind (an HTTP client and its
  * dependencies, a date library): five pure wheels, ~160 files, ~2.5 MB unzipped, with a chain of
@@ -178,64 +136,9 @@ function smallProject() {
   if (existsSync(marker) && readFileSync(marker, 'utf8') === String(SMALL_VERSION)) return dir;
   rmSync(dir, { recursive: true, force: true });
   const random = prng(1980);
-  const wheel = (name, version, modules, avgBytes, deps = [], extra = {}) => {
-    const files = { [`${name}/__init__.py`]: `__version__ = "${version}"\n`, ...extra };
-    for (let i = 0; i < modules; i++)
-      files[`${name}/${i % 3 === 0 ? 'util/' : ''}mod${i}.py`] = pythonModule(
-        random,
-        Math.floor(avgBytes * (0.3 + 1.4 * random())),
-      );
-    return { name, version, deps, files };
-  };
-  const pem = () => {
-    let text = '';
-    for (let i = 0; i < 140; i++) {
-      text += `# Issuer: CN=Example Root CA ${i}\n-----BEGIN CERTIFICATE-----\n`;
-      for (let l = 0; l < 25; l++)
-        text +=
-          Buffer.from(Array.from({ length: 48 }, () => Math.floor(random() * 256))).toString(
-            'base64',
-          ) + '\n';
-      text += '-----END CERTIFICATE-----\n\n';
-    }
-    return text;
-  };
-  const wheels = [
-    wheel('tinyhttp', '2.31.0', 40, 14_000, [
-      'charsetish>=3',
-      'idnaish>=3',
-      'certish',
-      'urlish>=1.21',
-    ]),
-    wheel('urlish', '2.2.1', 45, 12_000),
-    wheel('charsetish', '3.3.2', 20, 16_000),
-    wheel('idnaish', '3.7', 8, 40_000),
-    wheel('certish', '2024.2.2', 2, 1_000, [], { 'certish/cacert.pem': pem() }),
-    wheel('dateish', '2.9.0', 30, 20_000, ['sixish']),
-    wheel('sixish', '1.16.0', 1, 30_000),
-  ];
-  const result = spawnSync('python3', ['-c', WHEELS_FROM_STDIN, dirname(MAKE_WHEELS)], {
-    input: JSON.stringify({ out: join(dir, 'wheels'), wheels }),
-    env: { ...ENV, SOURCE_DATE_EPOCH: '315532800', PYTHONDONTWRITEBYTECODE: '1' },
-    encoding: 'utf8',
-    maxBuffer: 1 << 24,
-  });
-  if (result.status !== 0)
-    throw new Error(`making the wheels failed: ${result.error ?? result.stderr}`);
-  writeFile(
-    join(dir, 'requirements.txt'),
-    wheels.map((w) => `${w.name}==${w.version}`).join('\n') + '\n',
-  );
-  writeFile(join(dir, 'myproject', '__init__.py'), '');
-  writeFile(
-    join(dir, 'myproject', 'handler.py'),
-    'import json\nimport os\n\nimport tinyhttp\n\nFUNCTION_DIRECTORY = os.path.dirname(os.path.dirname(__file__))\n\n\ndef handler(event, context):\n    with open(os.path.join(FUNCTION_DIRECTORY, "settings.json")) as f:\n        return json.load(f)\n',
-  );
-  for (let i = 0; i < 12; i++)
-    writeFile(
-      join(dir, 'myproject', i < 6 ? 'core' : 'api', `m${i}.py`),
-      pythonModule(random, 3_000 + Math.floor(random() * 6_000)),
-    );
+  const requirements = writeSmallWheels(random, join(dir, 'wheels'), ENV);
+  writeFile(join(dir, 'requirements.txt'), requirements.join('\n') + '\n');
+  writeFunctionPackage(random, join(dir, 'myproject'));
   writeFile(
     join(dir, 'settings.json'),
     JSON.stringify({ queue: 'https://sqs.example/myqueue', stage: 'prod' }, null, 2) + '\n',

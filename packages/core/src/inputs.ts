@@ -64,7 +64,7 @@ export function expandInputs(
         );
       }
     }
-    const excluded = spec.exclude?.length ? picomatch(spec.exclude, MATCH) : undefined;
+    const excluded = spec.exclude?.length ? compiledExclude(spec.exclude) : undefined;
     if (globs.length > 0) walkGlobs(root, globs, excluded, found, stateDir);
     if (excluded) {
       // Plain paths are not filtered by the walk; apply the excludes to them too.
@@ -118,13 +118,29 @@ function outputMatcher(outputs: readonly string[]): (file: string) => boolean {
 const MATCH = { dot: true, posix: true };
 
 /**
+ * Compiled exclude lists, by their patterns: every bundle of a project has the same default
+ * excludes, and compiling them once per target was a good part of a no-op check of many bundles.
+ */
+const excludeMatchers = new Map<string, (path: string) => boolean>();
+
+function compiledExclude(patterns: readonly string[]): (path: string) => boolean {
+  const id = patterns.join('\0');
+  let matcher = excludeMatchers.get(id);
+  if (!matcher) {
+    matcher = picomatch([...patterns], MATCH);
+    excludeMatchers.set(id, matcher);
+  }
+  return matcher;
+}
+
+/**
  * Whether `exclude` globs cover a relative '/'-separated file path, as an input spec's `exclude`
  * leaves files out of its walk: the path matches, or one of its folders does as `folder/` (the
  * walk does not enter it). For files that are not on disk, such as a wheel's, matched the same way.
  */
 export function excludeMatcher(patterns: readonly string[]): (path: string) => boolean {
   if (patterns.length === 0) return () => false;
-  const excluded = picomatch([...patterns], MATCH);
+  const excluded = compiledExclude(patterns);
   return (path) => {
     if (excluded(path)) return true;
     for (let slash = path.indexOf('/'); slash !== -1; slash = path.indexOf('/', slash + 1))

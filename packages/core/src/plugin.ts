@@ -37,7 +37,12 @@ export interface Plugin<C = unknown> {
   description: string;
   /** Validates one entry. Use `zod/mini`: it loads in a fraction of the time of full zod. */
   schema: z.ZodMiniType<C>;
-  targets(entry: PluginEntry<C>): PluginTargets;
+  /**
+   * The targets of one entry. `table` is every entry of the plugin's table in file order (this
+   * one included, the same array for each call of one load), so that entries whose work is the
+   * same can share one target: one entry defines it, the others alias their own key to it.
+   */
+  targets(entry: PluginEntry<C>, table: readonly PluginEntry<C>[]): PluginTargets;
 }
 
 /** Helps plugin authors keep the entry type and schema together. */

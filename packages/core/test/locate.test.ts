@@ -104,6 +104,43 @@ describe('locateKey', () => {
   });
 });
 
+describe('locateKey in a file of many tables', () => {
+  // Tables of one kind in a row, as a project of many bundles writes them, and keys found
+  // before and after them, in another table kind, and inline.
+  const tables = Array.from({ length: 30 }, (_, i) =>
+    toml(
+      `[bundle.fn${String(i)}]`,
+      'requirements = "requirements.txt"',
+      `files = { "settings.json" = "settings.json" }`,
+    ),
+  );
+  const source = toml('default = ["fn0"]', '', ...tables, '[target.test]', 'command = "pytest"');
+
+  it('finds the key of each table at its own line, inline keys and keys outside the tables too', () => {
+    for (const i of [0, 1, 17, 29]) {
+      const header = 3 + i * 4;
+      expect(locateKey(source, ['bundle', `fn${String(i)}`])).toEqual({ line: header, column: 1 });
+      expect(locateKey(source, ['bundle', `fn${String(i)}`, 'requirements'])).toEqual({
+        line: header + 1,
+        column: 1,
+      });
+      expect(locateKey(source, ['bundle', `fn${String(i)}`, 'files', 'settings.json'])).toEqual({
+        line: header + 2,
+        column: 11,
+      });
+      // Not written: the table it belongs in.
+      expect(locateKey(source, ['bundle', `fn${String(i)}`, 'python'])).toEqual({
+        line: header,
+        column: 1,
+      });
+    }
+    expect(locateKey(source, ['default'])).toEqual({ line: 1, column: 1 });
+    expect(locateKey(source, ['bundle'])).toEqual({ line: 3, column: 1 });
+    expect(locateKey(source, ['target', 'test', 'command'])).toEqual({ line: 124, column: 1 });
+    expect(locateKey(source, ['bundle', 'fn30'])).toBeUndefined();
+  });
+});
+
 describe('splitKey', () => {
   it('splits bare, quoted and dotted keys', () => {
     expect(splitKey('target.test')).toEqual(['target', 'test']);

@@ -13,6 +13,7 @@ import {
   type RunContext,
   type SourceLocation,
   type TargetDefinition,
+  type TargetKey,
 } from '@lbuild/core';
 import {
   deprecationNotice,
@@ -23,6 +24,7 @@ import {
 } from '@lbuild/lambda-runtimes';
 import { bundleSchema, DEFAULT_EXCLUDES, type BundleConfig } from './config.js';
 import { listFiles } from './listing.js';
+import { groupBy, stagingIdentity, wheelhouseIdentity } from './shared-work.js';
 
 /** Lambda's limit for a zip uploaded directly (larger ones must go through S3). */
 export const DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024;
@@ -69,38 +71,105 @@ export const pythonLambdaPlugin = definePlugin<BundleConfig>({
   description:
     'A Python AWS Lambda zip: wheels for the runtime, project sources and extra files, byte-reproducible.',
   schema: bundleSchema,
-  targets(entry) {
-    const c = entry.config;
-    const bundle: Bundle = {
-      name: entry.name,
-      root: entry.root,
-      config: c,
-      python: c.python ?? '3.12',
-      architecture: c.architecture ?? 'x86_64',
-      buildPython: c['build-python'] ?? 'python3',
-      output: c.output ?? `dist/${entry.name}.zip`,
-      requirements: c.requirements,
-      sourceRoot: sourceRootOf(entry),
-      lock: c.lock,
-      index: {
-        ...(c['index-url'] ? { indexUrl: c['index-url'] } : {}),
-        extraIndexUrls: c['extra-index-url'] ?? [],
-        findLinks: c['find-links'] ?? [],
-        noIndex: c['no-index'] ?? false,
-      },
-      location: entry.location,
-      statePaths: entry.statePaths,
-    };
+  targets(entry, table) {
+    const shares = sharesOf(table);
+    const bundle = shares.bundles.get(entry.name);
+    if (!bundle) throw new Error(`bundle ${entry.name} is not in its table`);
     checkLockKeys(bundle);
     const targets: TargetDefinition[] = [];
-    if (bundle.requirements !== undefined)
-      targets.push(wheelhouseTarget(bundle), stagingTarget(bundle));
-    else if (bundle.lock !== undefined)
-      targets.push(lockWheelhouseTarget(bundle), stagingTarget(bundle));
-    targets.push(treeTarget(bundle), zipTarget(bundle));
-    return { targets, aliases: { [entry.name]: `${entry.name}:zip` } };
+    const aliases: Record<string, TargetKey> = { [entry.name]: `${entry.name}:zip` };
+    let staging: TargetKey | undefined;
+    if (bundle.requirements !== undefined) {
+      const wheelhouseGroup = shares.wheelhouse.get(bundle.name) ?? [bundle];
+      const stagingGroup = shares.staging.get(bundle.name) ?? [bundle];
+      const wheelhouse = `${leader(wheelhouseGroup).name}:wheelhouse`;
+      staging = `${leader(stagingGroup).name}:staging`;
+      // The first bundle of a group defines the shared target; the others name it by an alias,
+      // so `lbuild NAME:wheelhouse` works for each of them.
+      if (leader(wheelhouseGroup) === bundle) targets.push(wheelhouseTarget(wheelhouseGroup));
+      else aliases[`${bundle.name}:wheelhouse`] = wheelhouse;
+      if (leader(stagingGroup) === bundle) targets.push(stagingTarget(stagingGroup, wheelhouse));
+      else aliases[`${bundle.name}:staging`] = staging;
+    } else if (bundle.lock !== undefined) {
+      // A lock's wheelhouse is its own: locks are not grouped (yet).
+      const wheelhouse = `${bundle.name}:wheelhouse`;
+      staging = `${bundle.name}:staging`;
+      targets.push(lockWheelhouseTarget(bundle), stagingTarget([bundle], wheelhouse));
+    }
+    targets.push(treeTarget(bundle, staging), zipTarget(bundle));
+    return { targets, aliases };
   },
 });
+
+/** The bundles of one table, and the groups that share a wheelhouse and a staging target. */
+interface Shares {
+  bundles: Map<string, Bundle>;
+  /** Each bundle's group (by name): the bundles whose wheelhouse is the same as its own. */
+  wheelhouse: Map<string, Bundle[]>;
+  staging: Map<string, Bundle[]>;
+}
+
+/** Per table of one config load: computed for its first entry, reused for the others. */
+const sharesByTable = new WeakMap<readonly PluginEntry<BundleConfig>[], Shares>();
+
+/**
+ * Bundles with the same requirements file, runtime and pip options (see wheelhouseIdentity)
+ * share one wheelhouse target, so pip runs once for all of them; those that also agree on
+ * allow-host-built-wheels share one staging. A bundle that differs in any of these gets its own.
+ */
+function sharesOf(table: readonly PluginEntry<BundleConfig>[]): Shares {
+  const known = sharesByTable.get(table);
+  if (known) return known;
+  const bundles = table.map(bundleOf);
+  const withWheels = bundles.filter((b) => b.requirements !== undefined);
+  const byGroup = (groups: Bundle[][]) =>
+    new Map(groups.flatMap((group) => group.map((b) => [b.name, group] as const)));
+  const shares: Shares = {
+    bundles: new Map(bundles.map((b) => [b.name, b])),
+    wheelhouse: byGroup(groupBy(withWheels, (b) => wheelhouseIdentity(b.config))),
+    staging: byGroup(groupBy(withWheels, (b) => stagingIdentity(b.config))),
+  };
+  sharesByTable.set(table, shares);
+  return shares;
+}
+
+function leader(group: readonly Bundle[]): Bundle {
+  const first = group[0];
+  if (!first) throw new Error('an empty group of bundles');
+  return first;
+}
+
+/** "; shared by N bundles: a, b, c" for a target that several bundles use, else nothing. */
+function sharedBy(group: readonly Bundle[]): string {
+  if (group.length < 2) return '';
+  const shown = group.slice(0, 8).map((b) => b.name);
+  const more = group.length - shown.length;
+  return `; shared by ${group.length} bundles: ${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
+}
+
+function bundleOf(entry: PluginEntry<BundleConfig>): Bundle {
+  const c = entry.config;
+  return {
+    name: entry.name,
+    root: entry.root,
+    config: c,
+    python: c.python ?? '3.12',
+    architecture: c.architecture ?? 'x86_64',
+    buildPython: c['build-python'] ?? 'python3',
+    output: c.output ?? `dist/${entry.name}.zip`,
+    requirements: c.requirements,
+    sourceRoot: sourceRootOf(entry),
+    lock: c.lock,
+    index: {
+      ...(c['index-url'] ? { indexUrl: c['index-url'] } : {}),
+      extraIndexUrls: c['extra-index-url'] ?? [],
+      findLinks: c['find-links'] ?? [],
+      noIndex: c['no-index'] ?? false,
+    },
+    location: entry.location,
+    statePaths: entry.statePaths,
+  };
+}
 
 /**
  * The bundle's `source-root`, checked when the config is loaded: a folder that is missing would
@@ -269,13 +338,18 @@ async function pipRecipe(
   return { recipe, inputs: await inputsOf(bundle, requirements, sources) };
 }
 
-function wheelhouseTarget(bundle: Bundle): TargetDefinition {
+/**
+ * The wheelhouse of a group of bundles whose wheels are decided alike (see sharesOf): its first
+ * bundle's settings are every bundle's.
+ */
+function wheelhouseTarget(group: readonly Bundle[]): TargetDefinition {
+  const bundle = leader(group);
   const key = `${bundle.name}:wheelhouse`;
   const listOut = stateFile(bundle, key, 'wheels.json');
   return {
     key,
     kind: 'wheelhouse',
-    description: `wheels for ${bundle.requirements ?? ''} (Python ${bundle.python}, ${bundle.architecture})`,
+    description: `wheels for ${bundle.requirements ?? ''} (Python ${bundle.python}, ${bundle.architecture})${sharedBy(group)}`,
     deps: [],
     outputs: [listOut],
     location: bundle.location('requirements'),
@@ -387,14 +461,16 @@ function wheelhouseTarget(bundle: Bundle): TargetDefinition {
   };
 }
 
-function stagingTarget(bundle: Bundle): TargetDefinition {
+/** The staging of a group of bundles with one wheelhouse and one allow-host-built-wheels. */
+function stagingTarget(group: readonly Bundle[], wheelhouse: TargetKey): TargetDefinition {
+  const bundle = leader(group);
   const key = `${bundle.name}:staging`;
   const dir = stateFile(bundle, key, 'wheels');
   return {
     key,
     kind: 'staging',
-    description: 'exactly the wheels the requirements resolve to',
-    deps: [`${bundle.name}:wheelhouse`],
+    description: `exactly the wheels the requirements resolve to${sharedBy(group)}`,
+    deps: [wheelhouse],
     outputs: [dir],
     // The opt-in decides whether the same wheels pass the runtime check.
     recipe: async () => {
@@ -407,7 +483,7 @@ function stagingTarget(bundle: Bundle): TargetDefinition {
     // is the wheelhouse's output, by content, so an edit that picks the same wheels (a comment)
     // stops at the wheelhouse.
     run: async (ctx) => {
-      const listFile = ctx.deps.get(`${bundle.name}:wheelhouse`)?.outputs[0];
+      const listFile = ctx.deps.get(wheelhouse)?.outputs[0];
       if (!listFile)
         throw buildError('missing-wheel-list', `bundle ${bundle.name} has no wheel list to stage`);
       const list = JSON.parse(await readFile(listFile, 'utf8')) as WheelList;
@@ -418,7 +494,7 @@ function stagingTarget(bundle: Bundle): TargetDefinition {
       const { checkRuntimeWheels } = await import('./pip/runtime-wheels.js');
       checkRuntimeWheels(names, await platformOf(bundle), {
         allowHostBuilt: allowHostBuilt(bundle),
-        table: `[bundle.${bundle.name}]`,
+        table: group.map((b) => `[bundle.${b.name}]`).join(', '),
       });
       await replaceDirectory(stagingDir, async (tmp) => {
         for (const name of names) {
@@ -429,7 +505,7 @@ function stagingTarget(bundle: Bundle): TargetDefinition {
           if (source === undefined || hash !== list.wheels[name]) {
             throw buildError(
               'wheelhouse-changed',
-              `The wheelhouse no longer holds ${name} as ${bundle.name}:wheelhouse resolved it${source ? ` (${rel(bundle.root, source)} is ${hash === undefined ? 'gone' : 'different'})` : ''}.`,
+              `The wheelhouse no longer holds ${name} as ${wheelhouse} resolved it${source ? ` (${rel(bundle.root, source)} is ${hash === undefined ? 'gone' : 'different'})` : ''}.`,
               { hint: `Fill the wheelhouse again: lbuild -B ${bundle.name}` },
             );
           }
@@ -638,7 +714,8 @@ function lockWheelhouseTarget(bundle: Bundle): TargetDefinition {
 
 const allowHostBuilt = (bundle: Bundle) => bundle.config['allow-host-built-wheels'] ?? false;
 
-function treeTarget(bundle: Bundle): TargetDefinition {
+/** `staging`: the key of the bundle's (maybe shared) staging target, when it has wheels. */
+function treeTarget(bundle: Bundle, staging: TargetKey | undefined): TargetDefinition {
   const key = `${bundle.name}:tree`;
   const manifestOut = stateFile(bundle, key, 'tree.json');
   const writtenOut = stateFile(bundle, key, 'written');
@@ -659,10 +736,7 @@ function treeTarget(bundle: Bundle): TargetDefinition {
     key,
     kind: 'tree',
     description: 'the contents of the package: wheel contents, sources, extra files',
-    deps:
-      bundle.requirements !== undefined || bundle.lock !== undefined
-        ? [`${bundle.name}:staging`]
-        : [],
+    deps: staging !== undefined ? [staging] : [],
     inputs: [
       { patterns: sources, exclude, excludeOutputs: true, location: bundle.location('sources') },
       { patterns: Object.values(files), location: bundle.location('files') },
@@ -687,8 +761,8 @@ function treeTarget(bundle: Bundle): TargetDefinition {
     },
     run: async (ctx) => {
       const { buildTree, manifestUnzippedSize } = await import('./tree/index.js');
-      const staging = ctx.deps.get(`${bundle.name}:staging`);
-      const wheelDir = staging?.outputs[0];
+      const staged = staging !== undefined ? ctx.deps.get(staging) : undefined;
+      const wheelDir = staged?.outputs[0];
       const wheels = wheelDir
         ? readdirSync(wheelDir)
             .filter((f) => f.endsWith('.whl'))
@@ -704,7 +778,7 @@ function treeTarget(bundle: Bundle): TargetDefinition {
           file: byPath.get(path.replace(/^\.\//, '')) ?? join(bundle.root, path),
         })),
       ];
-      const local = (staging?.value as { local?: string[] } | undefined)?.local ?? [];
+      const local = (staged?.value as { local?: string[] } | undefined)?.local ?? [];
       const manifest = await buildTree({
         wheels,
         ...(wheelDir && local.length

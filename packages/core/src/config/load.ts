@@ -268,8 +268,12 @@ export function projectFromConfig(
     definitions.push(commandTarget(entryOf('target', name, value)));
   for (const plugin of plugins) {
     const table = (data[plugin.table] ?? {}) as Record<string, unknown>;
-    for (const [name, value] of Object.entries(table)) {
-      const made = plugin.targets(entryOf(plugin.table, name, value));
+    const entries = Object.entries(table).map(([name, value]) =>
+      entryOf(plugin.table, name, value),
+    );
+    for (const entry of entries) {
+      const { name } = entry;
+      const made = plugin.targets(entry, entries);
       definitions.push(...made.targets);
       for (const [alias, key] of Object.entries(made.aliases ?? {})) {
         if (aliases.has(alias) || targets[alias] !== undefined) {
