@@ -64,10 +64,11 @@ describe('a bundle with source-root = "src"', () => {
     expect((await project.run(['-q'])).code).toBe(0);
   });
 
+    // A handler the zip does not hold is a mistake in the config: exit 2, as for a deploy.
   it('checks the handler against zip paths: src.app.handler is not in the zip', async () => {
     project = samProject(TOML.replace('handler = "app.handler"', 'handler = "src.app.handler"'));
     const result = await project.run([]);
-    expect(result.code, result.stderr).toBe(1);
+    expect(result.code, result.stderr).toBe(2);
     expect(result.stderr).toContain('module src.app is not in app.zip');
     expect(result.stderr).toContain('hint: Python modules at the top of the zip: app, helpers');
   });
