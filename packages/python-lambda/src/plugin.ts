@@ -424,24 +424,7 @@ function wheelhouseTarget(group: readonly Bundle[]): TargetDefinition {
           ? located(error, bundle.location('build-python'))
           : error;
       });
-      // The resolved set, by content: staging reruns only when it changes (early cutoff for a
-      // requirements edit that picks the same wheels, such as a new comment).
-      const wheels: Record<string, string> = {};
-      const paths: Record<string, string> = {};
-      for (const wheel of result.wheels) {
-        wheels[basename(wheel)] = await ctx.hashFile(wheel);
-        paths[basename(wheel)] = rel(bundle.root, wheel);
-      }
-      const list: WheelList = {
-        platform: platform.key,
-        strategy: result.strategy,
-        wheels,
-        paths,
-        // Built here from local projects: their deflate streams come from this machine's zlib,
-        // so the zip recompresses their entries (see the tree's recompressWheels).
-        local: result.localWheels.map((w) => basename(w.wheel)).sort(),
-      };
-      await writeFileAtomic(join(bundle.root, listOut), JSON.stringify(list, null, 2) + '\n');
+      await writeWheelList(ctx, bundle, listOut, platform.key, result);
       const count = result.wheels.length;
       // pip chose these for this machine's markers; the runtime's markers decided otherwise.
       if (result.dropped.length > 0)
@@ -690,26 +673,46 @@ function lockWheelhouseTarget(bundle: Bundle): TargetDefinition {
       }).catch((error: unknown) => {
         throw located(error, bundle.location('lock'));
       });
-      const wheels: Record<string, string> = {};
-      const paths: Record<string, string> = {};
-      for (const wheel of result.wheels) {
-        wheels[basename(wheel)] = await ctx.hashFile(wheel);
-        paths[basename(wheel)] = rel(bundle.root, wheel);
-      }
-      const list: WheelList = {
-        platform: platform.key,
-        strategy: result.strategy,
-        wheels,
-        paths,
-        local: result.localWheels.map((w) => basename(w.wheel)).sort(),
-      };
-      await writeFileAtomic(join(bundle.root, listOut), JSON.stringify(list, null, 2) + '\n');
+      await writeWheelList(ctx, bundle, listOut, platform.key, result);
       const count = result.wheels.length;
       return {
         summary: `${count} wheel${count === 1 ? '' : 's'} locked for ${platform.key} (${result.fetched} fetched, ${result.cached} from the wheelhouse${result.localWheels.length ? `, ${result.localWheels.length} built` : ''})`,
       };
     },
   };
+}
+
+/**
+ * Writes a wheelhouse's output: the resolved set, by content, so that staging reruns only when
+ * it changes (early cutoff for an edit that picks the same wheels, such as a new comment).
+ */
+async function writeWheelList(
+  ctx: RunContext,
+  bundle: Bundle,
+  listOut: string,
+  platformKey: string,
+  result: {
+    wheels: readonly string[];
+    strategy: WheelList['strategy'];
+    localWheels: readonly { wheel: string }[];
+  },
+): Promise<void> {
+  const wheels: Record<string, string> = {};
+  const paths: Record<string, string> = {};
+  for (const wheel of result.wheels) {
+    wheels[basename(wheel)] = await ctx.hashFile(wheel);
+    paths[basename(wheel)] = rel(bundle.root, wheel);
+  }
+  const list: WheelList = {
+    platform: platformKey,
+    strategy: result.strategy,
+    wheels,
+    paths,
+    // Built here from local projects: their deflate streams come from this machine's zlib, so
+    // the zip recompresses their entries (see the tree's recompressWheels).
+    local: result.localWheels.map((w) => basename(w.wheel)).sort(),
+  };
+  await writeFileAtomic(join(bundle.root, listOut), JSON.stringify(list, null, 2) + '\n');
 }
 
 const allowHostBuilt = (bundle: Bundle) => bundle.config['allow-host-built-wheels'] ?? false;

@@ -3,7 +3,6 @@ import { basename, dirname, join, relative, sep } from 'node:path';
 import { configError } from '@lbuild/core';
 import type { Json } from '@lbuild/core';
 import { PipCredentials } from './credentials.js';
-import type { IndexOptions } from './index-options.js';
 import { localFindLinksDir, pipSourceOptions } from './index-options.js';
 import { buildLocalProjects, sha256File } from './local-projects.js';
 import type { LockOptions, LockedPackage, LockedSet, LockedWheel } from './locked-set.js';
@@ -13,11 +12,10 @@ import type { LocalWheel } from './pip-requirements.js';
 import { PIP_PROGRESS_ARGS, PIP_QUIET_ARGS, pipEnvironment, runPip } from './pip-run.js';
 import { platformPipArgs } from './platform.js';
 import type { RuntimePlatform, WheelhouseStrategy } from './platform.js';
-import type { BuildPython } from './python.js';
 import { MINIMUM_PIP, freeThreadedProblem } from './python.js';
 import { readPylock } from './pylock.js';
 import type { Requirements } from './requirements.js';
-import type { ProcessRunner } from '@lbuild/core';
+import type { FillWheelhouseArgs, PipConfigApplied } from './wheelhouse.js';
 import { lambdaMarkerEnvironment } from './target-environment.js';
 import { readUvLock } from './uv-lock.js';
 import { makeScratch, resolveStrategy, sortPaths, wheelhousePath } from './wheelhouse.js';
@@ -46,34 +44,16 @@ export async function readLockFile(
   }
 }
 
-export interface FillFromLockArgs {
-  python: BuildPython;
+/** As for fillWheelhouse, with the lock in place of requirements and pip's strategy. */
+export interface FillFromLockArgs extends Omit<
+  FillWheelhouseArgs,
+  'requirements' | 'strategy' | 'onProgress' | 'pipConfig'
+> {
   lock: LockedSet;
-  platform: RuntimePlatform;
-  index: IndexOptions;
-  /** The wheelhouse root shared by all bundles; wheels go to `<root>/<platform.key>/`. */
-  wheelhouseDir: string;
-  cwd: string;
-  noBuildIsolation?: boolean | undefined;
   /** `allow-host-built-wheels`: a locked `linux_<machine>` wheel counts as suiting the runtime. */
   allowHostBuilt?: boolean | undefined;
-  signal?: AbortSignal | undefined;
-  onOutput?: ((line: string) => void) | undefined;
-  /** Things the user should know, e.g. PIP_* variables that were ignored. */
-  onWarning?: ((message: string) => void) | undefined;
-  /**
-   * What lbuild applies of pip's own configuration, as for fillWheelhouse (`index` already holds
-   * the effective sources). Constraint files do not apply: a lock is the exact set.
-   */
-  pipConfig?:
-    | {
-        env: Readonly<Record<string, string>>;
-        applied: readonly string[];
-        ignored: readonly string[];
-      }
-    | undefined;
-  env?: Readonly<Record<string, string | undefined>> | undefined;
-  runner?: ProcessRunner | undefined;
+  /** As for fillWheelhouse; constraint files do not apply: a lock is the exact set. */
+  pipConfig?: Omit<PipConfigApplied, 'constraints'> | undefined;
 }
 
 export interface FillFromLockResult {

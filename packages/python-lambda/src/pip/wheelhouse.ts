@@ -27,6 +27,17 @@ import type { Requirements } from './requirements.js';
 import { resolveForTarget } from './target-closure.js';
 import { lambdaMarkerEnvironment } from './target-environment.js';
 
+/** What lbuild applies of pip's own configuration (see resolvePackageSources). */
+export interface PipConfigApplied {
+  /** Network settings for pip's environment (cert, proxy, …). */
+  env: Readonly<Record<string, string>>;
+  constraints: readonly string[];
+  /** The PIP_* variables applied. */
+  applied: readonly string[];
+  /** Config-file settings not applied (they would change how pip picks packages). */
+  ignored: readonly string[];
+}
+
 export interface FillWheelhouseArgs {
   python: BuildPython;
   /** Parsed requirements, or the path of the requirements file (relative paths in it against `cwd`). */
@@ -59,14 +70,7 @@ export interface FillWheelhouseArgs {
    * PIP_* variables it applied, and config-file settings it did not. Without it, pip's
    * configuration is ignored (`pip-config = "ignore"`).
    */
-  pipConfig?:
-    | {
-        env: Readonly<Record<string, string>>;
-        constraints: readonly string[];
-        applied: readonly string[];
-        ignored: readonly string[];
-      }
-    | undefined;
+  pipConfig?: PipConfigApplied | undefined;
   /** The environment pip starts from (default `process.env`); see `pipEnvironment`. */
   env?: Readonly<Record<string, string | undefined>> | undefined;
   runner?: ProcessRunner | undefined;
