@@ -241,6 +241,25 @@ describe('where locked files come from', () => {
   }, 120_000);
 });
 
+describe('--explain on a lock wheelhouse', () => {
+  it('says where the package sources that changed came from', async () => {
+    const p = fresh();
+    expect((await build(p, ['uv311'])).result.code).toBe(0);
+    p.write('more/README', 'wheels of another team\n');
+    p.write(
+      'lbuild.toml',
+      p
+        .read('lbuild.toml')
+        .replaceAll('find-links = ["wheels"]', 'find-links = ["wheels", "more"]'),
+    );
+    const result = await p.run(['-n', '--explain', 'uv311'], { env: NO_PIP_ENV });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(
+      /because recipe changed: pip\.index\.findLinks \(package sources: no-index \(from lbuild\.toml no-index\); find-links \S*wheels \S*more \(from lbuild\.toml find-links\)\)/,
+    );
+  }, 120_000);
+});
+
 describe('a uv workspace', () => {
   it('ships the chosen member and the members it needs, built as wheels', async () => {
     const p = TempProject.create({

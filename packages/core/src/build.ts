@@ -258,6 +258,7 @@ class Scheduler {
           durationMs: Math.round(monotonicMs() - started),
         };
       }
+      if (this.#options.explain && def.explain) reasons = await explained(def.explain, reasons);
       if (this.#mode === 'query') {
         if (!this.#options.explain) this.#halt('answered');
         return { ...base, reasons, status: 'stale' };
@@ -559,6 +560,27 @@ function withRecords(table: FileTable, updates: Record<string, FileRecord>): Fil
   if (Object.keys(updates).length === 0) return table;
   const out = emptyTable();
   table.paths.forEach((path, i) => pushRecord(out, path, updates[path] ?? recordAt(table, i)));
+  return out;
+}
+
+/**
+ * `reasons` with the target's detail on each recipe field that changed (see `explain`). Fields
+ * made from one setting (an index URL and constraint files) often get the same text: it is
+ * given on the first of them only.
+ */
+async function explained(
+  explain: NonNullable<TargetDefinition['explain']>,
+  reasons: Reason[],
+): Promise<Reason[]> {
+  const given = new Set<string>();
+  const out: Reason[] = [];
+  for (const reason of reasons) {
+    const detail = reason.kind === 'recipe-changed' ? await explain(reason.field) : undefined;
+    if (reason.kind === 'recipe-changed' && detail && !given.has(detail)) {
+      given.add(detail);
+      out.push({ ...reason, detail });
+    } else out.push(reason);
+  }
   return out;
 }
 

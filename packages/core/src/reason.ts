@@ -7,7 +7,8 @@ import type { TargetKey } from './key.js';
 export type Reason =
   | { kind: 'no-stamp' }
   | { kind: 'forced' }
-  | { kind: 'recipe-changed'; field: string }
+  /** `detail`: what the target says about the field's value now (see TargetDefinition.explain). */
+  | { kind: 'recipe-changed'; field: string; detail?: string }
   | { kind: 'env-changed'; name: string }
   | { kind: 'input-changed'; path: string; from: string; to: string }
   /** Same content, but the execute bit was added or removed (chmod). */
@@ -29,7 +30,7 @@ export function describeReason(reason: Reason): string {
     case 'forced':
       return 'forced with -B';
     case 'recipe-changed':
-      return `recipe changed: ${reason.field}`;
+      return `recipe changed: ${reason.field}${reason.detail ? ` (${reason.detail})` : ''}`;
     case 'env-changed':
       return `environment variable ${reason.name} changed`;
     case 'input-changed':

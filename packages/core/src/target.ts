@@ -117,6 +117,13 @@ export interface TargetDefinition {
    * names the field that changed. Keep secrets out: put their hash here instead.
    */
   recipe: () => Json | Promise<Json>;
+  /**
+   * Says more about a recipe field that changed than its name: where the value now comes from
+   * (a package index chosen by an environment variable or a file). Called only with `--explain`,
+   * `-n` or `--json`, and only for a target that would run; never on the up-to-date path. The
+   * text is shown to people and stored nowhere: keep secrets out.
+   */
+  explain?: (field: string) => Promise<string | undefined>;
   /** Built when no target is named (default true). Deploy targets say false. */
   buildByDefault?: boolean;
   /** Where the target was declared, for errors that point into the config file. */

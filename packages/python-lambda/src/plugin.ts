@@ -277,6 +277,18 @@ async function sourcesOf(bundle: Bundle, signal?: AbortSignal) {
 type Sources = Awaited<ReturnType<typeof sourcesOf>>;
 
 /**
+ * For `--explain`: where the effective package sources now come from (credentials masked), for
+ * the recipe fields they make. Loaded only when a wheelhouse would run, never by `lbuild -q`.
+ */
+function explainSources(bundle: Bundle): (field: string) => Promise<string | undefined> {
+  return async (field) => {
+    if (!field.startsWith('pip.index.') && field !== 'pip.pipConstraints') return undefined;
+    const { describePackageSources } = await import('./pip/package-sources.js');
+    return `package sources: ${describePackageSources(await sourcesOf(bundle)).join('; ')}`;
+  };
+}
+
+/**
  * The files and folders the wheelhouse reads (see wheelhouseInputs), plus the constraint files
  * of pip's configuration and what they include.
  */
@@ -369,6 +381,7 @@ function wheelhouseTarget(group: readonly Bundle[]): TargetDefinition {
         ),
       };
     },
+    explain: explainSources(bundle),
     run: async (ctx) => {
       const { fillWheelhouse, pipFailureOf } = await pip();
       const { describePackageSources, usesPipConfiguration } =
@@ -631,6 +644,7 @@ function lockWheelhouseTarget(bundle: Bundle): TargetDefinition {
         ),
       };
     },
+    explain: explainSources(bundle),
     run: async (ctx) => {
       const { fillWheelhouseFromLock } = await import('./pip/lock-wheelhouse.js');
       // Snapshotted before they are read, as requirements files are: an edit made while pip runs
