@@ -23,8 +23,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // Most tests wait on child processes (lbuild, pip, Python), so two workers keep two cores busy.
-    maxWorkers: 2,
+    // Most tests wait on child processes (lbuild, pip, Python) or on timers (retries, debounce):
+    // three workers keep two cores busy.
+    maxWorkers: 3,
     // Tests that call the SDK in-process (the emulator's, lambda-deploy's) would each print its
     // Node-version notice on Node 20; the CLI's own bundled SDK is built without it.
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
