@@ -4,7 +4,17 @@
 // that only some commands need (AWS SDK, chokidar, pino, execa, ...) are bundled into their own
 // files under bundle/vendor/ and required on first use, so a no-op check never parses them.
 import { build } from 'esbuild';
-import { cp, mkdir, mkdtemp, readFile, rename, rm, writeFile, copyFile } from 'node:fs/promises';
+import {
+  chmod,
+  cp,
+  mkdir,
+  mkdtemp,
+  readFile,
+  rename,
+  rm,
+  writeFile,
+  copyFile,
+} from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,11 +100,21 @@ const lazyChildProcess = {
  * place: a test or a shell running the CLI meanwhile finds the old build or the new one, never a
  * half-written one.
  */
+/** The process's umask, read without changing it for longer than the call. */
+function currentUmask() {
+  const mask = process.umask(0);
+  process.umask(mask);
+  return mask;
+}
+
 async function buildInto(final, fill) {
   const tmp = await mkdtemp(`${final}.tmp-`);
   const old = `${tmp}.old`;
   try {
     await fill(tmp);
+    // mkdtemp makes the folder private (0700); the build is for everyone who may run it, as a
+    // folder made by mkdir would be under the usual umask.
+    await chmod(tmp, 0o755 & ~currentUmask());
     try {
       await rename(final, old);
     } catch (error) {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO } from '../helpers/project.js';
@@ -20,6 +20,17 @@ const manifest = (dir: string) =>
   JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Manifest;
 
 describe('the built CLI package', () => {
+  it('leaves its bundle and release folders as open as the umask allows, not private', () => {
+    // They are built in a temporary folder (mkdtemp: 0700) and renamed into place.
+    const umask = process.umask(0);
+    process.umask(umask);
+    for (const dir of ['bundle', 'release']) {
+      expect((statSync(join(CLI, dir)).mode & 0o777).toString(8), dir).toBe(
+        (0o755 & ~umask).toString(8),
+      );
+    }
+  });
+
   it('has every file its exports and bin name', () => {
     const pkg = manifest(CLI);
     const named = [
