@@ -85,11 +85,12 @@ export { DEFAULT_ZIP_LEVEL, LAMBDA_MAX_UNZIPPED_BYTES };
 
 /**
  * Contents from this size up are deflated in worker threads; smaller ones on the main thread,
- * unless there are many of them (more than SMALL_INLINE_MISSES): a rebuild that deflates a file
- * or two pays no worker start-up, a cold build spreads the work over the cores.
+ * until the small ones add up to SMALL_INLINE_BYTES: a rebuild that deflates a few files, or a
+ * bundle of a dozen small modules, pays no worker start-up (in a build of forty bundles that
+ * was eighty thread starts), while a cold build of many wheels spreads the work over the cores.
  */
 const WORKER_THRESHOLD = 64 * 1024;
-const SMALL_INLINE_MISSES = 8;
+const SMALL_INLINE_BYTES = 512 * 1024;
 /** Preparation (cache look-up, read, deflate, cache store) of this many entries at once. */
 const PREPARE_CONCURRENCY = 8;
 /** Wheel entries up to this size are inflated in one synchronous call; larger ones are streamed. */
@@ -333,7 +334,7 @@ class EntryWriter {
   readonly #level: number;
   /** Open wheel files (descriptors), least recently used first. */
   readonly #sources = new Map<string, number>();
-  #misses = 0;
+  #missedBytes = 0;
 
   constructor(cache: EntryCache, level: number) {
     this.#cache = cache;
@@ -391,8 +392,8 @@ class EntryWriter {
         job.deflatedSize = entry.source.compressedSize;
     }
     job.tempDir = this.#cache.tempDir;
-    this.#misses++;
-    const inWorker = entry.size >= WORKER_THRESHOLD || this.#misses > SMALL_INLINE_MISSES;
+    this.#missedBytes += entry.size;
+    const inWorker = entry.size >= WORKER_THRESHOLD || this.#missedBytes > SMALL_INLINE_BYTES;
     const outcome = inWorker ? await this.pool.run(job) : deflateToCacheHere(job);
     if (!outcome.ok && from.kind === 'file') throw inputChanged(entry, from.file);
     if (!outcome.ok) {

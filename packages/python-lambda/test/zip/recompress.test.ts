@@ -43,7 +43,7 @@ function localEntries(): WheelSpecEntry[] {
     { name: 'loc/stored.py', data: `${PY_SOURCE}# stored\n`, store: true },
     { name: 'loc/empty.py', data: '' },
     { name: 'loc/tool.sh', data: '#!/bin/sh\necho hi\n', mode: 0o100755 },
-    // More small misses than the writer deflates inline (8): the later ones go to workers.
+    // Many small misses, deflated on the main thread beside big.py's worker.
     ...Array.from({ length: 12 }, (_, i) => ({
       name: `loc/mod_${String(i).padStart(2, '0')}.py`,
       data: `${PY_SOURCE.slice(0, 2000 + 300 * i)}\nVALUE = ${String(i)}\n`,
