@@ -64,7 +64,7 @@ describe('a bundle with source-root = "src"', () => {
     expect((await project.run(['-q'])).code).toBe(0);
   });
 
-    // A handler the zip does not hold is a mistake in the config: exit 2, as for a deploy.
+  // A handler the zip does not hold is a mistake in the config: exit 2, as for a deploy.
   it('checks the handler against zip paths: src.app.handler is not in the zip', async () => {
     project = samProject(TOML.replace('handler = "app.handler"', 'handler = "src.app.handler"'));
     const result = await project.run([]);
