@@ -8,7 +8,7 @@
  * to date".
  *
  * The seed is printed; `LBUILD_TORTURE_SEED=N` replays a run and `LBUILD_TORTURE_ROUNDS=N` sets
- * the number of rounds (default 15, which CI runs; run 50 or more before changing the engine).
+ * the number of rounds (default 8, which CI runs; run 50 or more before changing the engine).
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -33,7 +33,7 @@ import { lbuildBin } from '../helpers/project.js';
 import { NO_PIP_ENV, Template, sha256 } from '../bundle/rig.js';
 
 const SEED = Number(process.env.LBUILD_TORTURE_SEED ?? Math.floor(Math.random() * 2 ** 31));
-const ROUNDS = Number(process.env.LBUILD_TORTURE_ROUNDS ?? 15);
+const ROUNDS = Number(process.env.LBUILD_TORTURE_ROUNDS ?? 8);
 
 /** mulberry32: a small seeded generator, so that a printed seed replays a failing run. */
 function generator(seed: number): () => number {

@@ -16,7 +16,7 @@ describe('the bundle plugin', () => {
       location: () => ({ file: '/project/lbuild.toml' }),
       statePaths,
     };
-    const { targets } = pythonLambdaPlugin.targets(entry);
+    const { targets } = pythonLambdaPlugin.targets(entry, [entry]);
     const outputs = Object.fromEntries(targets.map((t) => [t.key, t.outputs]));
     expect(outputs).toEqual({
       'fn:wheelhouse': ['engine-state/fn@wheelhouse/wheels.json'],
