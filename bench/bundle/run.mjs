@@ -1,4 +1,4 @@
-// lbuild's [bundle.NAME] against the seed's Makefile (/work/shared/seed/lambda-zips.txt: pip
+// lbuild's [bundle.NAME] against the Makefile of the write-up lbuild grew from (pip
 // wheel → staging → unzip + touch → zip -q -X -9 -r), adapted only to use local wheels (pip
 // --no-index --find-links), on the same project, in one run. Each case runs lbuild and make
 // alternately (interleaved, so machine noise hits both alike) and reports medians:
