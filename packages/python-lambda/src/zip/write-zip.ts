@@ -303,6 +303,19 @@ function describeSource(from: DataRef): string {
  * A project file whose bytes are not those the tree hashed: it was edited after the tree
  * target hashed it. Nothing of it is cached or written; the next build sees the edit.
  */
+/**
+ * Whether reading a project file failed because it is gone: removed or renamed while the build
+ * ran. (A worker's error arrives as a clone, which may keep only the message.)
+ */
+function isVanished(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return (
+    code === 'ENOENT' ||
+    code === 'ENOTDIR' ||
+    (typeof message === 'string' && /^(ENOENT|ENOTDIR)\b/.test(message))
+  );
+}
+
 function inputChanged(entry: TreeEntry, file: string): LbuildError {
   return buildError(
     'input-changed-during-run',
@@ -394,7 +407,14 @@ class EntryWriter {
     job.tempDir = this.#cache.tempDir;
     this.#missedBytes += entry.size;
     const inWorker = entry.size >= WORKER_THRESHOLD || this.#missedBytes > SMALL_INLINE_BYTES;
-    const outcome = inWorker ? await this.pool.run(job) : deflateToCacheHere(job);
+    let outcome: Awaited<ReturnType<typeof deflateToCacheHere>>;
+    try {
+      outcome = inWorker ? await this.pool.run(job) : deflateToCacheHere(job);
+    } catch (error) {
+      // Removed or renamed since the tree was built: the same as an edit, not lbuild's fault.
+      if (from.kind === 'file' && isVanished(error)) throw inputChanged(entry, from.file);
+      throw error;
+    }
     if (!outcome.ok && from.kind === 'file') throw inputChanged(entry, from.file);
     if (!outcome.ok) {
       throw sourceChanged(
@@ -448,7 +468,14 @@ class EntryWriter {
     };
     const offset = out.position;
     await out.write(localHeader(header));
-    const { fd, start } = this.#openData(plan.from);
+    let data: { fd: number; start: number };
+    try {
+      data = this.#openData(plan.from);
+    } catch (error) {
+      if (plan.from.kind === 'file' && isVanished(error)) throw inputChanged(entry, plan.from.file);
+      throw error;
+    }
+    const { fd, start } = data;
     try {
       switch (plan.kind) {
         case 'raw':

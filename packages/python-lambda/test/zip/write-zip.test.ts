@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LbuildError, type DescribedFailure, type Failure } from '@lbuild/core';
@@ -271,6 +271,24 @@ describe('writeZip', () => {
       expect((failure as DescribedFailure).message).toBe(
         `${handler} changed while the zip was being written (it goes into the zip as "handler.py"); run lbuild again.`,
       );
+      expect(await readFile(output)).toEqual(before);
+      expect((await readdir(dir)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    }));
+
+  it('fails the same way, not with a raw ENOENT, when a file was removed after the tree was built', () =>
+    withTempDir(async (dir) => {
+      const project = await makeProject(dir);
+      const manifest = await treeOf(project);
+      const output = join(dir, 'bundle.zip');
+      await writeZip(manifest, { output, cacheDir: join(dir, 'cache') });
+      const before = await readFile(output);
+      const handler = project.files.find((file) => file.zipPath === 'handler.py')!.file;
+      await rm(handler);
+      const failure = await failureOf(
+        writeZip(manifest, { output, cacheDir: join(dir, 'fresh-cache') }),
+      );
+      expect(failure.reason).toBe('input-changed-during-run');
+      expect(failure.kind).toBe('build');
       expect(await readFile(output)).toEqual(before);
       expect((await readdir(dir)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
     }));
