@@ -276,6 +276,13 @@ async function sourcesOf(bundle: Bundle, signal?: AbortSignal) {
 
 type Sources = Awaited<ReturnType<typeof sourcesOf>>;
 
+/** What of pip's own configuration the wheelhouse applies; nothing with pip-config = "ignore". */
+function pipConfigOf(bundle: Bundle, sources: Sources) {
+  if ((bundle.config['pip-config'] ?? 'use') !== 'use') return {};
+  const { env, constraints, applied, ignored } = sources;
+  return { pipConfig: { env, constraints, applied, ignored } };
+}
+
 /**
  * For `--explain`: where the effective package sources now come from (credentials masked), for
  * the recipe fields they make. Loaded only when a wheelhouse would run, never by `lbuild -q`.
@@ -415,16 +422,7 @@ function wheelhouseTarget(group: readonly Bundle[]): TargetDefinition {
         requirements,
         platform,
         index: sources.index,
-        ...((bundle.config['pip-config'] ?? 'use') === 'use'
-          ? {
-              pipConfig: {
-                env: sources.env,
-                constraints: sources.constraints,
-                applied: sources.applied,
-                ignored: sources.ignored,
-              },
-            }
-          : {}),
+        ...pipConfigOf(bundle, sources),
         wheelhouseDir: join(ctx.cacheDir, 'wheelhouse'),
         cwd: bundle.root,
         noBuildIsolation: bundle.config['no-build-isolation'] ?? false,
@@ -668,15 +666,7 @@ function lockWheelhouseTarget(bundle: Bundle): TargetDefinition {
         lock,
         platform,
         index: sources.index,
-        ...((bundle.config['pip-config'] ?? 'use') === 'use'
-          ? {
-              pipConfig: {
-                env: sources.env,
-                applied: sources.applied,
-                ignored: sources.ignored,
-              },
-            }
-          : {}),
+        ...pipConfigOf(bundle, sources),
         wheelhouseDir: join(ctx.cacheDir, 'wheelhouse'),
         cwd: bundle.root,
         noBuildIsolation: bundle.config['no-build-isolation'] ?? false,
