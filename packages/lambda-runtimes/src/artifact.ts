@@ -19,6 +19,11 @@ export interface LambdaArtifact {
   pythonAt?: string;
   /** Where `architecture` is set, absent when it is the default. */
   architectureAt?: string;
+  /**
+   * A layer's zip (entries under `python/`), published with PublishLayerVersion, rather than a
+   * function's code. The table is then `layer.NAME`.
+   */
+  layer?: boolean;
 }
 
 /** The Lambda artifact in a target's `artifact` record, or undefined when it has none. */
@@ -37,6 +42,7 @@ export function lambdaArtifactOf(
     architecture: v.architecture,
     ...(typeof v.pythonAt === 'string' ? { pythonAt: v.pythonAt } : {}),
     ...(typeof v.architectureAt === 'string' ? { architectureAt: v.architectureAt } : {}),
+    ...(v.layer === true ? { layer: true } : {}),
   };
 }
 
