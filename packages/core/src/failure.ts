@@ -89,6 +89,7 @@ export type ConfigReason =
   | 'requirements-syntax'
   | 'runtime-blocked'
   | 'runtime-mismatch'
+  | 'runtime-python-not-found'
   | 's3-bucket-missing'
   | 'size-mode'
   | 'source-root-missing'

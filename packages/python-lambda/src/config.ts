@@ -88,6 +88,11 @@ export const bundleSchema = z.strictObject({
   'pip-config': z.optional(z.enum(['use', 'ignore'])),
   /** The Python that runs pip on the build machine (default python3). */
   'build-python': z.optional(z.string().check(z.minLength(1))),
+  /**
+   * An interpreter of the runtime's own Python version (default pythonX.Y on PATH), for work
+   * that depends on that version: bytecode, running the handler locally.
+   */
+  'runtime-python': z.optional(z.string().check(z.minLength(1))),
   /** Build local projects with the build machine's setuptools instead of an isolated env. */
   'no-build-isolation': z.optional(z.boolean()),
   /**

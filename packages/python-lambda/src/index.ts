@@ -1,4 +1,5 @@
 export { pythonLambdaPlugin, DIRECT_UPLOAD_LIMIT } from './plugin.js';
+export { findRuntimePython, type RuntimePython } from './pip/runtime-python.js';
 export type { BundleTreeValue } from './plugin.js';
 export { bundleSchema, DEFAULT_EXCLUDES, type BundleConfig } from './config.js';
 import type { AnalyzeOptions, SizeReport } from './size/index.js';
