@@ -50,3 +50,4 @@ export { formatBytes } from './bytes.js';
 export { clean, type CleanResult } from './clean.js';
 export { runSession, sessionTargets, type SessionOptions } from './session/session.js';
 export { watch, globBase, type WatchEvent, type WatchOptions } from './watch.js';
+export { CacheStoreError, type CacheStore, type CacheStoreProblem } from './cache/store.js';
