@@ -35,7 +35,7 @@ import { availableParallelism, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median } from '../timing.mjs';
-import { PARAMS as LARGE_PARAMS, ensureFixture } from '../zip/fixture.mjs';
+import { LARGE_PARAMS, writeLargeProject } from './large-project.mjs';
 import { prng, writeFile, writeFunctionPackage, writeSmallWheels } from './small-project.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -175,16 +175,7 @@ function largeProject() {
   const params = JSON.stringify({ LARGE_VERSION, LARGE_PARAMS });
   if (existsSync(marker) && readFileSync(marker, 'utf8') === params) return dir;
   rmSync(dir, { recursive: true, force: true });
-  const layout = ensureFixture(join(work, 'large-fixture'));
-  mkdirSync(join(dir, 'wheels'), { recursive: true });
-  const names = [];
-  for (const wheel of layout.wheels) {
-    const base = wheel.split('/').pop().replace('-linux_x86_64.whl', '-manylinux_2_17_x86_64.whl');
-    cpSync(wheel, join(dir, 'wheels', base));
-    names.push(base.split('-')[0]);
-  }
-  cpSync(layout.projectDir, dir, { recursive: true });
-  writeFile(join(dir, 'requirements.txt'), names.map((n) => `${n}==1.0`).join('\n') + '\n');
+  writeLargeProject(dir, join(work, 'large-fixture'));
   writeFile(
     join(dir, 'lbuild.toml'),
     `[bundle.big]
