@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ran, statuses, type RunResult, type TempProject } from '../helpers/project.js';
+import { ran, statuses, TempProject, type RunResult } from '../helpers/project.js';
 import { makeForeignWheel, makeWheel } from '../fixtures/python/wheels.js';
 import {
   ARCHITECTURE,
@@ -19,6 +19,8 @@ import {
  * the zip of the last good build left byte for byte; with the input fixed, the same zip again.
  */
 let template: Template;
+/** The template, built once: each test starts from a copy (a pip build per test is slow). */
+let built: TempProject;
 let project: TempProject;
 let goodZip: string;
 let goodStamps: Record<string, string | undefined>;
@@ -27,16 +29,22 @@ const KEYS = ['wheelhouse', 'staging', 'tree', 'zip'].map((t) => `fn%3a${t}`);
 
 beforeAll(async () => {
   template = await Template.create();
+  built = template.project();
+  const { result, summary } = await built.json([], { env: NO_PIP_ENV });
+  expect(result.code, result.stderr).toBe(0);
+  expect(ran(summary)).toHaveLength(4);
 });
 afterAll(() => {
+  built.dispose();
   template.dispose();
 });
 
 beforeEach(async () => {
-  project = template.project();
-  const { result, summary } = await project.json([], { env: NO_PIP_ENV });
-  expect(result.code, result.stderr).toBe(0);
-  expect(ran(summary)).toHaveLength(4);
+  project = TempProject.create();
+  cpSync(built.dir, project.dir, { recursive: true, preserveTimestamps: true });
+  // The copy is up to date where it lies: stamps name files by their project paths.
+  const query = await project.run(['-q'], { env: NO_PIP_ENV });
+  expect(query.code, query.stderr).toBe(0);
   goodZip = sha256(project.path('dist/fn.zip'));
   goodStamps = stamps();
 });
