@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,7 @@ import {
   startS3rver,
   type RunningS3 as EmulatorTestS3,
 } from '../../packages/lambda-emulator/test/helpers.js';
-import { REPO, TempProject, type RunResult } from '../helpers/project.js';
+import { REPO, TempProject, childEnv, lbuildBin, type RunResult } from '../helpers/project.js';
 
 /**
  * The rig of the deploy tests: a copy of examples/hello-lambda with a `[function.hello]` table,
@@ -50,16 +51,40 @@ handler = "${HANDLER}"
 ${extra}`;
 }
 
-/** A copy of examples/hello-lambda (without its build state) whose lbuild.toml ends with `table`. */
-export function helloProject(table: string): TempProject {
+let builtExample: string | undefined;
+
+/** Copies the example without its build state. */
+const withoutBuildState = {
+  recursive: true,
+  filter: (source: string) => {
+    const parts = relative(EXAMPLE, source).split(sep);
+    return !parts.some((p) => p === '.lbuild' || p === 'dist' || p === '__pycache__');
+  },
+};
+
+/**
+ * examples/hello-lambda (without its build state) built once per test process: a deploy test
+ * is about what happens after the zip, and a pip run per test costs seconds. The copy keeps its
+ * stamps, which name files by their project paths, so it is up to date where it lands.
+ */
+function prebuiltExample(): string {
+  if (builtExample) return builtExample;
+  const dir = mkdtempSync(join(tmpdir(), 'lbuild-deploy-example-'));
+  cpSync(EXAMPLE, dir, withoutBuildState);
+  execFileSync(process.execPath, [lbuildBin()], { cwd: dir, env: childEnv(), stdio: 'pipe' });
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  builtExample = dir;
+  return dir;
+}
+
+/**
+ * A copy of examples/hello-lambda whose lbuild.toml ends with `table`: without build state, or
+ * with `built`, already built (for tests about what happens after the zip).
+ */
+export function helloProject(table: string, { built = false } = {}): TempProject {
   const project = TempProject.create();
-  cpSync(EXAMPLE, project.dir, {
-    recursive: true,
-    filter: (source) => {
-      const parts = relative(EXAMPLE, source).split(sep);
-      return !parts.some((p) => p === '.lbuild' || p === 'dist' || p === '__pycache__');
-    },
-  });
+  if (built) cpSync(prebuiltExample(), project.dir, { recursive: true, preserveTimestamps: true });
+  else cpSync(EXAMPLE, project.dir, withoutBuildState);
   project.write('lbuild.toml', `${project.read('lbuild.toml')}\n${table}`);
   return project;
 }
@@ -215,7 +240,7 @@ export function shown(result: RunResult): string {
 /** What a deploy test file works with: its servers, and projects disposed after each test. */
 export interface LocalAwsRig extends Omit<LocalAws, 'close'> {
   /** `helloProject(table)`, disposed after the test. */
-  project(table: string): TempProject;
+  project(table: string, options?: { built?: boolean }): TempProject;
   /** Runs `lbuild deploy` in the project and expects it to succeed. */
   deploy(project: TempProject): Promise<RunResult>;
   /**
@@ -260,8 +285,8 @@ export function useLocalAws(options: { buckets?: string[] } = {}): LocalAwsRig {
     env: (extra) => aws().env(extra),
     run: (project, args, extra) => aws().run(project, args, extra),
     mutations: () => aws().mutations(),
-    project: (table) => {
-      const project = helloProject(table);
+    project: (table, options) => {
+      const project = helloProject(table, options);
       projects.push(project);
       return project;
     },
@@ -271,7 +296,8 @@ export function useLocalAws(options: { buckets?: string[] } = {}): LocalAwsRig {
       return result;
     },
     deployedProject: async (extra = '', { created = false } = {}) => {
-      const project = rig.project(functionTable(extra));
+      // Built beforehand: these tests are about the deploys that follow.
+      const project = rig.project(functionTable(extra), { built: true });
       await rig.deploy(project);
       if (created) expect(aws().emu.countCalls('CreateFunction')).toBe(1);
       aws().emu.clearCalls();

@@ -146,7 +146,7 @@ export const NO_PIP_CONFIG: Record<string, string | undefined> = {
  * of the machine's pip configuration (PIP_* variables, pip.conf files), which lbuild applies:
  * a test that wants some sets it in `extra`.
  */
-function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+export function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const merged: Record<string, string | undefined> = {
     ...process.env,
     NO_COLOR: '1',
