@@ -58,7 +58,7 @@ const DIGEST_MISMATCH = new Set(['BadDigest', 'InvalidDigest', 'XAmzContentCheck
 /** Values that must never reach a message, even if a server or proxy echoed them back. */
 function redact(message: string): string {
   let out = message;
-  for (const variable of ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']) {
+  for (const variable of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']) {
     const value = process.env[variable];
     if (value !== undefined && value.length >= 8) out = out.split(value).join('***');
   }

@@ -183,6 +183,30 @@ describe('failing storage', () => {
     expect((errors.hasBlob as Error).message).toMatch(/refused access \(HTTP 403\)/);
   });
 
+  it('keeps credentials out of messages even when a server echoes the request', async () => {
+    process.env.AWS_ACCESS_KEY_ID = 'AKIDEXAMPLEKEYID1234';
+    process.env.AWS_SECRET_ACCESS_KEY = 'fake-secret-for-this-test-only';
+    process.env.AWS_SESSION_TOKEN = 'fake-session-token-for-this-test';
+    process.env.AWS_ENDPOINT_URL_S3 = await serve((request, response) => {
+      request.resume();
+      response.writeHead(400, { 'content-type': 'application/xml' });
+      response.end(
+        `<Error><Code>Weird</Code><Message>${JSON.stringify(request.headers)} fake-secret-for-this-test-only</Message></Error>`,
+      );
+    });
+    const store = await createS3CacheStore('s3://cache/p');
+    const error = await store.getEntry(KEY, signal).catch((e: unknown) => e);
+    expectProblem(error, 'other');
+    const message = (error as Error).message;
+    expect(message).toMatch(/answered HTTP 400 \(Weird: /);
+    for (const secret of [
+      'AKIDEXAMPLEKEYID1234',
+      'fake-secret-for-this-test-only',
+      'fake-session-token-for-this-test',
+    ])
+      expect(message).not.toContain(secret);
+  });
+
   it('says "denied" when only writing is refused (read-only credentials)', async () => {
     // What S3 answers a role with s3:GetObject and s3:ListBucket but no s3:PutObject.
     process.env.AWS_ENDPOINT_URL_S3 = await serve((request, response) => {

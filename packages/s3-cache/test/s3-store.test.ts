@@ -128,6 +128,15 @@ describe('on s3rver', () => {
     );
   });
 
+  it('takes its endpoint from AWS_ENDPOINT_URL_S3 and addresses the bucket by path', async () => {
+    // By host name, not IP: the SDK would put the bucket into the host name (cache.localhost)
+    // unless told to use paths.
+    process.env.AWS_ENDPOINT_URL_S3 = s3.endpoint.replace('127.0.0.1', 'localhost');
+    const store = await createS3CacheStore('s3://cache/by-name');
+    expect(await store.putEntry(KEY, Buffer.from('path-style'), signal)).toBe(true);
+    expect(await objectAt(s3, `cache/by-name/entries/${KEY}`)).toBe('path-style');
+  });
+
   it('finds the endpoint in AWS_ENDPOINT_URL too, and needs no region with one', async () => {
     delete process.env.AWS_ENDPOINT_URL_S3;
     process.env.AWS_ENDPOINT_URL = s3.endpoint;
