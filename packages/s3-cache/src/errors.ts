@@ -92,7 +92,7 @@ export function toStoreError(error: unknown, doing: Doing, timedOut = false): Ca
   if (n === 'CredentialsProviderError' || /Could not load credentials/i.test(text(error)))
     return make(
       'denied',
-      `no AWS credentials found for ${doing.where}: set AWS_PROFILE (and run aws sso login for SSO profiles), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`,
+      `${doing.where} got no AWS credentials: set AWS_PROFILE (and run aws sso login for SSO profiles), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`,
     );
   if (DENIED.has(n) || status === 401 || status === 403)
     return make(

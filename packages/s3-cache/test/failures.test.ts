@@ -73,10 +73,11 @@ describe('failing storage', () => {
     const server = createTcpServer();
     process.env.AWS_ENDPOINT_URL_S3 = await listen(server);
     await new Promise((resolve) => server.close(resolve));
-    const store = await createS3CacheStore('s3://cache/p');
+    // A long timeout: failing fast must not depend on it.
+    const store = await createS3CacheStore('s3://cache/p', { timeoutMs: 20_000 });
     const started = Date.now();
     const errors = await failures(store, join(dir, 'blob'));
-    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(Date.now() - started).toBeLessThan(10_000);
     for (const error of Object.values(errors)) expectProblem(error, 'unreachable');
   });
 
@@ -181,6 +182,23 @@ describe('failing storage', () => {
     }
     expect((errors.getEntry as Error).message).toMatch(/refused access \(AccessDenied\)/);
     expect((errors.hasBlob as Error).message).toMatch(/refused access \(HTTP 403\)/);
+  });
+
+  it('says "denied" quickly when there are no credentials at all', async () => {
+    delete process.env.AWS_ACCESS_KEY_ID;
+    delete process.env.AWS_SECRET_ACCESS_KEY;
+    let requests = 0;
+    process.env.AWS_ENDPOINT_URL_S3 = await serve((_request, response) => {
+      requests++;
+      response.end();
+    });
+    const store = await createS3CacheStore('s3://cache/p');
+    const started = Date.now();
+    const error = await store.getEntry(KEY, signal).catch((e: unknown) => e);
+    expectProblem(error, 'denied');
+    expect((error as Error).message).toMatch(/got no AWS credentials/);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(requests).toBe(0);
   });
 
   it('keeps credentials out of messages even when a server echoes the request', async () => {
