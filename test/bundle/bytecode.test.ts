@@ -223,10 +223,9 @@ describe('bytecode = "none"', () => {
     setBytecode(none, 'checked-hash');
     const explained = await none.run(['--explain'], { env: NO_PIP_ENV });
     expect(explained.code, explained.stderr).toBe(0);
-    expect(explained.stdout + explained.stderr).toMatch(/fn:tree.*\n?.*recipe changed: bytecode/);
-    expect(explained.stdout + explained.stderr).not.toMatch(
-      /fn:wheelhouse.*built|fn:staging.*built/,
-    );
+    expect(explained.stdout).toMatch(/fn:tree\n\s+because recipe changed: bytecode\.mode\n/);
+    expect(explained.stdout).toMatch(/▶ fn:zip/);
+    expect(explained.stdout).not.toMatch(/▶ fn:(wheelhouse|staging)/);
     const { summary: noop } = await jsonShell(none.dir, [], { env: NO_PIP_ENV });
     expect(ran(noop)).toEqual([]);
 
