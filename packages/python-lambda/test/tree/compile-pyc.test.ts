@@ -110,7 +110,7 @@ describe('createPycCompiler', () => {
     const [file] = readdirSync(join(cacheDir, shard));
     const path = join(cacheDir, shard, file ?? '');
     const bytes = readFileSync(path);
-    bytes[bytes.length - 1] ^= 0xff;
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1);
     writeFileSync(path, bytes);
     const [second] = await make().compile(sources);
     expect(starts()).toBe(2);
