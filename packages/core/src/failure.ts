@@ -110,6 +110,7 @@ export type BuildReason =
   | 'bad-wheel'
   | 'bad-wheel-metadata'
   | 'bad-zip'
+  | 'bytecode-compiler-failed'
   | 'cache-changed'
   | 'code-sha-mismatch'
   | 'command-not-found'

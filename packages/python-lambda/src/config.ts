@@ -93,6 +93,12 @@ export const bundleSchema = z.strictObject({
    * that depends on that version: bytecode, running the handler locally.
    */
   'runtime-python': z.optional(z.string().check(z.minLength(1))),
+  /**
+   * Compile every `.py` of the bundle ahead of time into hash-based pycs (PEP 552) with
+   * `runtime-python`: "unchecked-hash" (Lambda trusts the pyc), "checked-hash" (it checks the
+   * pyc against the source's hash on import), or "none" (default: no pycs).
+   */
+  bytecode: z.optional(z.enum(['unchecked-hash', 'checked-hash', 'none'])),
   /** Build local projects with the build machine's setuptools instead of an isolated env. */
   'no-build-isolation': z.optional(z.boolean()),
   /**

@@ -228,6 +228,30 @@ async function pythonOf(bundle: Bundle, signal?: AbortSignal) {
   }
 }
 
+/** The bundle's `bytecode`, or undefined when it compiles none. */
+function bytecodeModeOf(bundle: Bundle): 'unchecked-hash' | 'checked-hash' | undefined {
+  const mode = bundle.config.bytecode ?? 'none';
+  return mode === 'none' ? undefined : mode;
+}
+
+/**
+ * The interpreter of the runtime's Python version that compiles the bundle's bytecode; a config
+ * error at `runtime-python` (or, when that is not set, at `bytecode`, which asks for it).
+ */
+async function runtimePythonOf(bundle: Bundle, signal?: AbortSignal) {
+  const { findRuntimePython } = await import('./pip/runtime-python.js');
+  const configured = bundle.config['runtime-python'];
+  try {
+    return await findRuntimePython(bundle.python, configured, {
+      cacheFile: join(bundle.statePaths.cacheDir, 'runtime-python.json'),
+      cwd: bundle.root,
+      ...(signal ? { signal } : {}),
+    });
+  } catch (error) {
+    throw located(error, bundle.location(configured !== undefined ? 'runtime-python' : 'bytecode'));
+  }
+}
+
 async function requirementsOf(bundle: Bundle, beforeRead?: (path: string) => Promise<void>) {
   const { readRequirements } = await import('./pip/requirements.js');
   try {
@@ -739,6 +763,21 @@ function treeTarget(bundle: Bundle, staging: TargetKey | undefined): TargetDefin
   );
   const exclude = [...DEFAULT_EXCLUDES, ...(bundle.config.exclude ?? []).map(inSourceRoot)];
   const zipRoot = join(bundle.root, bundle.sourceRoot);
+  const bytecodeMode = bytecodeModeOf(bundle);
+  /** The interpreter identity the last recipe named: the run compiles with that one or fails. */
+  let planned: string | undefined;
+  const bytecodeRecipe = async (mode: string) => {
+    const { bytecodeIdentity, BYTECODE_FORMAT, LAMBDA_TASK_ROOT } =
+      await import('./tree/compile-pyc.js');
+    const python = bytecodeIdentity(await runtimePythonOf(bundle));
+    planned = JSON.stringify(python);
+    return {
+      mode,
+      format: BYTECODE_FORMAT,
+      root: LAMBDA_TASK_ROOT,
+      python: { ...python },
+    };
+  };
   return {
     key,
     kind: 'tree',
@@ -764,6 +803,9 @@ function treeTarget(bundle: Bundle, staging: TargetKey | undefined): TargetDefin
         // stay the same under another runtime still gets that runtime's `#!` lines.
         install: INSTALL_LAYOUT,
         interpreter: lambdaInterpreter(bundle.python),
+        // Only when it compiles, so a bundle without bytecode keeps its fingerprint: the mode,
+        // and what of the interpreter decides the pycs' bytes (not its path).
+        ...(bytecodeMode === undefined ? {} : { bytecode: await bytecodeRecipe(bytecodeMode) }),
       };
     },
     run: async (ctx) => {
@@ -786,7 +828,9 @@ function treeTarget(bundle: Bundle, staging: TargetKey | undefined): TargetDefin
         })),
       ];
       const local = (staged?.value as { local?: string[] } | undefined)?.local ?? [];
+      const bytecode = bytecodeMode && (await treeBytecode(ctx, bundle, bytecodeMode, planned));
       const manifest = await buildTree({
+        ...(bytecode ? { bytecode } : {}),
         wheels,
         ...(wheelDir && local.length
           ? { recompressWheels: new Set(local.map((w) => join(wheelDir, w))) }
@@ -808,18 +852,73 @@ function treeTarget(bundle: Bundle, staging: TargetKey | undefined): TargetDefin
         );
       }
       await writeFileAtomic(join(bundle.root, manifestOut), JSON.stringify(manifest));
+      const extraPaths = Object.keys(files).map((p) => p.replace(/^\.\//, ''));
+      const pycs = bytecode ? await bytecodeEntries(manifest, bytecode.compiler.cacheTag) : null;
       const value: BundleTreeValue = {
         excluded: excludedByDistribution(manifest.excluded ?? []),
-        extraFiles: Object.keys(files)
-          .map((p) => p.replace(/^\.\//, ''))
-          .sort(),
+        // An extra file's pyc counts with it in `lbuild size`.
+        extraFiles: [...extraPaths, ...(pycs?.of(extraPaths) ?? [])].sort(),
       };
       const left = manifest.excluded ?? [];
       return {
         value: value as unknown as Json,
-        summary: `${manifest.entries.length} files, ${formatBytes(manifestUnzippedSize(manifest))} unzipped${left.length > 0 ? `; exclude left out ${left.length} files of wheels (${formatBytes(left.reduce((n, f) => n + f.size, 0))})` : ''}`,
+        summary: `${manifest.entries.length} files, ${formatBytes(manifestUnzippedSize(manifest))} unzipped${pycs ? `, ${pycs.count} pycs (${bytecodeMode ?? ''})` : ''}${left.length > 0 ? `; exclude left out ${left.length} files of wheels (${formatBytes(left.reduce((n, f) => n + f.size, 0))})` : ''}`,
       };
     },
+  };
+}
+
+/**
+ * What the tree target hands buildTree to compile the bundle's bytecode: a compiler with the
+ * runtime's interpreter (the one the recipe named, or the run fails), whose pycs are cached in the
+ * shared cache, and a warning naming the files that do not compile.
+ */
+async function treeBytecode(
+  ctx: RunContext,
+  bundle: Bundle,
+  mode: 'unchecked-hash' | 'checked-hash',
+  planned: string | undefined,
+) {
+  const { bytecodeIdentity, createPycCompiler, LAMBDA_TASK_ROOT } =
+    await import('./tree/compile-pyc.js');
+  const python = await runtimePythonOf(bundle, ctx.signal);
+  if (planned !== undefined && planned !== JSON.stringify(bytecodeIdentity(python))) {
+    throw buildError(
+      'input-changed-during-run',
+      `The runtime Python ${python.executable} changed while the bundle was built; run lbuild again.`,
+    );
+  }
+  return {
+    compiler: createPycCompiler({
+      python,
+      mode,
+      root: LAMBDA_TASK_ROOT,
+      cacheDir: join(ctx.cacheDir, 'bytecode'),
+    }),
+    onUncompiled: (files: { path: string; error: string }[]) => {
+      const shown = files.slice(0, 5).map((f) => `${f.path} (${f.error})`);
+      const more = files.length - shown.length;
+      ctx.log(
+        'warn',
+        `${bundle.name}: ${files.length} .py file${files.length === 1 ? '' : 's'} do${files.length === 1 ? 'es' : ''} not compile under Python ${python.version} and ship${files.length === 1 ? 's' : ''} without bytecode (importing ${files.length === 1 ? 'it' : 'them'} on Lambda fails the same way): ${shown.join('; ')}${more > 0 ? `; and ${more} more` : ''}`,
+        { uncompiled: files.map((f) => f.path) },
+      );
+    },
+  };
+}
+
+/** The pycs in a tree: how many, and those of some `.py` paths. */
+async function bytecodeEntries(manifest: { entries: { path: string }[] }, cacheTag: string) {
+  const { isPySource, pycPath } = await import('./tree/bytecode.js');
+  const paths = new Set(manifest.entries.map((e) => e.path));
+  const suffix = `.${cacheTag}.pyc`;
+  return {
+    count: manifest.entries.filter((e) => e.path.endsWith(suffix)).length,
+    of: (sources: string[]) =>
+      sources.filter(isPySource).flatMap((p) => {
+        const pyc = pycPath(p, cacheTag);
+        return paths.has(pyc) ? [pyc] : [];
+      }),
   };
 }
 

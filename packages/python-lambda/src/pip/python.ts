@@ -46,6 +46,10 @@ export interface BuildPython {
   freeThreaded: boolean;
   /** `sys.prefix`: pip's site configuration file (`pip.conf`) is there. */
   prefix?: string | undefined;
+  /** `importlib.util.MAGIC_NUMBER` in hex: the first bytes of the `.pyc` files it writes. */
+  magic?: string | undefined;
+  /** `sys.implementation.cache_tag` (`cpython-312`): names its `__pycache__` files. */
+  cacheTag?: string | undefined;
 }
 
 export interface ProbeOptions {
@@ -113,6 +117,8 @@ print(json.dumps({
     "abiflags": getattr(sys, "abiflags", ""),
     "gilDisabled": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
     "prefix": sys.prefix,
+    "magic": importlib.util.MAGIC_NUMBER.hex(),
+    "cacheTag": sys.implementation.cache_tag,
 }))
 `;
 
@@ -133,6 +139,8 @@ const probeOutput = z.object({
   abiflags: z.string(),
   gilDisabled: z.boolean(),
   prefix: z.string(),
+  magic: z.string(),
+  cacheTag: z.nullable(z.string()),
 });
 
 const buildPythonSchema = z.object({
@@ -152,6 +160,8 @@ const buildPythonSchema = z.object({
   abiflags: z.string(),
   freeThreaded: z.boolean(),
   prefix: z.optional(z.string()),
+  magic: z.optional(z.string()),
+  cacheTag: z.optional(z.string()),
 });
 
 /** What a cached probe depends on: stat signatures of paths, and environment variables. */
@@ -306,8 +316,13 @@ export async function probePython(python: string, opts: ProbeOptions = {}): Prom
 
   const cache = opts.cacheFile === undefined ? undefined : await readCache(opts.cacheFile);
   const cached = cache?.entries[cacheKey];
-  // A probe cached before lbuild read `sys.prefix` (pip's site configuration) is made again.
-  if (cached?.python.prefix !== undefined && (await entryIsFresh(cached, env))) {
+  // A probe cached before lbuild read `sys.prefix` (pip's site configuration) or the bytecode
+  // magic number is made again.
+  if (
+    cached?.python.prefix !== undefined &&
+    cached.python.magic !== undefined &&
+    (await entryIsFresh(cached, env))
+  ) {
     return { ...cached.python, command: python };
   }
 
@@ -359,6 +374,8 @@ export async function probePython(python: string, opts: ProbeOptions = {}): Prom
     abiflags: output.abiflags,
     freeThreaded: output.gilDisabled || output.abiflags.includes('t'),
     prefix: output.prefix,
+    magic: output.magic,
+    ...(output.cacheTag === null ? {} : { cacheTag: output.cacheTag }),
   };
 
   if (opts.cacheFile !== undefined && cache !== undefined) {

@@ -2,7 +2,16 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { buildError, excludeMatcher, mapLimit, writeFileAtomic } from '@lbuild/core';
-import { planInstall, type WrittenFile } from './install.js';
+import { contentHashOf, loadContentHash } from '../zip/content-hash.js';
+import { crc32 } from '../zip/crc32.js';
+import {
+  isPySource,
+  pycPath,
+  type PycCompiler,
+  type PySource,
+  type UncompiledFile,
+} from './bytecode.js';
+import { planInstall, type InstalledSource, type WrittenFile } from './install.js';
 import type {
   ExcludedFile,
   FileTreeEntry,
@@ -50,6 +59,13 @@ export interface BuildTreeArgs {
    * and removes what it no longer lists. The zip reads them from there.
    */
   writtenDir: string;
+  /**
+   * Compile every `.py` file of the bundle (the wheels' files and the project's, after
+   * `exclude`) into its `__pycache__` pyc with this compiler; the pycs of a wheel's files are
+   * listed in its RECORD. A file that does not compile ships without one, and is handed to
+   * `onUncompiled` with the reason. Without it, no pyc is made.
+   */
+  bytecode?: { compiler: PycCompiler; onUncompiled?: (files: UncompiledFile[]) => void };
   signal?: AbortSignal;
 }
 
@@ -82,6 +98,29 @@ export async function buildTree(args: BuildTreeArgs): Promise<TreeManifest> {
   const writtenNames = new Map<string, Promise<void>>();
   const isExcluded = excludeMatcher(args.exclude ?? []);
   const excluded: ExcludedFile[] = [];
+  const uncompiled: UncompiledFile[] = [];
+  const compiler = args.bytecode?.compiler;
+  /** The pycs of `sources` as files to write; the ones that do not compile are noted. */
+  const compile = async (sources: PySource[], what: string): Promise<WrittenFile[]> => {
+    if (compiler === undefined || sources.length === 0) return [];
+    const results = await compiler.compile(sources, signal);
+    return sources.flatMap((source, i): WrittenFile[] => {
+      const result = results[i];
+      if (result === undefined) return [];
+      if (!result.ok) {
+        uncompiled.push({ path: source.path, error: result.error });
+        return [];
+      }
+      return [
+        {
+          path: pycPath(source.path, compiler.cacheTag),
+          content: result.pyc,
+          executable: false,
+          what: `the bytecode of "${source.path}" (${what})`,
+        },
+      ];
+    });
+  };
   const wheelEntries = (
     await mapLimit(args.wheels, 4, async (wheel) => {
       signal?.throwIfAborted();
@@ -89,7 +128,36 @@ export async function buildTree(args: BuildTreeArgs): Promise<TreeManifest> {
         args.hashFile(wheel),
         readWheel(wheel, signal),
       ]);
-      const plan = await planInstall(wheel, listing, args.python, isExcluded);
+      const wheelSource = (source: InstalledSource): PySource => {
+        const { entry, content } = source;
+        if (entry === undefined) {
+          const bytes = content ?? Buffer.alloc(0);
+          const key = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+          return { path: source.path, key, read: () => Promise.resolve(bytes) };
+        }
+        return {
+          path: source.path,
+          key: wheelContentKey(wheelHash, entry.entryName, entry.crc32, entry.size),
+          read: async () => {
+            const bytes = await readWheelEntryContent({ ...entry, wheel });
+            if (bytes.length !== entry.size || crc32(bytes) !== entry.crc32) {
+              throw buildError(
+                'source-changed',
+                `The content of "${entry.entryName}" in ${wheel} is not what its central directory says: the wheel changed while the tree was built.`,
+                { hint: 'Build again.' },
+              );
+            }
+            return bytes;
+          },
+        };
+      };
+      const plan = await planInstall(
+        wheel,
+        listing,
+        args.python,
+        isExcluded,
+        compiler && ((sources) => compile(sources.map(wheelSource), basename(wheel))),
+      );
       for (const file of plan.excluded) excluded.push({ ...file, distInfo: listing.distInfo });
       const written = await mapLimit(plan.written, 8, (file) =>
         writtenEntry(file, args.writtenDir, writtenNames, args.hashFile),
@@ -114,8 +182,6 @@ export async function buildTree(args: BuildTreeArgs): Promise<TreeManifest> {
       return [...copied, ...written];
     })
   ).flat();
-  await removeUnlisted(args.writtenDir, writtenNames);
-
   const fileEntries = await mapLimit(
     args.files,
     16,
@@ -149,8 +215,22 @@ export async function buildTree(args: BuildTreeArgs): Promise<TreeManifest> {
     },
   );
 
+  const projectPycs = await mapLimit(
+    await compile(
+      fileEntries.filter((entry) => isPySource(entry.path)).map(projectSource),
+      'project file',
+    ),
+    8,
+    (file) => writtenEntry(file, args.writtenDir, writtenNames, args.hashFile),
+  );
+  await removeUnlisted(args.writtenDir, writtenNames);
+  if (uncompiled.length > 0) {
+    uncompiled.sort((a, b) => comparePaths(a.path, b.path));
+    args.bytecode?.onUncompiled?.(uncompiled);
+  }
+
   signal?.throwIfAborted();
-  const candidates: TreeEntry[] = [...fileEntries, ...wheelEntries];
+  const candidates: TreeEntry[] = [...fileEntries, ...wheelEntries, ...projectPycs];
   candidates.sort((a, b) => comparePaths(a.path, b.path) || compareSources(a, b));
 
   const entries: TreeEntry[] = [];
@@ -181,6 +261,28 @@ export async function buildTree(args: BuildTreeArgs): Promise<TreeManifest> {
     version: TREE_MANIFEST_VERSION,
     entries,
     ...(excluded.length > 0 ? { excluded } : {}),
+  };
+}
+
+/** A project file to compile: its bytes are checked against the hash the engine took. */
+function projectSource(entry: FileTreeEntry): PySource {
+  return {
+    path: entry.path,
+    key: entry.contentKey,
+    read: async () => {
+      const bytes = await readFile(entry.source.file);
+      await loadContentHash();
+      if (contentHashOf(bytes) !== entry.contentKey) {
+        throw buildError(
+          'input-changed-during-run',
+          `${entry.source.file} changed while the tree was being built (it goes into the zip as "${entry.path}"); run lbuild again.`,
+          {
+            hint: 'The next build compiles the file as it is then. Edits during a build are never compiled under the hash of the earlier content.',
+          },
+        );
+      }
+      return bytes;
+    },
   };
 }
 

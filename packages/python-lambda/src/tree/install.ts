@@ -11,6 +11,7 @@ import {
 import { formatRecord, parseRecord, recordHash, type RecordRow } from './record.js';
 import { readWheelEntryContent, type WheelFileEntry, type WheelListing } from './wheel.js';
 import { lambdaInterpreter } from './versions.js';
+import { isPySource } from './bytecode.js';
 
 /**
  * What an installer writes into `.dist-info/INSTALLER`. pip writes "pip"; lbuild is the tool that
@@ -39,6 +40,21 @@ export interface InstallPlan {
   excluded: { path: string; size: number }[];
 }
 
+/** A `.py` file the wheel installs, for {@link PlanBytecode}. */
+export interface InstalledSource {
+  path: string;
+  /** Copied from the wheel as it is. */
+  entry?: WheelFileEntry;
+  /** Written by the installer (a script with the runtime's interpreter). */
+  content?: Buffer;
+}
+
+/**
+ * Compiles the `.py` files a wheel installs: their pycs, as files to write, named by their
+ * paths. A source that gets none is simply not in the result.
+ */
+export type PlanBytecode = (sources: InstalledSource[]) => Promise<WrittenFile[]>;
+
 /**
  * Installs a wheel's listing as pip does into a target directory, with the runtime's Python
  * (`python`, e.g. "3.12") where pip would use the interpreter it runs under:
@@ -50,9 +66,11 @@ export interface InstallPlan {
  * - `.dist-info/INSTALLER` names lbuild, and `.dist-info/RECORD` is rewritten as pip rewrites
  *   it (installed paths, new hashes for changed files, rows for generated ones), with paths
  *   relative to the bundle root, which is the site directory on Lambda.
+ * - with `bytecode`, each `.py` file installed gets its pyc, listed in RECORD with its hash and
+ *   size as pip lists the pycs it compiles (one the wheel ships at that path is replaced).
  * pip's other additions are left out because they would make the zip depend on the build
  * machine or on how a requirement was written, and nothing in Lambda reads them: no bytecode
- * (compiled for the build machine's Python), no `direct_url.json` (the wheel's path on the build
+ * of the build machine's Python, no `direct_url.json` (the wheel's path on the build
  * machine), no `REQUESTED` (whether a requirement was named or pulled in).
  */
 export async function planInstall(
@@ -60,6 +78,7 @@ export async function planInstall(
   listing: WheelListing,
   python: string,
   exclude: (path: string) => boolean = () => false,
+  bytecode?: PlanBytecode,
 ): Promise<InstallPlan> {
   const interpreter = lambdaInterpreter(python);
   const { distInfo, files } = listing;
@@ -140,6 +159,25 @@ export async function planInstall(
     what: `the INSTALLER lbuild writes for ${basename(wheel)}`,
   });
 
+  const pycPaths = new Set<string>();
+  if (bytecode !== undefined) {
+    const sources: InstalledSource[] = [
+      ...copied
+        .filter((file) => isPySource(file.path))
+        .map((entry) => ({ path: entry.path, entry })),
+      ...written
+        .filter((file) => isPySource(file.path))
+        .map((file) => ({ path: file.path, content: file.content })),
+    ];
+    const pycs = await bytecode(sources);
+    for (const pyc of pycs) pycPaths.add(pyc.path);
+    // A pyc the wheel ships where ours goes is replaced (its row too), as pip's compile
+    // overwrites it.
+    for (let i = copied.length - 1; i >= 0; i--)
+      if (pycPaths.has(copied[i]?.path ?? '')) copied.splice(i, 1);
+    generated.push(...pycs);
+  }
+
   const recordFile = byPath.get(recordPath);
   const oldRows = recordFile ? parseRecord((await read(recordFile)).toString('utf8')) : [];
   const rows: RecordRow[] = [];
@@ -147,6 +185,7 @@ export async function planInstall(
     const archivePath = row[0] ?? '';
     const path = installed.get(archivePath) ?? archivePath;
     installed.delete(archivePath);
+    if (pycPaths.has(path)) continue;
     // RECORD lists what is installed: a row for a file left out would name a missing file
     // (pip's uninstall and importlib.metadata.files() would stumble on it).
     if (isExcluded(path)) continue;
@@ -159,7 +198,8 @@ export async function planInstall(
   }
   for (const file of generated)
     rows.push([file.path, recordHash(file.content), String(file.content.length)]);
-  for (const path of installed.values()) if (!isExcluded(path)) rows.push([path, '', '']);
+  for (const path of installed.values())
+    if (!isExcluded(path) && !pycPaths.has(path)) rows.push([path, '', '']);
   written.push(...generated, {
     path: recordPath,
     content: Buffer.from(formatRecord(rows), 'utf8'),
