@@ -36,7 +36,7 @@ describe('findRuntimePython', () => {
     expect(error.failure.reason).toBe('runtime-python-not-found');
     expect(error.message).toContain(`No Python ${other} interpreter`);
     expect(error.message).toContain(`is Python ${here}.`);
-    expect(error.failure.hint).toContain('runtime-python');
+    expect((error.failure as { hint?: string }).hint).toContain('runtime-python');
   });
 
   it('names the missing pythonX.Y and how to install it', async () => {
@@ -45,7 +45,7 @@ describe('findRuntimePython', () => {
     );
     expect(error.failure.reason).toBe('runtime-python-not-found');
     expect(error.message).toContain('"python3.14"');
-    expect(error.failure.hint).toContain('pyenv install 3.14');
+    expect((error.failure as { hint?: string }).hint).toContain('pyenv install 3.14');
   });
 
   it('treats a command that cannot start (an unselected pyenv shim) as missing', async () => {
