@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { LAMBDA_ARTIFACT, lambdaArtifactOf } from '@lbuild/lambda-runtimes';
+import type { StatePaths } from '@lbuild/core';
+import { pythonLambdaLayerPlugin, pythonLambdaPlugin } from '../src/index.js';
+
+const statePaths: StatePaths = {
+  targetDir: (key) => `state/${key.replace(':', '@')}`,
+  cacheDir: '/cache',
+};
+
+function entryOf<C>(name: string, config: C) {
+  return {
+    name,
+    config,
+    root: '/project',
+    configFile: '/project/lbuild.toml',
+    location: () => ({ file: '/project/lbuild.toml', line: 3 }),
+    statePaths,
+  };
+}
+
+describe('the layer plugin', () => {
+  it('makes a bundle’s four targets, the zip at dist/layer-NAME.zip with a layer artifact', () => {
+    const entry = entryOf('deps', {
+      requirements: 'requirements.txt',
+      python: '3.13' as const,
+      architecture: 'arm64' as const,
+    });
+    const { targets, aliases } = pythonLambdaLayerPlugin.targets(entry, [entry]);
+    expect(targets.map((t) => [t.key, t.deps])).toEqual([
+      ['deps:wheelhouse', []],
+      ['deps:staging', ['deps:wheelhouse']],
+      ['deps:tree', ['deps:staging']],
+      ['deps:zip', ['deps:tree']],
+    ]);
+    expect(aliases).toEqual({ deps: 'deps:zip' });
+    const zip = targets.find((t) => t.key === 'deps:zip');
+    expect(zip?.outputs).toEqual(['dist/layer-deps.zip']);
+    expect(zip?.artifact?.[LAMBDA_ARTIFACT]).toEqual({
+      table: 'layer.deps',
+      python: '3.13',
+      architecture: 'arm64',
+      pythonAt: 'lbuild.toml:3',
+      architectureAt: 'lbuild.toml:3',
+      layer: true,
+    });
+    expect(lambdaArtifactOf(zip?.artifact)?.layer).toBe(true);
+  });
+
+  it('lays the tree out under python/ (part of the tree’s recipe), a bundle’s at the root', async () => {
+    const layer = entryOf('deps', { requirements: 'requirements.txt' });
+    const bundle = entryOf('fn', { requirements: 'requirements.txt' });
+    const treeOf = (targets: { key: string; recipe?: () => unknown }[], key: string) =>
+      targets.find((t) => t.key === key)?.recipe?.();
+    const layerRecipe = (await treeOf(
+      pythonLambdaLayerPlugin.targets(layer, [layer]).targets,
+      'deps:tree',
+    )) as Record<string, unknown>;
+    const bundleRecipe = (await treeOf(
+      pythonLambdaPlugin.targets(bundle, [bundle]).targets,
+      'fn:tree',
+    )) as Record<string, unknown>;
+    expect(layerRecipe.folder).toBe('python');
+    expect(bundleRecipe).not.toHaveProperty('folder');
+    const bundleZip = pythonLambdaPlugin
+      .targets(bundle, [bundle])
+      .targets.find((t) => t.key === 'fn:zip');
+    expect(lambdaArtifactOf(bundleZip?.artifact)).not.toHaveProperty('layer');
+  });
+
+  it('refuses the keys that bring in project files', () => {
+    for (const key of ['sources', 'files', 'source-root']) {
+      const parsed = pythonLambdaLayerPlugin.schema['~standard'].validate({ [key]: 'x' });
+      expect(parsed).toMatchObject({ issues: [{ code: 'unrecognized_keys', keys: [key] }] });
+    }
+  });
+});
