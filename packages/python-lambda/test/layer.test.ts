@@ -68,6 +68,19 @@ describe('the layer plugin', () => {
     expect(lambdaArtifactOf(bundleZip?.artifact)).not.toHaveProperty('layer');
   });
 
+  it('shares one wheelhouse and staging between layers whose wheels are decided alike', () => {
+    const one = entryOf('one', { requirements: 'requirements.txt' });
+    const two = entryOf('two', { requirements: './requirements.txt', output: 'dist/two.zip' });
+    const table = [one, two];
+    const second = pythonLambdaLayerPlugin.targets(two, table);
+    expect(second.targets.map((t) => t.key)).toEqual(['two:tree', 'two:zip']);
+    expect(second.aliases).toEqual({
+      two: 'two:zip',
+      'two:wheelhouse': 'one:wheelhouse',
+      'two:staging': 'one:staging',
+    });
+  });
+
   it('refuses the keys that bring in project files', () => {
     for (const key of ['sources', 'files', 'source-root']) {
       const parsed = pythonLambdaLayerPlugin.schema['~standard'].validate({ [key]: 'x' });
