@@ -81,6 +81,22 @@ describe('the layer plugin', () => {
     });
   });
 
+  it('takes a lock file as a bundle does, and names its own table in the lock keys’ errors', () => {
+    const locked = entryOf('deps', { lock: 'uv.lock', groups: ['prod'] });
+    expect(
+      pythonLambdaLayerPlugin.targets(locked, [locked]).targets.map((t) => [t.key, t.kind]),
+    ).toEqual([
+      ['deps:wheelhouse', 'wheelhouse'],
+      ['deps:staging', 'staging'],
+      ['deps:tree', 'tree'],
+      ['deps:zip', 'zip'],
+    ]);
+    const stray = entryOf('deps', { requirements: 'requirements.txt', groups: ['prod'] });
+    expect(() => pythonLambdaLayerPlugin.targets(stray, [stray])).toThrow(
+      '[layer.deps] sets groups, which chooses within a lock file, but no lock.',
+    );
+  });
+
   it('refuses the keys that bring in project files', () => {
     for (const key of ['sources', 'files', 'source-root']) {
       const parsed = pythonLambdaLayerPlugin.schema['~standard'].validate({ [key]: 'x' });
