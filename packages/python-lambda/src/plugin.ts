@@ -167,7 +167,7 @@ function sharedBy(group: readonly Bundle[]): string {
   if (group.length < 2) return '';
   const shown = group.slice(0, 8).map((b) => b.name);
   const more = group.length - shown.length;
-  return `; shared by ${group.length} bundles: ${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
+  return `; shared by ${group.length} ${leader(group).table}s: ${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
 }
 
 function bundleOf(kind: PackageTable, entry: PluginEntry<BundleConfig>): Bundle {
@@ -832,7 +832,8 @@ function treeTarget(bundle: Bundle, staging: TargetKey | undefined): TargetDefin
       });
       const manifest = layer ? underFolder(built, LAYER_FOLDER) : built;
       const { pthFiles } = await import('./tree/pth.js');
-      const pth = pthFiles(built);
+      // Found at the top of the installed packages, named by their path in the zip.
+      const pth = pthFiles(built).map((p) => (layer ? `${LAYER_FOLDER}/${p}` : p));
       if (pth.length > 0) {
         ctx.log(
           'warn',

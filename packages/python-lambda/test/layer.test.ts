@@ -72,6 +72,10 @@ describe('the layer plugin', () => {
     const one = entryOf('one', { requirements: 'requirements.txt' });
     const two = entryOf('two', { requirements: './requirements.txt', output: 'dist/two.zip' });
     const table = [one, two];
+    const first = pythonLambdaLayerPlugin.targets(one, table);
+    expect(first.targets.find((t) => t.key === 'one:wheelhouse')?.description).toContain(
+      'shared by 2 layers: one, two',
+    );
     const second = pythonLambdaLayerPlugin.targets(two, table);
     expect(second.targets.map((t) => t.key)).toEqual(['two:tree', 'two:zip']);
     expect(second.aliases).toEqual({
