@@ -240,6 +240,15 @@ describe('rebuilds', () => {
         .filter((line) => line !== './localpkg')
         .join('\n'),
     );
+    const explained = await project.run(['-n', '--explain'], { env: NO_PIP_ENV });
+    expect(explained.code, explained.stderr).toBe(0);
+    // -n --explain says why each of the layer's targets would run, as it does for a bundle's.
+    expect(explained.stdout).toContain('would run deps:wheelhouse');
+    expect(explained.stdout).toContain('because input changed: requirements.txt');
+    expect(explained.stdout).toContain(
+      'would run deps:zip: the reproducible zip dist/layer-deps.zip',
+    );
+    expect(explained.stdout).not.toContain('would run fn:');
     const summary = await build();
     expect(ran(summary)).toEqual(LAYER_TARGETS);
     const names = zipNames(project.path(LAYER_ZIP));
