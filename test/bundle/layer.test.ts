@@ -303,6 +303,16 @@ describe('config errors (exit 2, nothing runs)', () => {
     expect(project.exists('.lbuild/stamps')).toBe(false);
   });
 
+  it('a layer with neither requirements nor lock', async () => {
+    project.write('lbuild.toml', LAYER_TABLE.replace(/^requirements .*\n/m, ''));
+    const result = await project.run([], { env: NO_PIP_ENV });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      'lbuild: error: [layer.deps] sets neither requirements nor lock: a layer carries dependencies, and this one would be empty\n  --> lbuild.toml:1:1 (layer.deps)',
+    );
+    expect(project.exists(LAYER_ZIP)).toBe(false);
+  });
+
   it('a key a layer does not take, pointing at it', async () => {
     project.write('lbuild.toml', LAYER_TABLE + 'sources = ["app"]\n');
     const result = await project.run([], { env: NO_PIP_ENV });

@@ -1,4 +1,4 @@
-import { definePlugin } from '@lbuild/core';
+import { configError, definePlugin } from '@lbuild/core';
 import { layerSchema, type LayerConfig } from './config.js';
 import { packageTargets } from './plugin.js';
 
@@ -12,5 +12,18 @@ export const pythonLambdaLayerPlugin = definePlugin<LayerConfig>({
   description:
     'A Lambda layer of Python dependencies: wheels for the runtime under python/, byte-reproducible.',
   schema: layerSchema,
-  targets: (entry, table) => packageTargets('layer', entry, table),
+  targets: (entry, table) => {
+    // A layer takes no project files, so without a requirement source its zip would be empty.
+    if (entry.config.requirements === undefined && entry.config.lock === undefined) {
+      throw configError(
+        'layer-without-dependencies',
+        `[layer.${entry.name}] sets neither requirements nor lock: a layer carries dependencies, and this one would be empty`,
+        {
+          hint: 'set requirements = "requirements.txt" (or lock = "uv.lock"); the function’s own code goes in a [bundle.NAME] with sources',
+          location: entry.location(),
+        },
+      );
+    }
+    return packageTargets('layer', entry, table);
+  },
 });

@@ -101,6 +101,19 @@ describe('the layer plugin', () => {
     );
   });
 
+  it('refuses a layer without requirements or lock: it would be empty', () => {
+    const empty = entryOf('deps', { python: '3.12' as const });
+    expect(() => pythonLambdaLayerPlugin.targets(empty, [empty])).toThrow(
+      expect.objectContaining({
+        failure: expect.objectContaining({
+          reason: 'layer-without-dependencies',
+          kind: 'config',
+          message: expect.stringContaining('[layer.deps] sets neither requirements nor lock'),
+        }),
+      }),
+    );
+  });
+
   it('refuses the keys that bring in project files', () => {
     for (const key of ['sources', 'files', 'source-root']) {
       const parsed = pythonLambdaLayerPlugin.schema['~standard'].validate({ [key]: 'x' });
