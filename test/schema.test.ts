@@ -19,6 +19,7 @@ describe('the published JSON Schema', () => {
       'bundle',
       'default',
       'function',
+      'layer',
       'target',
     ]);
     expect(schema.additionalProperties).toBe(false);

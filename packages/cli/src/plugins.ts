@@ -13,6 +13,10 @@ export function plugins(): PluginSource[] {
       load: async () => (await import('@lbuild/python-lambda')).pythonLambdaPlugin,
     },
     {
+      table: 'layer',
+      load: async () => (await import('@lbuild/python-lambda')).pythonLambdaLayerPlugin,
+    },
+    {
       table: 'function',
       load: async () => {
         const { createLambdaDeployPlugin } = await import('@lbuild/lambda-deploy/plugin');

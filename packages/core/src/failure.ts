@@ -48,6 +48,7 @@ export type ConfigReason =
   | 'invalid-name'
   | 'invalid-toml'
   | 'invalid-zip-level'
+  | 'layer-without-dependencies'
   | 'local-requirement-not-a-project'
   | 'local-requirement-not-an-archive'
   | 'local-requirement-not-found'

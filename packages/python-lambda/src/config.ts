@@ -113,3 +113,17 @@ export const bundleSchema = z.strictObject({
 });
 
 export type BundleConfig = z.infer<typeof bundleSchema>;
+
+/**
+ * `[layer.NAME]`: a Lambda layer of dependencies, its packages under `python/` (Lambda extracts
+ * layers into /opt and puts /opt/python on sys.path). The bundle's keys, without those that
+ * bring in the project's own files: a layer here carries dependencies, the function's bundle
+ * its code. Derived from the bundle's schema so that the two never drift apart.
+ */
+export const layerSchema = z.omit(bundleSchema, {
+  sources: true,
+  'source-root': true,
+  files: true,
+});
+
+export type LayerConfig = z.infer<typeof layerSchema>;

@@ -1,7 +1,14 @@
 export { pythonLambdaPlugin, DIRECT_UPLOAD_LIMIT } from './plugin.js';
+export { pythonLambdaLayerPlugin } from './layer.js';
 export { findRuntimePython, type RuntimePython } from './pip/runtime-python.js';
 export type { BundleTreeValue } from './plugin.js';
-export { bundleSchema, DEFAULT_EXCLUDES, type BundleConfig } from './config.js';
+export {
+  bundleSchema,
+  layerSchema,
+  DEFAULT_EXCLUDES,
+  type BundleConfig,
+  type LayerConfig,
+} from './config.js';
 import type { AnalyzeOptions, SizeReport } from './size/index.js';
 
 export type {

@@ -45,6 +45,10 @@ const WHEEL_LIST_VERSION = 2;
 /** The pieces of a bundle every target of it needs, resolved once from the config. */
 interface Bundle {
   name: string;
+  /** The table it comes from: a function's bundle, or a layer (see layer.ts). */
+  table: PackageTable;
+  /** `bundle.NAME` or `layer.NAME`, as messages name the table. */
+  label: string;
   root: string;
   config: BundleConfig;
   python: string;
@@ -71,35 +75,54 @@ export const pythonLambdaPlugin = definePlugin<BundleConfig>({
   description:
     'A Python AWS Lambda zip: wheels for the runtime, project sources and extra files, byte-reproducible.',
   schema: bundleSchema,
-  targets(entry, table) {
-    const shares = sharesOf(table);
-    const bundle = shares.bundles.get(entry.name);
-    if (!bundle) throw new Error(`bundle ${entry.name} is not in its table`);
-    checkLockKeys(bundle);
-    const targets: TargetDefinition[] = [];
-    const aliases: Record<string, TargetKey> = { [entry.name]: `${entry.name}:zip` };
-    let staging: TargetKey | undefined;
-    if (bundle.requirements !== undefined) {
-      const wheelhouseGroup = shares.wheelhouse.get(bundle.name) ?? [bundle];
-      const stagingGroup = shares.staging.get(bundle.name) ?? [bundle];
-      const wheelhouse = `${leader(wheelhouseGroup).name}:wheelhouse`;
-      staging = `${leader(stagingGroup).name}:staging`;
-      // The first bundle of a group defines the shared target; the others name it by an alias,
-      // so `lbuild NAME:wheelhouse` works for each of them.
-      if (leader(wheelhouseGroup) === bundle) targets.push(wheelhouseTarget(wheelhouseGroup));
-      else aliases[`${bundle.name}:wheelhouse`] = wheelhouse;
-      if (leader(stagingGroup) === bundle) targets.push(stagingTarget(stagingGroup, wheelhouse));
-      else aliases[`${bundle.name}:staging`] = staging;
-    } else if (bundle.lock !== undefined) {
-      // A lock's wheelhouse is its own: locks are not grouped (yet).
-      const wheelhouse = `${bundle.name}:wheelhouse`;
-      staging = `${bundle.name}:staging`;
-      targets.push(lockWheelhouseTarget(bundle), stagingTarget([bundle], wheelhouse));
-    }
-    targets.push(treeTarget(bundle, staging), zipTarget(bundle));
-    return { targets, aliases };
-  },
+  targets: (entry, table) => packageTargets('bundle', entry, table),
 });
+
+/** The tables whose entries become a Lambda zip through the same targets. */
+export type PackageTable = 'bundle' | 'layer';
+
+/**
+ * Where a layer's packages go in its zip: Lambda extracts layers into /opt and puts /opt/python
+ * on a Python function's sys.path.
+ */
+const LAYER_FOLDER = 'python';
+
+/**
+ * The targets of one entry of a bundle or layer table: a layer is a bundle without project
+ * files whose tree is laid out under `python/` (see layer.ts).
+ */
+export function packageTargets(
+  kind: PackageTable,
+  entry: PluginEntry<BundleConfig>,
+  table: readonly PluginEntry<BundleConfig>[],
+): { targets: TargetDefinition[]; aliases: Record<string, TargetKey> } {
+  const shares = sharesOf(kind, table);
+  const bundle = shares.bundles.get(entry.name);
+  if (!bundle) throw new Error(`bundle ${entry.name} is not in its table`);
+  checkLockKeys(bundle);
+  const targets: TargetDefinition[] = [];
+  const aliases: Record<string, TargetKey> = { [entry.name]: `${entry.name}:zip` };
+  let staging: TargetKey | undefined;
+  if (bundle.requirements !== undefined) {
+    const wheelhouseGroup = shares.wheelhouse.get(bundle.name) ?? [bundle];
+    const stagingGroup = shares.staging.get(bundle.name) ?? [bundle];
+    const wheelhouse = `${leader(wheelhouseGroup).name}:wheelhouse`;
+    staging = `${leader(stagingGroup).name}:staging`;
+    // The first bundle of a group defines the shared target; the others name it by an alias,
+    // so `lbuild NAME:wheelhouse` works for each of them.
+    if (leader(wheelhouseGroup) === bundle) targets.push(wheelhouseTarget(wheelhouseGroup));
+    else aliases[`${bundle.name}:wheelhouse`] = wheelhouse;
+    if (leader(stagingGroup) === bundle) targets.push(stagingTarget(stagingGroup, wheelhouse));
+    else aliases[`${bundle.name}:staging`] = staging;
+  } else if (bundle.lock !== undefined) {
+    // A lock's wheelhouse is its own: locks are not grouped (yet).
+    const wheelhouse = `${bundle.name}:wheelhouse`;
+    staging = `${bundle.name}:staging`;
+    targets.push(lockWheelhouseTarget(bundle), stagingTarget([bundle], wheelhouse));
+  }
+  targets.push(treeTarget(bundle, staging), zipTarget(bundle));
+  return { targets, aliases };
+}
 
 /** The bundles of one table, and the groups that share a wheelhouse and a staging target. */
 interface Shares {
@@ -117,10 +140,10 @@ const sharesByTable = new WeakMap<readonly PluginEntry<BundleConfig>[], Shares>(
  * share one wheelhouse target, so pip runs once for all of them; those that also agree on
  * allow-host-built-wheels share one staging. A bundle that differs in any of these gets its own.
  */
-function sharesOf(table: readonly PluginEntry<BundleConfig>[]): Shares {
+function sharesOf(kind: PackageTable, table: readonly PluginEntry<BundleConfig>[]): Shares {
   const known = sharesByTable.get(table);
   if (known) return known;
-  const bundles = table.map(bundleOf);
+  const bundles = table.map((entry) => bundleOf(kind, entry));
   const withWheels = bundles.filter((b) => b.requirements !== undefined);
   const byGroup = (groups: Bundle[][]) =>
     new Map(groups.flatMap((group) => group.map((b) => [b.name, group] as const)));
@@ -144,19 +167,22 @@ function sharedBy(group: readonly Bundle[]): string {
   if (group.length < 2) return '';
   const shown = group.slice(0, 8).map((b) => b.name);
   const more = group.length - shown.length;
-  return `; shared by ${group.length} bundles: ${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
+  return `; shared by ${group.length} ${leader(group).table}s: ${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
 }
 
-function bundleOf(entry: PluginEntry<BundleConfig>): Bundle {
+function bundleOf(kind: PackageTable, entry: PluginEntry<BundleConfig>): Bundle {
   const c = entry.config;
   return {
     name: entry.name,
+    table: kind,
+    label: `${kind}.${entry.name}`,
     root: entry.root,
     config: c,
     python: c.python ?? '3.12',
     architecture: c.architecture ?? 'x86_64',
     buildPython: c['build-python'] ?? 'python3',
-    output: c.output ?? `dist/${entry.name}.zip`,
+    output:
+      c.output ?? (kind === 'layer' ? `dist/layer-${entry.name}.zip` : `dist/${entry.name}.zip`),
     requirements: c.requirements,
     sourceRoot: sourceRootOf(entry),
     lock: c.lock,
@@ -294,7 +320,7 @@ async function sourcesOf(bundle: Bundle, signal?: AbortSignal) {
     command: strategy === 'pip-download' ? 'download' : 'wheel',
     projectRoot: bundle.root,
     location: (key) => bundle.location(key),
-    table: `[bundle.${bundle.name}]`,
+    table: `[${bundle.label}]`,
   });
 }
 
@@ -340,7 +366,7 @@ async function inputsOf(
         'pip-constraint-not-found',
         `The constraint file ${file} (from ${describeSourceOrigin(sources.origins.constraints)}) does not exist.`,
         {
-          hint: `Fix or remove constraint in pip's configuration, or set pip-config = "ignore" in [bundle.${bundle.name}].`,
+          hint: `Fix or remove constraint in pip's configuration, or set pip-config = "ignore" in [${bundle.label}].`,
         },
       );
     }
@@ -512,7 +538,7 @@ function stagingTarget(group: readonly Bundle[], wheelhouse: TargetKey): TargetD
       const { checkRuntimeWheels } = await import('./pip/runtime-wheels.js');
       checkRuntimeWheels(names, await platformOf(bundle), {
         allowHostBuilt: allowHostBuilt(bundle),
-        table: group.map((b) => `[bundle.${b.name}]`).join(', '),
+        table: group.map((b) => `[${b.label}]`).join(', '),
       });
       await replaceDirectory(stagingDir, async (tmp) => {
         for (const name of names) {
@@ -550,6 +576,8 @@ export interface BundleTreeValue {
   excluded: Record<string, { files: number; bytes: number }>;
   /** The zip paths of the bundle's `files` table, sorted. */
   extraFiles: string[];
+  /** A layer's: the folder its packages are under (`python`); absent for a bundle. */
+  folder?: string;
 }
 
 function excludedByDistribution(
@@ -569,7 +597,7 @@ function checkLockKeys(bundle: Bundle): void {
   if (bundle.lock !== undefined && bundle.requirements !== undefined) {
     throw configError(
       'lock-and-requirements',
-      `[bundle.${bundle.name}] sets both requirements and lock; a bundle has one requirement source.`,
+      `[${bundle.label}] sets both requirements and lock; a ${bundle.table} has one requirement source.`,
       {
         hint: 'Keep lock (the locked set is installed exactly), or requirements (pip resolves it), not both.',
         location: bundle.location('lock'),
@@ -581,7 +609,7 @@ function checkLockKeys(bundle: Bundle): void {
     if (bundle.config[key] === undefined) continue;
     throw configError(
       'lock-key-without-lock',
-      `[bundle.${bundle.name}] sets ${key}, which chooses within a lock file, but no lock.`,
+      `[${bundle.label}] sets ${key}, which chooses within a lock file, but no lock.`,
       {
         hint: 'Set lock = "uv.lock" (or "pylock.toml"), or remove the key.',
         location: bundle.location(key),
@@ -763,6 +791,7 @@ function treeTarget(bundle: Bundle, staging: TargetKey | undefined): TargetDefin
   );
   const exclude = [...DEFAULT_EXCLUDES, ...(bundle.config.exclude ?? []).map(inSourceRoot)];
   const zipRoot = join(bundle.root, bundle.sourceRoot);
+  const layer = bundle.table === 'layer';
   const bytecodeMode = bytecodeModeOf(bundle);
   /** The interpreter identity the last recipe named: the run compiles with that one or fails. */
   let planned: string | undefined;
@@ -774,14 +803,16 @@ function treeTarget(bundle: Bundle, staging: TargetKey | undefined): TargetDefin
     return {
       mode,
       format: BYTECODE_FORMAT,
-      root: LAMBDA_TASK_ROOT,
+      root: pycRoot(bundle, LAMBDA_TASK_ROOT),
       python: { ...python },
     };
   };
   return {
     key,
     kind: 'tree',
-    description: 'the contents of the package: wheel contents, sources, extra files',
+    description: layer
+      ? `the contents of the layer: wheel contents under ${LAYER_FOLDER}/`
+      : 'the contents of the package: wheel contents, sources, extra files',
     deps: staging !== undefined ? [staging] : [],
     inputs: [
       { patterns: sources, exclude, excludeOutputs: true, location: bundle.location('sources') },
@@ -806,10 +837,11 @@ function treeTarget(bundle: Bundle, staging: TargetKey | undefined): TargetDefin
         // Only when it compiles, so a bundle without bytecode keeps its fingerprint: the mode,
         // and what of the interpreter decides the pycs' bytes (not its path).
         ...(bytecodeMode === undefined ? {} : { bytecode: await bytecodeRecipe(bytecodeMode) }),
+        ...(layer ? { folder: LAYER_FOLDER } : {}),
       };
     },
     run: async (ctx) => {
-      const { buildTree, manifestUnzippedSize } = await import('./tree/index.js');
+      const { buildTree, manifestUnzippedSize, underFolder } = await import('./tree/index.js');
       const staged = staging !== undefined ? ctx.deps.get(staging) : undefined;
       const wheelDir = staged?.outputs[0];
       const wheels = wheelDir
@@ -829,7 +861,7 @@ function treeTarget(bundle: Bundle, staging: TargetKey | undefined): TargetDefin
       ];
       const local = (staged?.value as { local?: string[] } | undefined)?.local ?? [];
       const bytecode = bytecodeMode && (await treeBytecode(ctx, bundle, bytecodeMode, planned));
-      const manifest = await buildTree({
+      const built = await buildTree({
         ...(bytecode ? { bytecode } : {}),
         wheels,
         ...(wheelDir && local.length
@@ -842,12 +874,14 @@ function treeTarget(bundle: Bundle, staging: TargetKey | undefined): TargetDefin
         writtenDir: join(bundle.root, writtenOut),
         signal: ctx.signal,
       });
+      const manifest = layer ? underFolder(built, LAYER_FOLDER) : built;
       const { pthFiles } = await import('./tree/pth.js');
-      const pth = pthFiles(manifest);
+      // Found at the top of the installed packages, named by their path in the zip.
+      const pth = pthFiles(built).map((p) => (layer ? `${LAYER_FOLDER}/${p}` : p));
       if (pth.length > 0) {
         ctx.log(
           'warn',
-          `${bundle.name} ships ${pth.join(', ')}: Lambda does not process .pth files in the task root (/var/task is not a site directory), so the paths they add and the code they run at startup do not take effect there`,
+          `${bundle.name} ships ${pth.join(', ')}: Lambda does not process .pth files in ${layer ? `a layer (/opt/${LAYER_FOLDER} is on sys.path, not a site directory)` : 'the task root (/var/task is not a site directory)'}, so the paths they add and the code they run at startup do not take effect there`,
           { pth },
         );
       }
@@ -858,6 +892,7 @@ function treeTarget(bundle: Bundle, staging: TargetKey | undefined): TargetDefin
         excluded: excludedByDistribution(manifest.excluded ?? []),
         // An extra file's pyc counts with it in `lbuild size`.
         extraFiles: [...extraPaths, ...(pycs?.of(extraPaths) ?? [])].sort(),
+        ...(layer ? { folder: LAYER_FOLDER } : {}),
       };
       const left = manifest.excluded ?? [];
       return {
@@ -873,6 +908,14 @@ function treeTarget(bundle: Bundle, staging: TargetKey | undefined): TargetDefin
  * runtime's interpreter (the one the recipe named, or the run fails), whose pycs are cached in the
  * shared cache, and a warning naming the files that do not compile.
  */
+/**
+ * The directory a package's files are at on Lambda, which pycs name their sources by: the task
+ * root for a function's zip; a layer is extracted to /opt, its `python/` folder on sys.path.
+ */
+function pycRoot(bundle: Bundle, taskRoot: string): string {
+  return bundle.table === 'layer' ? `/opt/${LAYER_FOLDER}` : taskRoot;
+}
+
 async function treeBytecode(
   ctx: RunContext,
   bundle: Bundle,
@@ -892,7 +935,7 @@ async function treeBytecode(
     compiler: createPycCompiler({
       python,
       mode,
-      root: LAMBDA_TASK_ROOT,
+      root: pycRoot(bundle, LAMBDA_TASK_ROOT),
       cacheDir: join(ctx.cacheDir, 'bytecode'),
     }),
     onUncompiled: (files: { path: string; error: string }[]) => {
@@ -934,11 +977,12 @@ function lambdaArtifact(bundle: Bundle): LambdaArtifact {
     return { [`${key}At`]: location.line !== undefined ? `${file}:${location.line}` : file };
   };
   return {
-    table: `bundle.${bundle.name}`,
+    table: bundle.label,
     python: bundle.python,
     architecture: bundle.architecture,
     ...at('python'),
     ...at('architecture'),
+    ...(bundle.table === 'layer' ? { layer: true } : {}),
   };
 }
 
@@ -978,7 +1022,7 @@ function zipTarget(bundle: Bundle): TargetDefinition {
         ...(level !== undefined ? { level } : {}),
         ...(maxUnzipped !== undefined ? { maxUnzippedBytes: maxUnzipped } : {}),
         limitFrom: {
-          table: `bundle.${bundle.name}`,
+          table: bundle.label,
           location:
             maxUnzipped !== undefined ? bundle.location('max-unzipped-size') : bundle.location(),
         },
@@ -987,8 +1031,7 @@ function zipTarget(bundle: Bundle): TargetDefinition {
       });
       const runtime = pythonRuntime(bundle.python);
       const deprecated = runtime && deprecationNotice(runtime, new Date());
-      if (deprecated)
-        ctx.log('warn', `[bundle.${bundle.name}] python ${bundle.python}: ${deprecated}`);
+      if (deprecated) ctx.log('warn', `[${bundle.label}] python ${bundle.python}: ${deprecated}`);
       if (result.size > DIRECT_UPLOAD_LIMIT) {
         ctx.log(
           'warn',

@@ -99,6 +99,7 @@ export async function sizeCommand(names: string[], options: SizeOptions): Promis
       zipBytes: statSync(zip).size,
       extraFiles: tree?.extraFiles ?? [],
       excluded: tree?.excluded ?? {},
+      ...(typeof tree?.folder === 'string' ? { folder: tree.folder } : {}),
     });
     sizes.push({ bundle: key.replace(/:zip$/, ''), zip: zipRel, report });
   }

@@ -246,6 +246,8 @@ export function projectFromConfig(
 
   const definitions: TargetDefinition[] = [];
   const aliases = new Map<string, TargetKey>();
+  /** The table entry that made each alias, `bundle.api`, for a clash between two tables. */
+  const aliasOwners = new Map<string, string>();
   const paths = statePaths(config.root);
   const entryOf = <C>(table: string, name: string, value: C): PluginEntry<C> => {
     if (!TARGET_NAME.test(name)) {
@@ -276,13 +278,19 @@ export function projectFromConfig(
       const made = plugin.targets(entry, entries);
       definitions.push(...made.targets);
       for (const [alias, key] of Object.entries(made.aliases ?? {})) {
-        if (aliases.has(alias) || targets[alias] !== undefined) {
-          throw configError('duplicate-target', `duplicate target \`${alias}\``, {
-            hint: `\`${alias}\` is defined by more than one table; names must be unique across [target], [bundle] and other tables`,
-            location: locate([plugin.table, name]),
-          });
+        const owner = targets[alias] !== undefined ? `target.${alias}` : aliasOwners.get(alias);
+        if (owner !== undefined) {
+          throw configError(
+            'duplicate-target',
+            `duplicate target \`${alias}\`: [${owner}] and [${plugin.table}.${name}]`,
+            {
+              hint: `\`${alias}\` is defined by more than one table; names must be unique across [target], [bundle], [layer] and other tables: rename one of them`,
+              location: locate([plugin.table, name]),
+            },
+          );
         }
         aliases.set(alias, key);
+        aliasOwners.set(alias, `${plugin.table}.${name}`);
       }
     }
   }

@@ -69,10 +69,12 @@ export interface AnalyzeOptions {
   extraFiles?: readonly string[];
   /** Per `.dist-info` folder: what the bundle's `exclude` left out (see BundleTreeValue). */
   excluded?: Readonly<Record<string, { files: number; bytes: number }>>;
+  /**
+   * The folder the packages are installed in, for a layer's zip (`python`); absent for a bundle,
+   * whose packages are at the root.
+   */
+  folder?: string;
 }
-
-const isDistInfoFile = (path: string, name: string) =>
-  /^[^/]+\.dist-info\/[^/]+$/.test(path) && path.endsWith(`/${name}`);
 
 /**
  * How a bundle zip's bytes divide between the distributions installed in it (each file mapped
@@ -81,15 +83,22 @@ const isDistInfoFile = (path: string, name: string) =>
  * the largest files. Reads the zip's central directory and its RECORD and METADATA files.
  */
 export async function analyzeBundleZip(zip: string, options: AnalyzeOptions): Promise<SizeReport> {
+  // Paths below the packages' folder, as `pip install --target` made them; null outside it.
+  const base = options.folder !== undefined ? `${options.folder}/` : '';
+  const installed = (path: string): string | null =>
+    path.startsWith(base) ? path.slice(base.length) : null;
+  const topOf = (path: string): string => installed(path)?.split('/', 1)[0] ?? '';
+  const isDistInfoFile = (path: string, name: string) => {
+    const inside = installed(path);
+    return inside !== null && /^[^/]+\.dist-info\/[^/]+$/.test(inside) && path.endsWith(`/${name}`);
+  };
   const listing = await readZipListing(
     zip,
     (path) => isDistInfoFile(path, 'RECORD') || isDistInfoFile(path, 'METADATA'),
   );
   const distInfos = [
     ...new Set(
-      listing.entries
-        .map((e) => e.path.split('/', 1)[0] ?? '')
-        .filter((top) => top.endsWith('.dist-info')),
+      listing.entries.map((e) => topOf(e.path)).filter((top) => top.endsWith('.dist-info')),
     ),
   ].sort(comparePaths);
 
@@ -97,19 +106,21 @@ export async function analyzeBundleZip(zip: string, options: AnalyzeOptions): Pr
   // distribution whose folder sorts first.
   const ownerOf = new Map<string, string>();
   for (const distInfo of distInfos) {
-    const record = listing.contents.get(`${distInfo}/RECORD`);
+    const record = listing.contents.get(`${base}${distInfo}/RECORD`);
     if (record === undefined) continue;
     for (const row of parseRecord(record.toString('utf8'))) {
       const path = recordPath(row[0] ?? '');
-      if (path !== null && !ownerOf.has(path)) ownerOf.set(path, distInfo);
+      if (path !== null && !ownerOf.has(base + path)) ownerOf.set(base + path, distInfo);
     }
   }
 
   const extra = new Set(options.extraFiles ?? []);
   const files: FileSize[] = listing.entries.map((entry) => {
-    const top = entry.path.split('/', 1)[0] ?? '';
+    const top = topOf(entry.path);
     const distInfo =
-      top.endsWith('.dist-info') && entry.path.length > top.length ? top : ownerOf.get(entry.path);
+      top.endsWith('.dist-info') && entry.path.length > base.length + top.length
+        ? top
+        : ownerOf.get(entry.path);
     const owner: FileOwner =
       distInfo !== undefined
         ? { kind: 'distribution', distInfo }
@@ -125,7 +136,7 @@ export async function analyzeBundleZip(zip: string, options: AnalyzeOptions): Pr
   });
 
   const distributions = distInfos.map((distInfo): DistributionSize => {
-    const metadata = listing.contents.get(`${distInfo}/METADATA`);
+    const metadata = listing.contents.get(`${base}${distInfo}/METADATA`);
     const named = metadata ? metadataNameVersion(metadata.toString('utf8')) : {};
     const [fallbackName = distInfo, fallbackVersion = ''] = distInfo
       .slice(0, -'.dist-info'.length)

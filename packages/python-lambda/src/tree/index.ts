@@ -1,6 +1,11 @@
 export { buildTree } from './build-tree.js';
 export type { BuildTreeArgs } from './build-tree.js';
-export { TREE_MANIFEST_VERSION, comparePaths, manifestUnzippedSize } from './manifest.js';
+export {
+  TREE_MANIFEST_VERSION,
+  comparePaths,
+  manifestUnzippedSize,
+  underFolder,
+} from './manifest.js';
 export type {
   EntryMode,
   ExcludedFile,

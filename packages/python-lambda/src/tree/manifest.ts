@@ -118,3 +118,18 @@ export function manifestUnzippedSize(manifest: TreeManifest): number {
 export function comparePaths(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
+
+/**
+ * The same tree one folder down (a layer's `python/`): every path, the left-out files' too, gets
+ * the prefix. One prefix keeps the bytewise order of the paths, so the entries stay sorted.
+ */
+export function underFolder(manifest: TreeManifest, folder: string): TreeManifest {
+  const prefix = `${folder}/`;
+  return {
+    ...manifest,
+    entries: manifest.entries.map((entry) => ({ ...entry, path: prefix + entry.path })),
+    ...(manifest.excluded
+      ? { excluded: manifest.excluded.map((file) => ({ ...file, path: prefix + file.path })) }
+      : {}),
+  };
+}
