@@ -124,9 +124,15 @@ export function runWithStdin(
   args: readonly string[],
   input: string,
 ): Promise<RunResult> {
-  const env: Record<string, string> = {};
-  const merged = { ...process.env, NO_COLOR: '1', ...NO_PIP_CONFIG, ...NO_PIP_ENV };
-  for (const [key, value] of Object.entries(merged)) if (value !== undefined) env[key] = value;
+  const merged: Record<string, string | undefined> = {
+    ...process.env,
+    NO_COLOR: '1',
+    ...NO_PIP_CONFIG,
+    ...NO_PIP_ENV,
+  };
+  const env = Object.fromEntries(
+    Object.entries(merged).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
   const child = spawn(process.execPath, [lbuildBin(), ...args], {
     cwd: project.dir,
     env,
