@@ -119,6 +119,15 @@ describe('lbuild invoke', () => {
     expect(JSON.parse(result.stdout)).toEqual({ printed: true });
   });
 
+  it('ends once the handler has answered, whatever threads it left running', async () => {
+    const started = Date.now();
+    const result = await runWithStdin(project, ['invoke', 'api'], '{"do": "thread"}');
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ threaded: true });
+    // The thread sleeps 120 s.
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
+
   it('reads the event from stdin with --event -', async () => {
     const result = await runWithStdin(project, ['invoke', 'api', '--event', '-'], '{"a": [1, 2]}');
     expect(result.code, result.stderr).toBe(0);

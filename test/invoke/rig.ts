@@ -35,6 +35,7 @@ environment = { GREETING = "hi from lbuild.toml" }
 export const HANDLER = `import os
 import subprocess
 import sys
+import threading
 import time
 
 import greeter
@@ -48,6 +49,9 @@ def handler(event, context):
         return {"printed": True}
     if do == "raise":
         return explode(event.get("why", "boom"))
+    if do == "thread":
+        threading.Thread(target=time.sleep, args=(120,)).start()
+        return {"threaded": True}
     if do == "sleep":
         child = subprocess.Popen(["sleep", "120"])
         with open(event["pidfile"], "w") as f:

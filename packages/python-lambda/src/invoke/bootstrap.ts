@@ -43,6 +43,13 @@ def report(kind, text):
     channel.write(kind + b"\n" + text.encode("utf-8", "surrogateescape"))
 
 
+def done():
+    # Lambda freezes the environment once the handler has answered: threads the handler left
+    # running do not hold the invoke up.
+    flush()
+    os._exit(0)
+
+
 def fail(error_type, message, error=None, in_stack=True):
     """Reports an error as Lambda does; in_stack=False: its frames are in the log only."""
     # The first frame is this program's: Lambda's trace starts below it.
@@ -70,7 +77,7 @@ def fail(error_type, message, error=None, in_stack=True):
             }
         ),
     )
-    sys.exit(0)
+    done()
 
 
 class LambdaContext(object):
@@ -146,4 +153,5 @@ try:
 except (TypeError, ValueError, OverflowError) as error:
     fail("Runtime.MarshalError", "Unable to marshal response: %s" % error)
 report(b"result", text)
+done()
 `;

@@ -176,6 +176,14 @@ export async function invokeHandler(request: InvokeRequest): Promise<InvokeOutco
   signal?.removeEventListener('abort', onAbort);
   const durationMs = performance.now() - (callStarted ?? started);
   if (ended === 'interrupted') return { status: 'interrupted' };
+  // A whole answer given before the timeout counts, even if Python was slow to exit after it.
+  const answer = parseAnswer(
+    Buffer.concat(chunks)
+      .toString('utf8')
+      .replace(/^start\n/, ''),
+  );
+  if (answer?.kind === 'result') return { status: 'ok', result: answer.json, durationMs };
+  if (answer?.kind === 'error') return { status: 'error', error: answer.error, durationMs };
   if (ended === 'timeout') {
     return {
       status: 'timeout',
@@ -186,19 +194,6 @@ export async function invokeHandler(request: InvokeRequest): Promise<InvokeOutco
         requestId: request.requestId,
         stackTrace: [],
       },
-    };
-  }
-  const report = Buffer.concat(chunks)
-    .toString('utf8')
-    .replace(/^start\n/, '');
-  if (report.startsWith('result\n')) {
-    return { status: 'ok', result: report.slice('result\n'.length), durationMs };
-  }
-  if (report.startsWith('error\n')) {
-    return {
-      status: 'error',
-      durationMs,
-      error: JSON.parse(report.slice('error\n'.length)) as LambdaError,
     };
   }
   // Python ended without a word: sys.exit() or os._exit() in the handler, a crash, or no Python.
@@ -217,4 +212,21 @@ export async function invokeHandler(request: InvokeRequest): Promise<InvokeOutco
       stackTrace: [],
     },
   };
+}
+
+/** The bootstrap's answer on fd 3, when it is complete: a kill can cut one short. */
+function parseAnswer(
+  text: string,
+): { kind: 'result'; json: string } | { kind: 'error'; error: LambdaError } | undefined {
+  const newline = text.indexOf('\n');
+  const kind = text.slice(0, newline);
+  const body = text.slice(newline + 1);
+  if (newline < 0 || (kind !== 'result' && kind !== 'error')) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  return kind === 'result' ? { kind, json: body } : { kind, error: parsed as LambdaError };
 }
