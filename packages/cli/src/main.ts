@@ -5,6 +5,7 @@ import { cleanCommand } from './commands/clean.js';
 import { deployCommand } from './commands/deploy.js';
 import { graphCommand } from './commands/graph.js';
 import { initCommand, type InitOptions } from './commands/init.js';
+import { invokeCommand } from './commands/invoke.js';
 import { schemaCommand } from './commands/schema.js';
 import { sizeCommand } from './commands/size.js';
 import { watchCommand } from './commands/watch.js';
@@ -134,6 +135,32 @@ limits, and the twenty largest files.`,
     )
     .action((bundles: string[], opts: { json?: boolean; html?: string }, self: Command) => {
       run(sizeCommand(bundles, { ...self.optsWithGlobals<GlobalOptions>(), ...opts }));
+    });
+
+  cmd
+    .command('invoke')
+    .description(
+      "build a function's zip, then run its handler here from the unpacked zip and print the result as JSON",
+    )
+    .argument('<function>', 'the function ([function.NAME] table) whose handler runs')
+    .option(
+      '-e, --event <file>',
+      'the event: a JSON file, or - for stdin (default: stdin when piped, else {})',
+    )
+    .option('--json', "on a handler error, print Lambda's error object on stdout")
+    .addHelpText(
+      'after',
+      `
+The handler runs with an interpreter of the bundle's Python version (runtime-python, else
+pythonX.Y on PATH), from the zip unpacked under .lbuild/cache, with Lambda's environment
+variables (LAMBDA_TASK_ROOT, AWS_LAMBDA_FUNCTION_NAME, ..., and the function's environment) and
+a context object; after the function's timeout (default 3 s) it is killed. stdout carries the
+result; the build's lines and the handler's own output go to stderr. Exit 1 when the handler
+raised, could not be imported or timed out. With --watch: run it again after every change to
+the bundle's inputs or to the event file.`,
+    )
+    .action((name: string, opts: { event?: string; json?: boolean }, self: Command) => {
+      run(invokeCommand(name, { ...self.optsWithGlobals<GlobalOptions>(), ...opts }));
     });
 
   cmd

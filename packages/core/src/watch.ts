@@ -33,6 +33,13 @@ export interface WatchOptions {
   debounceMs?: number;
   signal: AbortSignal;
   onEvent: (event: WatchEvent) => void;
+  /** Absolute paths watched on top of the selected targets' inputs: a change starts a cycle. */
+  extraPaths?: readonly string[];
+  /**
+   * Runs after each cycle has been reported (`lbuild invoke` runs the handler there), before the
+   * watch says it is watching again; changes meanwhile wait for it, as they wait for a build.
+   */
+  afterCycle?: (project: Project, outcome: WatchEvent, signal: AbortSignal) => Promise<void>;
 }
 
 /**
@@ -150,7 +157,7 @@ export async function watch(options: WatchOptions): Promise<void> {
       { dot: true },
     );
     ignoreOutputs = (path) => outputs.length > 0 && isOutput(resolve(path));
-    const paths = new Set<string>([p.config.file, ...bases]);
+    const paths = new Set<string>([p.config.file, ...bases, ...(options.extraPaths ?? [])]);
     // Those below a watched directory are watched already.
     for (const abs of recorded)
       if (![...bases].some((base) => abs.startsWith(base + sep))) paths.add(abs);
@@ -215,6 +222,13 @@ export async function watch(options: WatchOptions): Promise<void> {
       // after the paths this build added are watched, so an edit made on seeing it is seen.
       if (!options.signal.aborted) await refreshWatchSet();
       options.onEvent(outcome);
+      if (options.afterCycle && !options.signal.aborted) {
+        try {
+          await options.afterCycle(p, outcome, options.signal);
+        } catch (error) {
+          options.onEvent({ type: 'build-error', failure: toFailure(error) });
+        }
+      }
       if (!options.signal.aborted) announce(p);
     }
     // `state` may have moved to building+queued while the build awaited.

@@ -10,6 +10,7 @@ export {
   type LayerConfig,
 } from './config.js';
 import type { AnalyzeOptions, SizeReport } from './size/index.js';
+import type * as LocalInvoke from './invoke/index.js';
 
 export type {
   AnalyzeOptions,
@@ -29,3 +30,10 @@ export async function analyzeBundleZip(zip: string, options: AnalyzeOptions): Pr
 }
 
 export { detectProject, gitignoreAddition, renderConfig, type InitPlan } from './init/index.js';
+
+export type { InvokeOutcome, LambdaError, LocalFunction } from './invoke/index.js';
+
+/** `lbuild invoke`'s pieces (unpacking a zip, running a handler), loaded on first use. */
+export async function localInvoke(): Promise<typeof LocalInvoke> {
+  return import('./invoke/index.js');
+}

@@ -27,13 +27,18 @@ export async function watchCommand(
   names: string[],
   options: GlobalOptions,
   select?: (project: Project, names: readonly string[]) => TargetKey[],
+  extras?: WatchExtras,
 ): Promise<number> {
   refuseReadOnlyModes(options);
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  const render = await SessionRenderer.create(options, modeOf(options));
+  const render = await SessionRenderer.create(
+    options,
+    modeOf(options),
+    extras ? 'report' : 'summary',
+  );
   const cycles = new CycleLines(render, workingDirectory(options));
   try {
     await watch({
@@ -43,12 +48,22 @@ export async function watchCommand(
       ...(options.poll !== undefined || options.pollDefault ? { poll: options.poll ?? true } : {}),
       signal: controller.signal,
       onEvent: cycles.onEvent,
+      ...(extras?.paths ? { extraPaths: extras.paths } : {}),
+      ...(extras ? { afterCycle: extras.afterCycle } : {}),
     });
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
   return 0;
+}
+
+/** What a command that watches does after each cycle's build (`lbuild --watch invoke`). */
+export interface WatchExtras {
+  /** Absolute paths watched on top of the targets' inputs (an event file). */
+  paths?: readonly string[];
+  /** Runs after each cycle is reported; stdout is then its own, people's lines go to stderr. */
+  afterCycle: (project: Project, outcome: WatchEvent, signal: AbortSignal) => Promise<void>;
 }
 
 /** The watch's own lines, around the builds the session renderer prints. */
@@ -110,7 +125,7 @@ class CycleLines {
       formatFailure(failure, colorsFor(process.stderr), this.#cwd, label) + '\n',
     );
     // --json: a cycle that could not build still has its line, as the one-shot build's exit code.
-    if (this.#render.out() === process.stderr)
+    if (this.#render.jsonSummaries)
       process.stdout.write(jsonError(failure, exitCodeForFailure(failure), true) + '\n');
   }
 

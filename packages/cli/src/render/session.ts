@@ -13,34 +13,62 @@ import { createJsonLogger, type JsonLog } from './log.js';
  */
 export class SessionRenderer {
   readonly #options: GlobalOptions;
+  /** stdout carries a command's own report (`lbuild invoke`'s result), not the build's. */
+  readonly #report: boolean;
   readonly #human: HumanRenderer | undefined;
   /** Set with `--log-format json`: every line is a pino line. */
   readonly log: JsonLog | undefined;
 
-  private constructor(options: GlobalOptions, human?: HumanRenderer, log?: JsonLog) {
+  private constructor(
+    options: GlobalOptions,
+    report: boolean,
+    human?: HumanRenderer,
+    log?: JsonLog,
+  ) {
     this.#options = options;
+    this.#report = report;
     this.#human = human;
     this.log = log;
   }
 
-  static async create(options: GlobalOptions, mode: BuildMode): Promise<SessionRenderer> {
+  /**
+   * With `stdout: 'report'`, people's lines go to stderr and no `--json` summary is printed:
+   * stdout is the command's (`lbuild invoke` prints the handler's result there).
+   */
+  static async create(
+    options: GlobalOptions,
+    mode: BuildMode,
+    stdout: 'summary' | 'report' = 'summary',
+  ): Promise<SessionRenderer> {
+    const report = stdout === 'report';
+    const toStderr = options.json === true || report;
     // pino writes where people's lines would: stderr when stdout carries --json.
     if (options.logFormat === 'json')
-      return new SessionRenderer(options, undefined, await createJsonLogger(options.json ? 2 : 1));
+      return new SessionRenderer(
+        options,
+        report,
+        undefined,
+        await createJsonLogger(toStderr ? 2 : 1),
+      );
     const human = new HumanRenderer({
-      out: () => (options.json ? process.stderr : process.stdout),
+      out: () => (toStderr ? process.stderr : process.stdout),
       err: () => process.stderr,
       cwd: workingDirectory(options),
       mode,
       explain: Boolean(options.explain),
       verbose: Boolean(options.verbose),
     });
-    return new SessionRenderer(options, human);
+    return new SessionRenderer(options, report, human);
   }
 
-  /** Where people's lines go: stdout, or stderr when stdout carries `--json`. */
+  /** Where people's lines go: stdout, or stderr when stdout carries `--json` or a report. */
   out(): NodeJS.WriteStream {
-    return this.#options.json ? process.stderr : process.stdout;
+    return this.#options.json || this.#report ? process.stderr : process.stdout;
+  }
+
+  /** Whether stdout carries the build's `--json` summaries (and error objects). */
+  get jsonSummaries(): boolean {
+    return this.#options.json === true && !this.#report;
   }
 
   readonly onEvent = (event: BuildEvent): void => {
@@ -55,7 +83,7 @@ export class SessionRenderer {
   finish(summary: BuildSummary, cycle?: { changed: readonly string[]; quiet: boolean }): number {
     const code = exitCodeForSummary(summary);
     if (!cycle?.quiet) this.#human?.summary(summary);
-    if (this.#options.json) process.stdout.write(jsonSummary(summary, code, cycle) + '\n');
+    if (this.jsonSummaries) process.stdout.write(jsonSummary(summary, code, cycle) + '\n');
     return code;
   }
 
