@@ -48,6 +48,7 @@ export type ConfigReason =
   | 'invalid-name'
   | 'invalid-toml'
   | 'invalid-zip-level'
+  | 'layer-region'
   | 'local-requirement-not-a-project'
   | 'local-requirement-not-an-archive'
   | 'local-requirement-not-found'
@@ -74,6 +75,7 @@ export type ConfigReason =
   | 'no-config'
   | 'no-functions'
   | 'no-pyproject'
+  | 'not-a-layer'
   | 'not-a-python-project'
   | 'offline-deploy'
   | 'pip-constraint-not-found'
@@ -98,9 +100,11 @@ export type ConfigReason =
   | 'unknown-dependency'
   | 'unknown-function'
   | 'unknown-key'
+  | 'unknown-layer'
   | 'unknown-python-runtime'
   | 'unknown-target'
   | 'unset-variable'
+  | 'unzipped-too-large'
   | 'watch-dry-run'
   | 'watch-question';
 
