@@ -9,6 +9,7 @@ import {
   planDeploy,
   sendsCode,
   type DeployPlan,
+  type PlanZip,
   type RemoteState,
 } from '../src/index.js';
 import { functionConfig } from './helpers.js';
@@ -54,7 +55,7 @@ const deployed = (extra: Partial<FunctionConfiguration> = {}): RemoteState => ({
 const plan = (
   remote: RemoteState,
   extra: Record<string, unknown> = {},
-  options: { artifact?: LambdaArtifact; zip?: typeof ZIP } = {},
+  options: { artifact?: LambdaArtifact; zip?: PlanZip } = {},
 ): DeployPlan =>
   planDeploy(
     config({ role: ROLE, runtime: 'python3.12', handler: 'app.handler', ...extra }),
