@@ -85,11 +85,11 @@ export function publishLayerTarget(a: PublishTargetArgs): TargetDefinition {
   const where = a.region ? ` in ${a.region}` : '';
   const zipOf = (deps: Parameters<typeof zipDependency>[0]) =>
     zipDependency(deps, zipKey, `layer ${a.layer}`, zipKey);
-  const clients = async () => {
+  const clients = async (maxAttempts?: number) => {
     const { createClients } = await import('./clients.js');
     return createClients(
       { functionName: a.layer, ...(a.region ? { region: a.region } : {}) },
-      { env: a.env },
+      { env: a.env, ...(maxAttempts !== undefined ? { maxAttempts } : {}) },
     );
   };
   return {
@@ -149,7 +149,9 @@ export function publishLayerTarget(a: PublishTargetArgs): TargetDefinition {
           onRetry: (r) =>
             ctx.log('info', `${r.what}: ${r.why} (${r.error}); retrying in ${r.delayMs} ms`),
         });
-      const c = await clients();
+      // One attempt per SDK call: PublishLayerVersion is not idempotent, so retries are lbuild's
+      // own, which first look whether the lost attempt made the version.
+      const c = await clients(1);
       try {
         const latest = await readLatestLayerVersion(c, a.layer, { signal: ctx.signal, run });
         const done = (version: LayerVersion, summary: string) => ({

@@ -19,7 +19,7 @@ import {
   type Plugin,
   type TargetDefinition,
 } from '@lbuild/core';
-import { makeZip, startLambdaEmulator } from '@lbuild/lambda-emulator';
+import { faults, makeZip, startLambdaEmulator } from '@lbuild/lambda-emulator';
 import type { LambdaEmulator } from '@lbuild/lambda-emulator';
 import { createLambdaDeployPlugin } from '../src/index.js';
 import { useLocalAws } from './helpers.js';
@@ -260,6 +260,15 @@ describe('a [layer.NAME] in layers', () => {
     expect((await build(['api:upload'], 'query')).status).toBe('ok');
     await deploy();
     expect(mutations()).toEqual([]);
+  });
+
+  test('a publish whose answer is lost is not made twice', async () => {
+    await config();
+    emu.injectFault({ operation: 'PublishLayerVersion', fault: faults.drop('after') });
+    await deploy();
+    expect(emu.countCalls('PublishLayerVersion')).toBe(1);
+    expect(emu.layerCode('deps', 2)).toBeUndefined();
+    expect(layersOf()).toEqual([`${LAYER_ARN}:deps:1`]);
   });
 
   test('a newer version with the same zip (published elsewhere) is adopted, not published again', async () => {
