@@ -51,6 +51,7 @@ export type ConfigReason =
   | 'invalid-toml'
   | 'invalid-zip-level'
   | 'invoke-mode'
+  | 'layer-region'
   | 'layer-without-dependencies'
   | 'local-requirement-not-a-project'
   | 'local-requirement-not-an-archive'
@@ -78,6 +79,7 @@ export type ConfigReason =
   | 'no-config'
   | 'no-functions'
   | 'no-pyproject'
+  | 'not-a-layer'
   | 'not-a-python-project'
   | 'offline-deploy'
   | 'pip-constraint-not-found'
@@ -102,9 +104,11 @@ export type ConfigReason =
   | 'unknown-dependency'
   | 'unknown-function'
   | 'unknown-key'
+  | 'unknown-layer'
   | 'unknown-python-runtime'
   | 'unknown-target'
   | 'unset-variable'
+  | 'unzipped-too-large'
   | 'watch-dry-run'
   | 'watch-question';
 

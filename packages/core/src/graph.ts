@@ -41,6 +41,8 @@ export class TargetGraph {
     for (const def of targets.values()) {
       for (const dep of def.deps) {
         if (!targets.has(dep)) {
+          const said = def.missingDependency?.(dep, targets);
+          if (said) throw new LbuildError(said);
           const suggestion = closest(dep, [...targets.keys()]);
           throw configError(
             'unknown-dependency',

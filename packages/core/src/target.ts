@@ -1,4 +1,4 @@
-import type { SourceLocation } from './failure.js';
+import type { Failure, SourceLocation } from './failure.js';
 import type { FileRecord } from './file-state.js';
 import type { TargetKey } from './key.js';
 
@@ -141,6 +141,15 @@ export interface TargetDefinition {
    * `-n` included, before anything runs. Throws an LbuildError.
    */
   checkDependencies?: (deps: ReadonlyMap<TargetKey, TargetDefinition>) => void;
+  /**
+   * Says, in the config's words, why a dependency that is not a target is missing (a name that
+   * should be a table of another plugin), instead of the engine's generic message. Gets every
+   * target of the graph, for the hint; undefined keeps the generic message.
+   */
+  missingDependency?: (
+    dep: TargetKey,
+    targets: ReadonlyMap<TargetKey, TargetDefinition>,
+  ) => Failure | undefined;
   /**
    * A check beyond the trace, for state that lives outside the project (a deployed function).
    * Returns a reason when running the target would change something, undefined when it would

@@ -22,6 +22,7 @@ import {
   sendsCode,
   type CreatePlan,
   type DeployPlan,
+  type PlanLayer,
   type RemoteState,
   type UpdatePlan,
 } from './plan.js';
@@ -90,6 +91,17 @@ export interface DeployArgs {
    */
   artifact?: LambdaArtifact;
   zipPath: string;
+  /** The zip's entries' total size: with layers, counted against Lambda's unzipped limit. */
+  unzippedSize?: number;
+  /**
+   * The function's `layers` as version ARNs (see PlanLayer): set as its Layers where they differ.
+   * Undefined: lbuild.toml sets no layers, and the function keeps its own.
+   */
+  layers?: PlanLayer[];
+  /** The project's layer zips, where the handler check also looks for the module. */
+  layerZips?: { label: string; path: string }[];
+  /** Layer ARNs the handler check cannot look into. */
+  unseenLayers?: string[];
   /** SHA-256 of the zip, hex (names the S3 object). */
   sha256Hex: string;
   /** SHA-256 of the zip, base64 of the raw digest: what Lambda reports as CodeSha256. */
@@ -116,6 +128,8 @@ export interface DeployResult {
   created: boolean;
   /** Config keys (lbuild.toml spelling) that were (or would be) changed. */
   configChanged: string[];
+  /** The function's Layers after the deploy, when lbuild.toml sets them. */
+  layers?: string[];
   dryRun: boolean;
 }
 
@@ -218,11 +232,16 @@ class Deployer {
     return planDeploy(
       this.cfg,
       remote,
-      { sha256Base64: this.a.sha256Base64, size: this.size },
+      {
+        sha256Base64: this.a.sha256Base64,
+        size: this.size,
+        ...(this.a.unzippedSize !== undefined ? { unzippedSize: this.a.unzippedSize } : {}),
+      },
       {
         artifact: this.a.artifact,
         now: this.now,
         checkHandler: this.a.options?.checkHandler !== false,
+        layers: this.a.layers,
       },
     );
   }
@@ -306,7 +325,10 @@ class Deployer {
 
   private async checkHandler(handler: string, runtime: string | undefined): Promise<void> {
     this.emit('check-handler', `checking handler ${handler} in the zip`);
-    const check = await checkHandlerInZip(this.a.zipPath, handler, runtime);
+    const check = await checkHandlerInZip(this.a.zipPath, handler, runtime, {
+      ...(this.a.layerZips ? { zips: this.a.layerZips } : {}),
+      ...(this.a.unseenLayers ? { unseen: this.a.unseenLayers } : {}),
+    });
     if (!check.ok) throw new LbuildError(check.failure);
   }
 
@@ -326,6 +348,7 @@ class Deployer {
       `creating ${this.fn} (${formatBytes(this.size)}, ${plan.via === 'zip' ? 'direct' : 'through S3'})`,
     );
     const c = this.cfg;
+    const layers = plan.layers !== undefined ? this.layerArns() : undefined;
     const command = new CreateFunctionCommand({
       FunctionName: this.fn,
       Role: c.role,
@@ -340,6 +363,7 @@ class Deployer {
       ...(c.description !== undefined ? { Description: c.description } : {}),
       ...(plan.architecture !== undefined ? { Architectures: [plan.architecture] } : {}),
       ...(c.environment !== undefined ? { Environment: { Variables: c.environment } } : {}),
+      ...(layers !== undefined ? { Layers: layers } : {}),
     });
     try {
       await this.retrying(
@@ -440,6 +464,7 @@ class Deployer {
       remote = await this.withPrecondition(remote, 'configuration update', async (current) => {
         const now = this.replan(current);
         if (now.settings.length === 0) return current;
+        if (now.configuration.Layers !== undefined) this.layerArns();
         this.emit(
           'update-config',
           `changing ${now.settings.map((s) => s.key).join(', ')} of ${this.fn}`,
@@ -515,6 +540,20 @@ class Deployer {
     }
   }
 
+  /** The Layers to set: every project layer has its version by now (its publish ran first). */
+  private layerArns(): string[] {
+    return (this.a.layers ?? []).map((layer) => {
+      if (layer.arn === undefined) {
+        throw new LbuildError({
+          reason: 'internal-error',
+          kind: 'internal',
+          message: `${layer.label} has no published version to give ${this.fn}`,
+        });
+      }
+      return layer.arn;
+    });
+  }
+
   private checkSha(after: FunctionConfiguration): void {
     if (after.CodeSha256 !== this.a.sha256Base64) {
       throw buildError(
@@ -574,6 +613,9 @@ class Deployer {
       revisionId: remote.RevisionId ?? '',
       ...others,
       ...(version !== undefined ? { version } : {}),
+      ...(this.cfg.layers !== undefined
+        ? { layers: (remote.Layers ?? []).map((l) => l.Arn ?? '') }
+        : {}),
       dryRun: false,
     };
   }

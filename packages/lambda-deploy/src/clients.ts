@@ -3,6 +3,19 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { regionOfArn } from './config.js';
 import type { FunctionConfig } from './config.js';
 
+/**
+ * Settings outside lbuild.toml that choose *where* a deploy goes. A different profile, region
+ * or endpoint is a different function, so they enter the fingerprint (as hashes only).
+ */
+export const DESTINATION_ENV = [
+  'AWS_PROFILE',
+  'AWS_REGION',
+  'AWS_DEFAULT_REGION',
+  'AWS_ENDPOINT_URL',
+  'AWS_ENDPOINT_URL_LAMBDA',
+  'AWS_ENDPOINT_URL_S3',
+];
+
 /** The AWS clients a deploy uses. */
 export interface DeployClients {
   lambda: LambdaClient;

@@ -27,6 +27,13 @@ const REGION_RE = /^[a-z]{2}((-gov)|(-iso[a-z]?))?-[a-z]+-\d{1}$/;
 const BUCKET_RE = /^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const HANDLER_RE = /^[A-Za-z_][A-Za-z0-9_]*([./][A-Za-z_][A-Za-z0-9_]*)*\.[A-Za-z_][A-Za-z0-9_]*$/;
 const ENV_KEY_RE = /^[a-zA-Z][a-zA-Z0-9_]+$/;
+/** A layer version ARN: arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION. */
+const LAYER_VERSION_ARN_RE =
+  /^arn:aws[a-zA-Z-]*:lambda:([a-z]{2}((-gov)|(-iso[a-z]?))?-[a-z]+-\d{1}):(\d{12}):layer:([a-zA-Z0-9_-]{1,64}):([1-9][0-9]*)$/;
+/** A `[layer.NAME]` table name that is also a valid Lambda layer name. */
+const LAYER_NAME_RE = /^[a-zA-Z0-9_-]{1,64}$/;
+/** Lambda's own limit on the layers of one function. */
+export const MAX_FUNCTION_LAYERS = 5;
 /** Environment variables Lambda sets itself and refuses in a function's configuration. */
 const RESERVED_ENV = new Set([
   '_HANDLER',
@@ -57,6 +64,33 @@ const got = (value: unknown): string =>
     : Array.isArray(value)
       ? 'a list'
       : typeof value;
+
+/** One entry of `layers`: a `[layer.NAME]` of this project, or a layer version ARN used as is. */
+export type LayerRef =
+  { kind: 'table'; name: string } | { kind: 'arn'; arn: string; region: string; layerName: string };
+
+/** Reads one `layers` entry (validated by the schema). */
+export function parseLayerRef(value: string): LayerRef {
+  const arn = LAYER_VERSION_ARN_RE.exec(value);
+  if (arn) return { kind: 'arn', arn: value, region: arn[1] ?? '', layerName: arn[6] ?? '' };
+  return { kind: 'table', name: value };
+}
+
+/** Why a `layers` entry is not acceptable, or undefined when it is. */
+function layerRefProblem(value: string): string | undefined {
+  if (value.startsWith('arn:')) {
+    return LAYER_VERSION_ARN_RE.test(value)
+      ? undefined
+      : `layers entry ${show(value)} is not a layer version ARN: write arn:aws:lambda:REGION:ACCOUNT_ID:layer:NAME:VERSION (with the version number)`;
+  }
+  return LAYER_NAME_RE.test(value)
+    ? undefined
+    : `layers entry ${show(value)} is neither a [layer.NAME] table usable as a Lambda layer name (1 to 64 letters, digits, hyphens or underscores) nor a layer version ARN`;
+}
+
+/** The layer a ref stands for in Lambda, to find two versions of one layer. */
+const layerIdentity = (ref: LayerRef): string =>
+  ref.kind === 'table' ? `table:${ref.name}` : `arn:${ref.arn.replace(/:[0-9]+$/, '')}`;
 
 /** Why a function-name value is not acceptable, or undefined when it is. */
 export function functionNameProblem(value: string): string | undefined {
@@ -287,6 +321,45 @@ export const FunctionTableSchema = z.strictObject({
   environment: z.optional(
     doc(environmentSchema, "Environment variables; when set, they replace the function's."),
   ),
+  layers: z.optional(
+    doc(
+      z
+        .array(
+          z.string({
+            error: (issue) => `layers entries must be strings (got ${got(issue.input)})`,
+          }),
+          { error: (issue) => `layers must be a list of names and ARNs (got ${got(issue.input)})` },
+        )
+        .check(
+          z.maxLength(MAX_FUNCTION_LAYERS, {
+            error: (issue) =>
+              `layers has ${Array.isArray(issue.input) ? issue.input.length : '?'} entries: Lambda allows at most ${MAX_FUNCTION_LAYERS} layers per function`,
+          }),
+          z.superRefine((list, ctx) => {
+            const seen = new Map<string, string>();
+            list.forEach((value, index) => {
+              const problem = layerRefProblem(value);
+              if (problem !== undefined) {
+                ctx.addIssue({ code: 'custom', path: [index], input: value, message: problem });
+                return;
+              }
+              const identity = layerIdentity(parseLayerRef(value));
+              const before = seen.get(identity);
+              if (before !== undefined) {
+                ctx.addIssue({
+                  code: 'custom',
+                  path: [index],
+                  input: value,
+                  message: `layers names the same layer twice (${show(before)} and ${show(value)}): Lambda allows one version of a layer per function`,
+                });
+              }
+              seen.set(identity, value);
+            });
+          }),
+        ),
+      "Layers, in the order Lambda loads them: [layer.NAME] tables of this project (published when their zip changes) or layer version ARNs used as they are. When set, they replace the function's.",
+    ),
+  ),
 });
 
 /** The table as parsed by {@link FunctionTableSchema} (kebab-case keys). */
@@ -313,6 +386,8 @@ export interface FunctionConfig {
   publish: boolean;
   directUploadLimit: number;
   environment?: Record<string, string>;
+  /** `layers` as written: `[layer.NAME]` names and layer version ARNs (see parseLayerRef). */
+  layers?: string[];
 }
 
 export interface ConfigIssue {
@@ -342,6 +417,8 @@ const HINTS: Record<string, string> = {
   publish: 'publish = true publishes a version after each deploy',
   'direct-upload-limit': `leave it out for ${DEFAULT_DIRECT_UPLOAD_LIMIT} (50 MB)`,
   environment: 'e.g. environment = { LOG_LEVEL = "info" }',
+  layers:
+    'e.g. layers = ["deps", "arn:aws:lambda:us-east-1:123456789012:layer:other:3"]: names of [layer.NAME] tables, or layer version ARNs',
 };
 
 /** Resolves a parsed table into a {@link FunctionConfig}. */
@@ -365,6 +442,7 @@ export function toFunctionConfig(name: string, table: FunctionTable): FunctionCo
   if (table.architecture !== undefined) config.architecture = table.architecture;
   if (table['s3-bucket'] !== undefined) config.s3Bucket = table['s3-bucket'];
   if (table.environment !== undefined) config.environment = { ...table.environment };
+  if (table.layers !== undefined) config.layers = [...table.layers];
   return config;
 }
 
@@ -440,6 +518,17 @@ export function validateFunctionConfig(name: string, raw: unknown): ValidateResu
       hint: 'remove region, or make it match the ARN',
     });
   }
+  const functionRegion = config.region ?? arnRegion;
+  (config.layers ?? []).forEach((value, index) => {
+    const ref = parseLayerRef(value);
+    if (ref.kind === 'arn' && functionRegion !== undefined && ref.region !== functionRegion) {
+      issues.push({
+        key: `layers.${index}`,
+        message: `layer ${ref.arn} is in ${ref.region}, but the function is in ${functionRegion}: Lambda only uses layers of the function's region`,
+        hint: `use the layer's version ARN in ${functionRegion}`,
+      });
+    }
+  });
   if (issues.length > 0) return { ok: false, issues };
   return { ok: true, config };
 }

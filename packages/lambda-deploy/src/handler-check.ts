@@ -19,17 +19,37 @@ export type HandlerCheck =
 const MAX_SOURCE_BYTES = 8 * 1024 * 1024;
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** Layers the handler's module may come from. */
+export interface HandlerLayers {
+  /** Zips of the project's layers, in the function's order: their modules are under `python/`. */
+  zips?: { label: string; path: string }[];
+  /** Layers lbuild cannot look into (version ARNs): a module not found may be in one of them. */
+  unseen?: string[];
+}
+
+/** Where Lambda's Python runtimes put a layer's `python/` folders on sys.path (under /opt). */
+function layerModuleRoots(entries: Iterable<string>): string[] {
+  const roots = new Set<string>(['python/']);
+  for (const name of entries) {
+    const site = /^(python\/lib\/python3\.\d+\/site-packages\/)/.exec(name)?.[1];
+    if (site) roots.add(site);
+  }
+  return [...roots];
+}
+
 /**
  * Checks, without any network, that a Python handler `a.b.c.fn` exists in a zip: a module
  * `a/b/c.py` (or a package `a/b/c/__init__.py`, a compiled extension `a/b/c.*.so`, or
  * sourceless `a/b/c.pyc`) and, for a `.py` source, a top-level binding of `fn` (`def`,
  * `async def`, assignment, class or import). A failure names what is missing and what is there.
- * Runtimes other than Python are not checked.
+ * Runtimes other than Python are not checked. With `layers`, a module the zip does not have
+ * may come from a layer's `python/` folder, as Lambda puts it on sys.path after the code.
  */
 export async function checkHandlerInZip(
   zipPath: string,
   handler: string,
   runtime?: string,
+  layers: HandlerLayers = {},
 ): Promise<HandlerCheck> {
   if (runtime !== undefined && !runtime.startsWith('python')) {
     return {
@@ -58,39 +78,18 @@ export async function checkHandlerInZip(
     const entries = new Map<string, Entry>();
     for await (const entry of zip.eachEntry()) entries.set(entry.fileName, entry);
 
-    const source = entries.get(`${modulePath}.py`) ?? entries.get(`${modulePath}/__init__.py`);
-    if (source) {
-      const text = await readText(zip, source);
-      const found = findBinding(text, fn);
-      if (found.kind === 'found') return { ok: true, moduleFile: source.fileName };
-      if (found.kind === 'maybe')
-        return { ok: true, moduleFile: source.fileName, note: found.note };
-      const defined = topLevelNames(text);
-      const functions = defined.filter((d) => d.def).map((d) => d.name);
-      const names = defined.map((d) => d.name);
-      const suggestion = closest(fn, functions) ?? closest(fn, names) ?? caseInsensitive(fn, names);
-      const what =
-        functions.length > 0
-          ? ` (functions defined there: ${list(functions)})`
-          : ' (it defines no top-level functions)';
-      return fail(
-        'handler-not-found',
-        `handler "${handler}": ${source.fileName} in ${zipName} has no top-level function ${fn}${what}`,
-        suggestion !== undefined
-          ? `did you mean handler = "${modulePart}.${suggestion}"?`
-          : `define def ${fn}(event, context): in ${source.fileName}, or point handler at a function that exists`,
-      );
+    const module = { handler, modulePart, modulePath, fn };
+    const inZip = await findModule(zip, entries, '', zipName, module);
+    if (inZip) return inZip;
+    for (const layer of layers.zips ?? []) {
+      const found = await findInLayer(layer, module);
+      if (found) return found;
     }
-    const extension = [...entries.keys()].find(
-      (name) =>
-        name === `${modulePath}.pyc` ||
-        new RegExp(`^${escapeRe(modulePath)}(\\.[^/]+)?\\.so$`).test(name),
-    );
-    if (extension !== undefined) {
+    if (layers.unseen?.length) {
       return {
         ok: true,
-        moduleFile: extension,
-        note: `${extension} is compiled: function ${fn} not checked`,
+        moduleFile: '',
+        note: `module ${moduleName} is not in ${zipName}${layers.zips?.length ? ' or its layers' : ''}; it may come from ${layers.unseen.join(', ')} (not checked)`,
       };
     }
 
@@ -111,14 +110,93 @@ export async function checkHandlerInZip(
           ? `Python modules at the top of the zip: ${list(top)}`
           : `${zipName} has no Python modules at its top level`;
     }
+    const inLayers = layers.zips?.length
+      ? ` or under python/ in ${layers.zips.map((l) => l.label).join(', ')}`
+      : '';
     return fail(
       'handler-not-found',
-      `handler "${handler}": module ${moduleName} is not in ${zipName} (looked for ${modulePath}.py, ${modulePath}/__init__.py and ${modulePath}.*.so)`,
+      `handler "${handler}": module ${moduleName} is not in ${zipName}${inLayers} (looked for ${modulePath}.py, ${modulePath}/__init__.py and ${modulePath}.*.so)`,
       hint,
     );
   } finally {
     zip.close();
   }
+}
+
+interface ModuleQuery {
+  handler: string;
+  modulePart: string;
+  modulePath: string;
+  fn: string;
+}
+
+/** Looks for the handler's module in a layer zip's module roots; undefined when it is not there. */
+async function findInLayer(
+  layer: { label: string; path: string },
+  module: ModuleQuery,
+): Promise<HandlerCheck | undefined> {
+  const zip = await yauzl.openPromise(layer.path, { lazyEntries: true, autoClose: false });
+  try {
+    const entries = new Map<string, Entry>();
+    for await (const entry of zip.eachEntry()) entries.set(entry.fileName, entry);
+    for (const root of layerModuleRoots(entries.keys())) {
+      const found = await findModule(zip, entries, root, layer.label, module);
+      if (found) return found;
+    }
+    return undefined;
+  } finally {
+    zip.close();
+  }
+}
+
+/**
+ * The module `prefix + modulePath` in a zip: checked for the function when it is a source, taken
+ * on trust when compiled; undefined when the zip does not have it.
+ */
+async function findModule(
+  zip: ZipFile,
+  entries: Map<string, Entry>,
+  prefix: string,
+  zipName: string,
+  { handler, modulePart, modulePath, fn }: ModuleQuery,
+): Promise<HandlerCheck | undefined> {
+  const path = `${prefix}${modulePath}`;
+  const where = (file: string) => (prefix === '' ? file : `${file} in ${zipName}`);
+  const source = entries.get(`${path}.py`) ?? entries.get(`${path}/__init__.py`);
+  if (source) {
+    const text = await readText(zip, source);
+    const found = findBinding(text, fn);
+    if (found.kind === 'found') return { ok: true, moduleFile: where(source.fileName) };
+    if (found.kind === 'maybe')
+      return { ok: true, moduleFile: where(source.fileName), note: found.note };
+    const defined = topLevelNames(text);
+    const functions = defined.filter((d) => d.def).map((d) => d.name);
+    const names = defined.map((d) => d.name);
+    const suggestion = closest(fn, functions) ?? closest(fn, names) ?? caseInsensitive(fn, names);
+    const what =
+      functions.length > 0
+        ? ` (functions defined there: ${list(functions)})`
+        : ' (it defines no top-level functions)';
+    return fail(
+      'handler-not-found',
+      `handler "${handler}": ${source.fileName} in ${zipName} has no top-level function ${fn}${what}`,
+      suggestion !== undefined
+        ? `did you mean handler = "${modulePart}.${suggestion}"?`
+        : `define def ${fn}(event, context): in ${source.fileName}, or point handler at a function that exists`,
+    );
+  }
+  const extension = [...entries.keys()].find(
+    (name) =>
+      name === `${path}.pyc` || new RegExp(`^${escapeRe(path)}(\\.[^/]+)?\\.so$`).test(name),
+  );
+  if (extension !== undefined) {
+    return {
+      ok: true,
+      moduleFile: where(extension),
+      note: `${extension} is compiled: function ${fn} not checked`,
+    };
+  }
+  return undefined;
 }
 
 function fail(

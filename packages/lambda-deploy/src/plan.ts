@@ -2,7 +2,7 @@ import type { FunctionConfiguration } from '@aws-sdk/client-lambda';
 import { configError, formatBytes, LbuildError } from '@lbuild/core';
 import type { LambdaArchitecture, LambdaArtifact, PythonRuntime } from '@lbuild/lambda-runtimes';
 import { effectiveRuntime, refuseRemoteMismatch, runtimeLifecycle } from './bundle-match.js';
-import type { FunctionConfig } from './config.js';
+import { parseLayerRef, type FunctionConfig } from './config.js';
 
 /**
  * What a deploy would change in Lambda, decided in one place from the config, what Lambda
@@ -21,6 +21,24 @@ export interface PlanZip {
   /** Base64 of its raw SHA-256: what Lambda reports as CodeSha256. */
   sha256Base64: string;
   size: number;
+  /** Its files' total size, when known: with layers, counted against Lambda's unzipped limit. */
+  unzippedSize?: number | undefined;
+}
+
+/** Lambda's limit on a function's code and all its layers, unzipped (250 MB). */
+export const LAMBDA_MAX_UNZIPPED_BYTES = 262_144_000;
+
+/** One entry of the function's `layers`, as the deploy will set it. */
+export interface PlanLayer {
+  /** How messages name it: `layer deps`, or the ARN as written. */
+  label: string;
+  /**
+   * The layer version ARN the function gets; undefined for a layer of the project whose new
+   * version is still to be published (its ARN is known once it is).
+   */
+  arn: string | undefined;
+  /** Unzipped size of a layer of the project (its zip's value); unknown for an ARN. */
+  unzippedSize?: number | undefined;
 }
 
 export interface PlanOptions {
@@ -30,11 +48,16 @@ export interface PlanOptions {
   now: Date;
   /** Check the function's own handler in a new zip when lbuild.toml sets none (default true). */
   checkHandler?: boolean;
+  /**
+   * The function's `layers` resolved to version ARNs, in order (see PlanLayer). Without it, ARNs
+   * in `layers` are used as written and each `[layer.NAME]` counts as still to be published.
+   */
+  layers?: PlanLayer[] | undefined;
 }
 
 /** A setting lbuild.toml sets that Lambda holds otherwise (architecture goes with the code). */
 export type SettingKey =
-  'handler' | 'runtime' | 'timeout' | 'memory' | 'role' | 'description' | 'environment';
+  'handler' | 'runtime' | 'timeout' | 'memory' | 'role' | 'description' | 'environment' | 'layers';
 
 export interface SettingChange {
   key: SettingKey;
@@ -49,6 +72,8 @@ export interface CreatePlan {
   runtime: PythonRuntime;
   architecture: LambdaArchitecture | undefined;
   via: 'zip' | 's3';
+  /** The Layers CreateFunction sets (undefined: lbuild.toml sets none). */
+  layers: string[] | undefined;
 }
 
 export interface UpdatePlan {
@@ -99,10 +124,59 @@ function sameVariables(a: Record<string, string>, b: Record<string, string>): bo
   return ka.length === kb.length && ka.every((k, i) => k === kb[i] && a[k] === b[k]);
 }
 
+/** The layers of `config` as the plan sets them: `layers` when given, else from the config. */
+export function planLayers(
+  config: FunctionConfig,
+  layers: PlanLayer[] | undefined,
+): PlanLayer[] | undefined {
+  if (config.layers === undefined) return undefined;
+  return (
+    layers ??
+    config.layers.map((value) => {
+      const ref = parseLayerRef(value);
+      return ref.kind === 'arn'
+        ? { label: ref.arn, arn: ref.arn }
+        : { label: `layer ${ref.name}`, arn: undefined };
+    })
+  );
+}
+
+/** How `describePlan` shows a layer: its ARN, or what is still to be published. */
+const layerShown = (layer: PlanLayer): string => layer.arn ?? `${layer.label} (a new version)`;
+
+/**
+ * Refuses a function whose code and layers together are over Lambda's unzipped limit: Lambda
+ * counts them together. A layer given by ARN cannot be counted (Lambda reports only its zipped
+ * size), so the message says it was left out; Lambda itself still checks the total.
+ */
+export function checkUnzippedLimit(
+  config: FunctionConfig,
+  zip: PlanZip,
+  layers: PlanLayer[] | undefined,
+): void {
+  if (layers === undefined || layers.length === 0 || zip.unzippedSize === undefined) return;
+  const counted = layers.filter((l) => l.unzippedSize !== undefined);
+  const total = counted.reduce((n, l) => n + (l.unzippedSize ?? 0), zip.unzippedSize);
+  if (total <= LAMBDA_MAX_UNZIPPED_BYTES) return;
+  const parts = [
+    `bundle ${config.bundle} ${formatBytes(zip.unzippedSize)}`,
+    ...counted.map((l) => `${l.label} ${formatBytes(l.unzippedSize ?? 0)}`),
+  ];
+  const unknown = layers.filter((l) => l.unzippedSize === undefined).map((l) => l.label);
+  throw configError(
+    'unzipped-too-large',
+    `[function.${config.name}] is ${formatBytes(total)} unzipped with its layers (${parts.join(', ')}${unknown.length ? `; not counted: ${unknown.join(', ')}` : ''}), over Lambda's limit of ${formatBytes(LAMBDA_MAX_UNZIPPED_BYTES)} (${LAMBDA_MAX_UNZIPPED_BYTES} bytes) for a function and all its layers`,
+    {
+      hint: 'leave files out with exclude in the bundle or layer tables (lbuild size shows what takes the room), or move dependencies into fewer layers',
+    },
+  );
+}
+
 /** Settings lbuild.toml sets whose value Lambda holds otherwise, in lbuild.toml's spelling. */
 export function settingChanges(
   config: FunctionConfig,
   remote: FunctionConfiguration,
+  layers?: PlanLayer[],
 ): { settings: SettingChange[]; configuration: Record<string, unknown> } {
   const settings: SettingChange[] = [];
   const configuration: Record<string, unknown> = {};
@@ -124,6 +198,16 @@ export function settingChanges(
     settings.push({ key: 'environment', remote: variables, configured: config.environment });
     configuration.Environment = { Variables: config.environment };
   }
+  // Lambda reports no Layers for a function without layers; their order matters.
+  const wanted = planLayers(config, layers);
+  const current = (remote.Layers ?? []).map((l) => l.Arn ?? '');
+  if (
+    wanted !== undefined &&
+    (wanted.length !== current.length || wanted.some((l, i) => l.arn !== current[i]))
+  ) {
+    settings.push({ key: 'layers', remote: current, configured: wanted.map(layerShown) });
+    configuration.Layers = wanted.map((l) => l.arn);
+  }
   return { settings, configuration };
 }
 
@@ -141,6 +225,8 @@ export function planDeploy(
 ): DeployPlan {
   const fn = config.functionName;
   const { artifact } = options;
+  const layers = planLayers(config, options.layers);
+  checkUnzippedLimit(config, zip, layers);
   if (!remote.exists) {
     const runtime = effectiveRuntime(config, artifact);
     const missing = (['role', 'runtime', 'handler'] as const).filter((k) =>
@@ -162,6 +248,7 @@ export function planDeploy(
       runtime,
       architecture: config.architecture ?? artifact?.architecture,
       via: plannedVia(config, zip.size),
+      layers: layers?.map(layerShown),
     };
   }
   const c = remote.configuration;
@@ -197,7 +284,7 @@ export function planDeploy(
     code,
     architecture,
     via: code || architecture ? plannedVia(config, zip.size) : 'none',
-    ...settingChanges(config, c),
+    ...settingChanges(config, c, layers),
     busy: c.State === 'Pending' || c.LastUpdateStatus === 'InProgress',
     failed: c.State === 'Failed' ? (c.StateReason ?? 'no reason given') : undefined,
     handlerCheck,
@@ -241,7 +328,8 @@ export function describePlan(plan: DeployPlan): string[] {
         if (configured[key] !== remote[key]) lines.push(`environment ${key} differs`);
       }
     } else {
-      lines.push(`${s.key} differs: remote ${shown(s.remote)}, configured ${shown(s.configured)}`);
+      const verb = s.key === 'layers' ? 'differ' : 'differs';
+      lines.push(`${s.key} ${verb}: remote ${shown(s.remote)}, configured ${shown(s.configured)}`);
     }
   }
   if (plan.architecture) {

@@ -1,6 +1,5 @@
 import {
   LbuildError,
-  buildError,
   definePlugin,
   type Json,
   type PluginEntry,
@@ -11,38 +10,31 @@ import {
 import { lambdaArtifactOf } from '@lbuild/lambda-runtimes';
 import type { DeployTuning } from './apply.js';
 import { configMismatches } from './bundle-match.js';
+import { DESTINATION_ENV } from './clients.js';
 import {
   FunctionTableSchema,
   toFunctionConfig,
   type FunctionConfig,
   type FunctionTable,
 } from './config.js';
+import {
+  functionLayers,
+  layerDeps,
+  layerMismatches,
+  layerZips,
+  missingLayer,
+  publishTargets,
+  resolveLayers,
+  unseenLayers,
+  type FunctionLayer,
+} from './function-layers.js';
+import { zipDependency } from './zip-dep.js';
 
 /** The key of a function's upload target: `lbuild deploy api` runs `api:upload`. */
 export const uploadKey = (name: string): string => `${name}:upload`;
 
 /** The key of a function's handler check, built by a plain `lbuild`: `api:handler`. */
 export const handlerCheckKey = (name: string): string => `${name}:handler`;
-
-/** What the zip target of a bundle records about its zip (see python-lambda's zip target). */
-interface ZipValue {
-  sha256: string;
-  codeSha256: string;
-  size: number;
-}
-
-/**
- * Settings outside lbuild.toml that choose *where* a deploy goes. A different profile, region
- * or endpoint is a different function, so they enter the fingerprint (as hashes only).
- */
-const DESTINATION_ENV = [
-  'AWS_PROFILE',
-  'AWS_REGION',
-  'AWS_DEFAULT_REGION',
-  'AWS_ENDPOINT_URL',
-  'AWS_ENDPOINT_URL_LAMBDA',
-  'AWS_ENDPOINT_URL_S3',
-];
 
 /** What the caller (the CLI) decides for deploys; the library reads no environment variable. */
 export interface LambdaDeployPluginOptions {
@@ -59,18 +51,26 @@ export interface LambdaDeployPluginOptions {
  * `[function.NAME]` → NAME:upload (and, with a handler, NAME:handler), on top of the bundle's zip
  * (taken by key, so any plugin that makes a `<bundle>:zip` with a `{ sha256, codeSha256 }` value
  * can be deployed; a zip that describes its Lambda runtime in its `artifact` is also checked
- * against the function's runtime and architecture).
+ * against the function's runtime and architecture). Each `[layer.NAME]` in `layers` adds its
+ * zip and a publish target (LAYER:publish, see publish-layer.ts) to the upload.
  */
 export function createLambdaDeployPlugin(options: LambdaDeployPluginOptions = {}) {
   return definePlugin<FunctionTable>({
     table: 'function',
     description: 'An AWS Lambda function: uploads its bundle zip only when the CodeSha256 differs.',
     schema: FunctionTableSchema,
-    targets(entry) {
+    targets(entry, table) {
       const config = toFunctionConfig(entry.name, entry.config);
-      const targets = [uploadTarget(config, entry, options)];
+      const layers = functionLayers(config, entry);
+      const targets = [
+        ...publishTargets(config, layers, table, {
+          env: options.env ?? {},
+          tuning: options.tuning,
+        }),
+        uploadTarget(config, entry, layers, options),
+      ];
       if (config.handler !== undefined) {
-        targets.push(handlerCheckTarget(config, config.handler, entry.location('handler')));
+        targets.push(handlerCheckTarget(config, layers, config.handler, entry.location('handler')));
       }
       return { targets };
     },
@@ -86,14 +86,7 @@ function zipOf(
   config: FunctionConfig,
   deps: ReadonlyMap<string, { outputs: string[]; value: Json | undefined }>,
 ) {
-  const dep = deps.get(zipKeyOf(config));
-  const value = dep?.value as ZipValue | undefined;
-  const path = dep?.outputs[0];
-  if (!value?.codeSha256 || !path)
-    throw buildError('zip-missing', `the zip of bundle ${config.bundle} has no recorded hash`, {
-      hint: `build it: lbuild ${config.bundle}`,
-    });
-  return { path, value };
+  return zipDependency(deps, zipKeyOf(config), `bundle ${config.bundle}`, config.bundle);
 }
 
 /**
@@ -103,19 +96,25 @@ function zipOf(
  */
 function handlerCheckTarget(
   config: FunctionConfig,
+  layers: FunctionLayer[],
   handler: string,
   location: SourceLocation,
 ): TargetDefinition {
   return {
     key: handlerCheckKey(config.name),
     kind: 'check',
-    description: `check that handler ${handler} is in the zip of bundle ${config.bundle}`,
-    deps: [zipKeyOf(config)],
+    description: `check that handler ${handler} is in the zip of bundle ${config.bundle}${layers.length ? ' or its layers' : ''}`,
+    deps: [zipKeyOf(config), ...layerDeps(layers, false)],
     location,
-    recipe: () => ({ handler }),
+    missingDependency: missingLayer(config, layers),
+    // The layers' order decides which module Python imports.
+    recipe: () => ({ handler, ...(config.layers ? { layers: config.layers } : {}) }),
     run: async (ctx) => {
       const { checkHandlerInZip } = await import('./handler-check.js');
-      const check = await checkHandlerInZip(zipOf(config, ctx.deps).path, handler, config.runtime);
+      const check = await checkHandlerInZip(zipOf(config, ctx.deps).path, handler, config.runtime, {
+        zips: layerZips(layers, ctx.deps),
+        unseen: unseenLayers(layers),
+      });
       if (!check.ok) throw new LbuildError({ ...check.failure, location });
       return {
         summary: `handler ${handler}: ${check.moduleFile}${check.note ? ` (${check.note})` : ''}`,
@@ -127,6 +126,7 @@ function handlerCheckTarget(
 function uploadTarget(
   config: FunctionConfig,
   entry: PluginEntry<FunctionTable>,
+  layers: FunctionLayer[],
   options: LambdaDeployPluginOptions,
 ): TargetDefinition {
   const env = options.env ?? {};
@@ -145,15 +145,19 @@ function uploadTarget(
     description: `upload the zip of bundle ${config.bundle} to Lambda function ${config.functionName}${
       config.region ? ` in ${config.region}` : ''
     }${config.s3Bucket ? ` (through s3://${config.s3Bucket}/${config.s3Prefix} when over ${Math.round(config.directUploadLimit / 1048576)} MB)` : ''}`,
-    deps: [zipKey],
+    deps: [zipKey, ...layerDeps(layers, true)],
     buildByDefault: false,
     keepStampOnFailure: true,
     location,
-    // Before anything runs: the zip's wheels must suit the function's runtime and CPU.
+    missingDependency: missingLayer(config, layers),
+    // Before anything runs: the zip's and the layers' wheels must suit the function's runtime
+    // and CPU.
     checkDependencies: (deps) => {
       const artifact = artifactOf(deps);
-      if (artifact === undefined) return;
-      const [first, ...others] = configMismatches(config, artifact, (key) => entry.location(key));
+      const [first, ...others] = [
+        ...(artifact ? configMismatches(config, artifact, (key) => entry.location(key)) : []),
+        ...layerMismatches(config, layers, artifact, deps),
+      ];
       if (first) throw new LbuildError(others.length ? { ...first, others } : first);
     },
     recipe: () => ({
@@ -167,11 +171,18 @@ function uploadTarget(
       const { value } = zipOf(config, ctx.deps);
       const c = await clients();
       try {
+        const planLayers = await resolveLayers(
+          config,
+          layers,
+          ctx.deps,
+          () => Promise.resolve(c),
+          ctx.signal,
+        );
         const differences = await remoteDifferences(
           config,
           c,
-          { sha256Base64: value.codeSha256, size: value.size },
-          { signal: ctx.signal, artifact: artifactOf(ctx.deps) },
+          { sha256Base64: value.codeSha256, size: value.size, unzippedSize: value.unzippedSize },
+          { signal: ctx.signal, artifact: artifactOf(ctx.deps), layers: planLayers },
         );
         return differences.length ? differences.join('; ') : undefined;
       } finally {
@@ -184,10 +195,21 @@ function uploadTarget(
       const artifact = artifactOf(ctx.deps);
       const c = await clients();
       try {
+        const planLayers = await resolveLayers(
+          config,
+          layers,
+          ctx.deps,
+          () => Promise.resolve(c),
+          ctx.signal,
+        );
         const result = await deployFunction({
           config,
           ...(artifact ? { artifact } : {}),
+          ...(planLayers ? { layers: planLayers } : {}),
+          layerZips: layerZips(layers, ctx.deps),
+          unseenLayers: unseenLayers(layers),
           zipPath: zip.path,
+          ...(zip.value.unzippedSize !== undefined ? { unzippedSize: zip.value.unzippedSize } : {}),
           sha256Hex: zip.value.sha256,
           sha256Base64: zip.value.codeSha256,
           clients: c,
@@ -207,6 +229,7 @@ function uploadTarget(
             codeSha256: result.codeSha256,
             revisionId: result.revisionId,
             ...(result.version ? { version: result.version } : {}),
+            ...(result.layers ? { layers: result.layers } : {}),
           },
           summary: `${what}${settings}${result.version ? `; version ${result.version}` : ''}`,
         };

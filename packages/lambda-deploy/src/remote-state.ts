@@ -3,7 +3,13 @@ import type { LambdaArtifact } from '@lbuild/lambda-runtimes';
 import { errorName, sdkCause, toLbuildError } from './aws-errors.js';
 import type { DeployClients } from './clients.js';
 import type { FunctionConfig } from './config.js';
-import { describePlan, planDeploy, type RemoteState } from './plan.js';
+import {
+  describePlan,
+  planDeploy,
+  type PlanLayer,
+  type PlanZip,
+  type RemoteState,
+} from './plan.js';
 
 /** Runs one call; a deploy passes its retries, a question asks once. */
 export type CallRunner = <T>(what: string, attempt: () => Promise<T>) => Promise<T>;
@@ -54,11 +60,20 @@ export async function readRemote(
 export async function remoteDifferences(
   config: FunctionConfig,
   clients: DeployClients,
-  zip: { sha256Base64: string; size: number },
-  options: { signal?: AbortSignal; artifact?: LambdaArtifact | undefined; now?: Date } = {},
+  zip: PlanZip,
+  options: {
+    signal?: AbortSignal;
+    artifact?: LambdaArtifact | undefined;
+    now?: Date;
+    layers?: PlanLayer[] | undefined;
+  } = {},
 ): Promise<string[]> {
   const remote = await readRemote(config, clients, options.signal);
   return describePlan(
-    planDeploy(config, remote, zip, { artifact: options.artifact, now: options.now ?? new Date() }),
+    planDeploy(config, remote, zip, {
+      artifact: options.artifact,
+      now: options.now ?? new Date(),
+      layers: options.layers,
+    }),
   );
 }

@@ -191,7 +191,7 @@ describe('validateFunctionConfig', () => {
       {
         key: 'memory-size',
         message: 'unknown key memory-size in [function.api]',
-        hint: 'known keys: bundle, function-name, region, handler, runtime, timeout, memory, role, description, architecture, s3-bucket, s3-prefix, publish, direct-upload-limit, environment',
+        hint: 'known keys: bundle, function-name, region, handler, runtime, timeout, memory, role, description, architecture, s3-bucket, s3-prefix, publish, direct-upload-limit, environment, layers',
       },
     ]);
   });
@@ -224,6 +224,41 @@ describe('validateFunctionConfig', () => {
         'environment variable name "1A" is not allowed: Lambda wants a letter followed by letters, digits or underscores',
       ],
     ]);
+  });
+
+  test('layers: names of [layer.NAME] tables and version ARNs, checked as Lambda would', () => {
+    const arn = 'arn:aws:lambda:eu-west-1:123456789012:layer:other:3';
+    const ok = validateFunctionConfig('api', { bundle: 'api', layers: ['deps', arn] });
+    expect(ok.ok && ok.config.layers).toEqual(['deps', arn]);
+    expect(
+      issues('api', {
+        bundle: 'api',
+        layers: ['deps', 'arn:aws:lambda:eu-west-1:123456789012:layer:other', 'a.b', 'deps'],
+      }).map((i) => [i.key, i.message]),
+    ).toEqual([
+      [
+        'layers.1',
+        'layers entry "arn:aws:lambda:eu-west-1:123456789012:layer:other" is not a layer version ARN: write arn:aws:lambda:REGION:ACCOUNT_ID:layer:NAME:VERSION (with the version number)',
+      ],
+      [
+        'layers.2',
+        'layers entry "a.b" is neither a [layer.NAME] table usable as a Lambda layer name (1 to 64 letters, digits, hyphens or underscores) nor a layer version ARN',
+      ],
+      [
+        'layers.3',
+        'layers names the same layer twice ("deps" and "deps"): Lambda allows one version of a layer per function',
+      ],
+    ]);
+    expect(
+      issues('api', { bundle: 'api', layers: [arn, arn.replace(':3', ':4')] })[0]?.message,
+    ).toContain('names the same layer twice');
+    expect(
+      issues('api', { bundle: 'api', layers: ['a', 'b', 'c', 'd', 'e', 'f'] })[0]?.message,
+    ).toBe('layers has 6 entries: Lambda allows at most 5 layers per function');
+    expect(issues('api', { bundle: 'api', region: 'us-east-1', layers: [arn] })[0]).toMatchObject({
+      key: 'layers.0',
+      message: `layer ${arn} is in eu-west-1, but the function is in us-east-1: Lambda only uses layers of the function's region`,
+    });
   });
 
   test('not a table', () => {

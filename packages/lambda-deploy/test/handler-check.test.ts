@@ -191,3 +191,68 @@ describe('missing, before any network call', () => {
     });
   });
 });
+
+describe('modules from layers', () => {
+  const layerZip = async (files: Record<string, string>) => ({
+    label: 'layer deps',
+    path: (await writeZip(dir, `layer-${++n}.zip`, files)).path,
+  });
+
+  test('under python/ or python/lib/python3.X/site-packages/ of a layer; the zip first', async () => {
+    const bundle = await writeZip(dir, `bundle-${++n}.zip`, { 'app.py': APP });
+    const flat = await layerZip({ 'python/vendor/entry.py': APP });
+    expect(
+      await checkHandlerInZip(bundle.path, 'vendor.entry.handler', 'python3.12', { zips: [flat] }),
+    ).toEqual({ ok: true, moduleFile: `python/vendor/entry.py in layer deps` });
+    const site = await layerZip({
+      'python/lib/python3.12/site-packages/vendor/__init__.py': APP,
+    });
+    expect(
+      await checkHandlerInZip(bundle.path, 'vendor.main', 'python3.12', { zips: [site] }),
+    ).toEqual({
+      ok: true,
+      moduleFile: 'python/lib/python3.12/site-packages/vendor/__init__.py in layer deps',
+    });
+    // The function's own module wins: it comes first on sys.path.
+    const shadow = await layerZip({ 'python/app.py': 'X = 1\n' });
+    expect(
+      await checkHandlerInZip(bundle.path, 'app.handler', 'python3.12', { zips: [shadow] }),
+    ).toEqual({ ok: true, moduleFile: 'app.py' });
+  });
+
+  test('a module outside python/ is not on sys.path; a missing function in a layer module is named', async () => {
+    const bundle = await writeZip(dir, `bundle-${++n}.zip`, { 'app.py': APP });
+    const wrong = await layerZip({ 'vendor/entry.py': APP, 'python/tool.py': 'X = 1\n' });
+    const missing = await checkHandlerInZip(bundle.path, 'vendor.entry.handler', 'python3.12', {
+      zips: [wrong],
+    });
+    expect(missing.ok).toBe(false);
+    if (!missing.ok) {
+      expect(missing.failure.message).toBe(
+        'handler "vendor.entry.handler": module vendor.entry is not in ' +
+          `${bundle.path.split('/').pop() ?? ''} or under python/ in layer deps (looked for vendor/entry.py, vendor/entry/__init__.py and vendor/entry.*.so)`,
+      );
+    }
+    const noFunction = await checkHandlerInZip(bundle.path, 'tool.run', 'python3.12', {
+      zips: [wrong],
+    });
+    expect(noFunction.ok).toBe(false);
+    if (!noFunction.ok) {
+      expect(noFunction.failure.message).toBe(
+        'handler "tool.run": python/tool.py in layer deps has no top-level function run (it defines no top-level functions)',
+      );
+    }
+  });
+
+  test('layers given by ARN cannot be looked into: a module not found is let through, noted', async () => {
+    const bundle = await writeZip(dir, `bundle-${++n}.zip`, { 'app.py': APP });
+    const arn = 'arn:aws:lambda:us-east-1:123456789012:layer:other:3';
+    expect(
+      await checkHandlerInZip(bundle.path, 'vendor.entry.handler', 'python3.12', { unseen: [arn] }),
+    ).toEqual({
+      ok: true,
+      moduleFile: '',
+      note: `module vendor.entry is not in ${bundle.path.split('/').pop() ?? ''}; it may come from ${arn} (not checked)`,
+    });
+  });
+});

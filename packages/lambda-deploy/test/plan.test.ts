@@ -9,6 +9,7 @@ import {
   planDeploy,
   sendsCode,
   type DeployPlan,
+  type PlanZip,
   type RemoteState,
 } from '../src/index.js';
 import { functionConfig } from './helpers.js';
@@ -24,6 +25,11 @@ const OTHER = 'b3RoZXItY29kZS1zaGEyNTYtYmFzZTY0LWRpZ2VzdC00NTY=';
 const ZIP = { sha256Base64: LOCAL, size: 1000 };
 const NOW = new Date('2026-06-01T00:00:00Z');
 const ARTIFACT: LambdaArtifact = { table: 'bundle.api', python: '3.12', architecture: 'x86_64' };
+const LAYER = 'arn:aws:lambda:us-east-1:123456789012:layer';
+const layer = (name: string, version: number, codeSize = 100) => ({
+  Arn: `${LAYER}:${name}:${version}`,
+  CodeSize: codeSize,
+});
 
 const config = (extra: Record<string, unknown> = {}) =>
   functionConfig('api', { bundle: 'api', ...extra });
@@ -49,7 +55,7 @@ const deployed = (extra: Partial<FunctionConfiguration> = {}): RemoteState => ({
 const plan = (
   remote: RemoteState,
   extra: Record<string, unknown> = {},
-  options: { artifact?: LambdaArtifact; zip?: typeof ZIP } = {},
+  options: { artifact?: LambdaArtifact; zip?: PlanZip } = {},
 ): DeployPlan =>
   planDeploy(
     config({ role: ROLE, runtime: 'python3.12', handler: 'app.handler', ...extra }),
@@ -225,6 +231,72 @@ describe('planDeploy on a table of remote states', () => {
       },
     ],
     [
+      'layers: the same version ARNs, in the same order',
+      deployed({ Layers: [layer('deps', 3), layer('tools', 1)] }),
+      { layers: [`${LAYER}:deps:3`, `${LAYER}:tools:1`] },
+      { upToDate: true, code: false, keys: [], lines: [] },
+    ],
+    [
+      'layers: the same ARNs in another order (Lambda loads them in order)',
+      deployed({ Layers: [layer('tools', 1), layer('deps', 3)] }),
+      { layers: [`${LAYER}:deps:3`, `${LAYER}:tools:1`] },
+      {
+        upToDate: false,
+        code: false,
+        keys: ['layers'],
+        lines: [
+          `layers differ: remote ["${LAYER}:tools:1","${LAYER}:deps:3"], configured ["${LAYER}:deps:3","${LAYER}:tools:1"]`,
+        ],
+      },
+    ],
+    [
+      'layers: another version of one of them',
+      deployed({ Layers: [layer('deps', 2)] }),
+      { layers: [`${LAYER}:deps:3`] },
+      {
+        upToDate: false,
+        code: false,
+        keys: ['layers'],
+        lines: [`layers differ: remote ["${LAYER}:deps:2"], configured ["${LAYER}:deps:3"]`],
+      },
+    ],
+    [
+      'layers = []: the layers Lambda has are removed',
+      deployed({ Layers: [layer('deps', 2)] }),
+      { layers: [] },
+      {
+        upToDate: false,
+        code: false,
+        keys: ['layers'],
+        lines: [`layers differ: remote ["${LAYER}:deps:2"], configured []`],
+      },
+    ],
+    [
+      'layers = [] and Lambda reports none',
+      deployed(),
+      { layers: [] },
+      { upToDate: true, code: false, keys: [], lines: [] },
+    ],
+    [
+      'layers Lambda has but lbuild.toml does not set: left alone',
+      deployed({ Layers: [layer('deps', 2)] }),
+      {},
+      { upToDate: true, code: false, keys: [], lines: [] },
+    ],
+    [
+      'a [layer.NAME] not resolved to a version yet: a new version is to come',
+      deployed({ Layers: [layer('deps', 2)] }),
+      { layers: ['deps'] },
+      {
+        upToDate: false,
+        code: false,
+        keys: ['layers'],
+        lines: [
+          `layers differ: remote ["${LAYER}:deps:2"], configured ["layer deps (a new version)"]`,
+        ],
+      },
+    ],
+    [
       'an update in progress that already holds this zip',
       deployed({ LastUpdateStatus: 'InProgress' }),
       {},
@@ -285,6 +357,120 @@ describe('planDeploy on a table of remote states', () => {
     });
     // Nothing to send: the size does not matter.
     expect(plan(deployed(), {}, big)).toMatchObject({ via: 'none' });
+  });
+});
+
+describe('planDeploy with the layers of the project', () => {
+  const layered = (extra: Record<string, unknown> = {}) =>
+    config({ role: ROLE, runtime: 'python3.12', handler: 'app.handler', ...extra });
+  const MB = 1024 * 1024;
+
+  test('a project layer gets the version its publish target resolved; an ARN is used as written', () => {
+    const p = planDeploy(
+      layered({ layers: ['deps', `${LAYER}:other:3`] }),
+      deployed({ Layers: [layer('deps', 4), layer('other', 3)] }),
+      ZIP,
+      {
+        now: NOW,
+        layers: [
+          { label: 'layer deps', arn: `${LAYER}:deps:5`, unzippedSize: MB },
+          { label: `${LAYER}:other:3`, arn: `${LAYER}:other:3` },
+        ],
+      },
+    );
+    expect(summary(p)).toEqual({
+      upToDate: false,
+      code: false,
+      keys: ['layers'],
+      lines: [
+        `layers differ: remote ["${LAYER}:deps:4","${LAYER}:other:3"], configured ["${LAYER}:deps:5","${LAYER}:other:3"]`,
+      ],
+    });
+    expect(p).toMatchObject({
+      configuration: { Layers: [`${LAYER}:deps:5`, `${LAYER}:other:3`] },
+    });
+  });
+
+  test('the newest version already set: nothing to do, with or without new code', () => {
+    const options = {
+      now: NOW,
+      layers: [{ label: 'layer deps', arn: `${LAYER}:deps:4`, unzippedSize: MB }],
+    };
+    const same = planDeploy(
+      layered({ layers: ['deps'] }),
+      deployed({ Layers: [layer('deps', 4)] }),
+      ZIP,
+      options,
+    );
+    expect(isUpToDate(same)).toBe(true);
+    const code = planDeploy(
+      layered({ layers: ['deps'] }),
+      deployed({ CodeSha256: OTHER, Layers: [layer('deps', 4)] }),
+      ZIP,
+      options,
+    );
+    expect(summary(code)).toMatchObject({ code: true, keys: [] });
+  });
+
+  test('a function lbuild creates gets its layers in order', () => {
+    const p = planDeploy(
+      layered({ layers: ['deps', `${LAYER}:other:3`] }),
+      { exists: false },
+      ZIP,
+      {
+        now: NOW,
+        layers: [
+          { label: 'layer deps', arn: `${LAYER}:deps:1` },
+          { label: `${LAYER}:other:3`, arn: `${LAYER}:other:3` },
+        ],
+      },
+    );
+    expect(p).toMatchObject({ action: 'create', layers: [`${LAYER}:deps:1`, `${LAYER}:other:3`] });
+  });
+
+  test('the code and the layers together over 250 MB unzipped: refused, each part named', () => {
+    let message = '';
+    try {
+      planDeploy(
+        layered({ layers: ['deps', 'tools', `${LAYER}:other:3`] }),
+        deployed(),
+        { ...ZIP, unzippedSize: 150 * MB },
+        {
+          now: NOW,
+          layers: [
+            { label: 'layer deps', arn: `${LAYER}:deps:1`, unzippedSize: 80 * MB },
+            { label: 'layer tools', arn: `${LAYER}:tools:1`, unzippedSize: 30 * MB },
+            { label: `${LAYER}:other:3`, arn: `${LAYER}:other:3` },
+          ],
+        },
+      );
+    } catch (error) {
+      expect(error).toBeInstanceOf(LbuildError);
+      expect((error as LbuildError).failure).toMatchObject({
+        reason: 'unzipped-too-large',
+        kind: 'config',
+      });
+      message = (error as LbuildError).message;
+    }
+    expect(message).toBe(
+      `[function.api] is 260.0 MB unzipped with its layers (bundle api 150.0 MB, layer deps 80.0 MB, layer tools 30.0 MB; not counted: ${LAYER}:other:3), over Lambda's limit of 250.0 MB (262144000 bytes) for a function and all its layers`,
+    );
+  });
+
+  test('up to the limit, and a function without layers (its zip was checked when built): no refusal', () => {
+    const at = planDeploy(
+      layered({ layers: ['deps'] }),
+      deployed({ Layers: [layer('deps', 1)] }),
+      { ...ZIP, unzippedSize: 200 * MB },
+      {
+        now: NOW,
+        layers: [{ label: 'layer deps', arn: `${LAYER}:deps:1`, unzippedSize: 50 * MB }],
+      },
+    );
+    expect(isUpToDate(at)).toBe(true);
+    expect(isUpToDate(plan(deployed(), {}, { zip: { ...ZIP, unzippedSize: 300 * MB } }))).toBe(
+      true,
+    );
   });
 });
 

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError, invalidParameter } from './api-error.js';
 import { FaultQueue, validateFaultRule } from './faults.js';
+import { LayerStore } from './layers.js';
 import { fetchS3Object } from './s3.js';
 import { FunctionStore } from './store.js';
 import type { FunctionRef } from './store.js';
@@ -42,9 +43,11 @@ export interface LambdaEmulator {
   functionState(name: string): FunctionConfigurationJson | undefined;
   /** The code bytes of $LATEST or a published version. */
   functionCode(name: string, qualifier?: string): Buffer | undefined;
+  /** The zip of a layer version, or undefined when there is no such version. */
+  layerCode(name: string, version: number): Buffer | undefined;
   /** Changes how long updates stay InProgress (and creates Pending) from now on. */
   setUpdateDelay(ms: number, createMs?: number): void;
-  /** Forgets functions, faults and calls. */
+  /** Forgets functions, layers, faults and calls. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -52,11 +55,39 @@ export interface LambdaEmulator {
 interface Route {
   operation: Operation;
   rawName: string | undefined;
+  /** For layer operations: the path's LayerName and VersionNumber. */
+  layer?: { name: string | undefined; version: string | undefined };
 }
 
 const API = '2015-03-31';
+const LAYERS_API = '2018-10-31';
 
-function route(method: string, segments: string[]): Route | undefined {
+/** The layer operations under /2018-10-31/layers. */
+function layerRoute(method: string, segments: string[], query: URLSearchParams): Route | undefined {
+  const [, , name, versions, version] = segments;
+  const layer = (operation: Operation): Route => ({
+    operation,
+    rawName: undefined,
+    layer: { name, version },
+  });
+  if (segments.length === 2 && method === 'GET') {
+    return layer(query.get('find') === 'LayerVersion' ? 'GetLayerVersionByArn' : 'ListLayers');
+  }
+  if (!name || versions !== 'versions') return undefined;
+  if (segments.length === 4) {
+    if (method === 'POST') return layer('PublishLayerVersion');
+    if (method === 'GET') return layer('ListLayerVersions');
+  }
+  if (segments.length === 5 && version) {
+    if (method === 'GET') return layer('GetLayerVersion');
+    if (method === 'DELETE') return layer('DeleteLayerVersion');
+  }
+  return undefined;
+}
+
+function route(method: string, segments: string[], query: URLSearchParams): Route | undefined {
+  if (segments[0] === LAYERS_API && segments[1] === 'layers')
+    return layerRoute(method, segments, query);
   if (segments[0] !== API || segments[1] !== 'functions') return undefined;
   const rawName = segments[2];
   const sub = segments[3];
@@ -135,10 +166,12 @@ function sendError(res: ServerResponse, error: ApiError): void {
 function withoutZip(body: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...body };
   delete out.ZipFile;
-  if (typeof out.Code === 'object' && out.Code !== null) {
-    const code = { ...(out.Code as Record<string, unknown>) };
-    delete code.ZipFile;
-    out.Code = code;
+  for (const field of ['Code', 'Content']) {
+    if (typeof out[field] === 'object' && out[field] !== null) {
+      const code = { ...(out[field] as Record<string, unknown>) };
+      delete code.ZipFile;
+      out[field] = code;
+    }
   }
   return out;
 }
@@ -154,6 +187,13 @@ export async function startLambdaEmulator(opts: EmulatorOptions = {}): Promise<L
   let seq = 0;
   let endpoint = '';
 
+  const layers = new LayerStore({
+    region,
+    accountId,
+    codeUrl: (name, version) =>
+      `${endpoint}/__emulator/layer-code/${encodeURIComponent(name)}/${version}`,
+    now: () => Date.now(),
+  });
   const store = new FunctionStore({
     region,
     accountId,
@@ -161,6 +201,7 @@ export async function startLambdaEmulator(opts: EmulatorOptions = {}): Promise<L
     createDelayMs: opts.createDelayMs ?? updateDelayMs,
     codeUrl: (name, version) =>
       `${endpoint}/__emulator/code/${encodeURIComponent(name)}/${encodeURIComponent(version)}`,
+    layers,
   });
   for (const seed of opts.functions ?? []) store.seed(seed);
 
@@ -213,12 +254,44 @@ export async function startLambdaEmulator(opts: EmulatorOptions = {}): Promise<L
     query: URLSearchParams,
     fault: Fault | undefined,
     record: CallRecord,
+    layer: Route['layer'],
   ): Promise<{ status: number; json: unknown }> {
     const need = (): FunctionRef => {
       if (!ref) throw invalidParameter('FunctionName is required.');
       return ref;
     };
+    const layerName = layer?.name ?? '';
+    const layerVersion = layer?.version ?? '';
     switch (operation) {
+      case 'PublishLayerVersion': {
+        layers.validatePublish(body);
+        layers.parseName(layerName);
+        const { code, zipFileBytes } = await resolveCode(body.Content as Record<string, unknown>);
+        if (zipFileBytes !== undefined) record.zipFileBytes = zipFileBytes;
+        return { status: 201, json: layers.publish(layerName, body, code) };
+      }
+      case 'ListLayerVersions': {
+        const param = (name: string) => query.get(name) ?? undefined;
+        const filters = {
+          runtime: param('CompatibleRuntime'),
+          architecture: param('CompatibleArchitecture'),
+          marker: param('Marker'),
+          maxItems: param('MaxItems'),
+        };
+        const defined = Object.fromEntries(
+          Object.entries(filters).filter(([, v]) => v !== undefined),
+        ) as Parameters<LayerStore['list']>[1];
+        return { status: 200, json: layers.list(layerName, defined) };
+      }
+      case 'GetLayerVersion':
+        return { status: 200, json: layers.get(layerName, layerVersion) };
+      case 'GetLayerVersionByArn':
+        return { status: 200, json: layers.getByArn(query.get('Arn')) };
+      case 'DeleteLayerVersion':
+        layers.delete(layerName, layerVersion);
+        return { status: 204, json: undefined };
+      case 'ListLayers':
+        return { status: 200, json: layers.listLayers() };
       case 'GetFunction':
         return { status: 200, json: store.getFunction(need()) };
       case 'GetFunctionConfiguration':
@@ -310,7 +383,8 @@ export async function startLambdaEmulator(opts: EmulatorOptions = {}): Promise<L
           refError = error;
         }
       }
-      const fault = faults.take(r.operation, ref?.name);
+      if (r.layer?.name !== undefined) record.layerName = r.layer.name;
+      const fault = faults.take(r.operation, ref?.name ?? r.layer?.name);
       if (fault) record.fault = fault.kind;
       if (fault?.kind === 'drop' && fault.phase !== 'after') {
         req.socket.destroy();
@@ -327,7 +401,7 @@ export async function startLambdaEmulator(opts: EmulatorOptions = {}): Promise<L
       }
       if (fault?.kind === 'delay') await sleep(fault.ms);
       if (refError) throw refError;
-      const { status, json } = await execute(r.operation, ref, body, query, fault, record);
+      const { status, json } = await execute(r.operation, ref, body, query, fault, record, r.layer);
       record.status = status;
       if (fault?.kind === 'drop') {
         req.socket.destroy();
@@ -432,6 +506,19 @@ export async function startLambdaEmulator(opts: EmulatorOptions = {}): Promise<L
       res.end(code);
       return;
     }
+    if (what === 'layer-code' && method === 'GET') {
+      const code = layers.code(segments[2] ?? '', Number(segments[3]));
+      if (!code) {
+        sendJson(res, 404, { message: 'no such layer version' });
+        return;
+      }
+      res.writeHead(200, {
+        'content-type': 'application/zip',
+        'content-length': String(code.length),
+      });
+      res.end(code);
+      return;
+    }
     if (what === 'settings' && method === 'PUT') {
       const s = body as { updateDelayMs?: number; createDelayMs?: number };
       if (typeof s.updateDelayMs === 'number')
@@ -467,7 +554,7 @@ export async function startLambdaEmulator(opts: EmulatorOptions = {}): Promise<L
       });
       return;
     }
-    const r = route(req.method ?? 'GET', segments);
+    const r = route(req.method ?? 'GET', segments, url.searchParams);
     if (!r) {
       req.resume();
       sendError(
@@ -534,12 +621,14 @@ export async function startLambdaEmulator(opts: EmulatorOptions = {}): Promise<L
       return store.getFunctionConfiguration({ name, qualifier: undefined });
     },
     functionCode: (name, qualifier = '$LATEST') => store.code(name, qualifier),
+    layerCode: (name, version) => layers.code(name, version),
     setUpdateDelay: (ms, createMs) => {
       store.opts.updateDelayMs = ms;
       store.opts.createDelayMs = createMs ?? ms;
     },
     reset: () => {
       store.reset();
+      layers.reset();
       faults.clear();
       calls = [];
     },

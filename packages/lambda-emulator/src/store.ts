@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ApiError, invalidParameter, notFound, validation } from './api-error.js';
+import type { FunctionLayerJson, LayerStore } from './layers.js';
 import type { FunctionConfigurationJson, SeedFunction } from './types.js';
 
 /** Runtimes the emulator accepts (the values the Lambda API's Runtime enum has for zips). */
@@ -42,6 +43,8 @@ interface CodeAndConfig {
   memorySize: number;
   architectures: string[];
   environment: Record<string, string> | undefined;
+  /** Layer versions, in the order the function loads them. */
+  layers: FunctionLayerJson[];
 }
 
 interface Pending {
@@ -87,6 +90,8 @@ export interface StoreOptions {
   updateDelayMs: number;
   createDelayMs: number;
   codeUrl: (name: string, version: string) => string;
+  /** Where functions' `Layers` are looked up. */
+  layers: LayerStore;
   now?: () => number;
 }
 
@@ -239,6 +244,8 @@ export class FunctionStore {
       CodeSha256: c.codeSha256,
       Version: version ? version.version : '$LATEST',
       ...(c.environment ? { Environment: { Variables: { ...c.environment } } } : {}),
+      // Like Lambda, no Layers at all for a function without layers.
+      ...(c.layers.length ? { Layers: c.layers.map((l) => ({ ...l })) } : {}),
       TracingConfig: { Mode: 'PassThrough' },
       RevisionId: version ? version.revisionId : fn.revisionId,
       State: version ? 'Active' : fn.state,
@@ -465,7 +472,11 @@ export class FunctionStore {
     if (last && sameSnapshot(last.snapshot, fn.latest)) return last;
     const version: VersionRecord = {
       version: String(fn.nextVersion++),
-      snapshot: { ...fn.latest, architectures: [...fn.latest.architectures] },
+      snapshot: {
+        ...fn.latest,
+        architectures: [...fn.latest.architectures],
+        layers: [...fn.latest.layers],
+      },
       revisionId: randomUUID(),
       lastModified: this.stampNow(),
       description: description ?? fn.latest.description,
@@ -490,6 +501,7 @@ export class FunctionStore {
         memorySize: seed.memorySize ?? 128,
         architectures: seed.architectures ?? ['x86_64'],
         environment: seed.environment,
+        layers: seed.layers ? this.opts.layers.resolveFunctionLayers(seed.layers) : [],
       },
       revisionId: randomUUID(),
       lastModified: this.stampNow(),
@@ -532,6 +544,8 @@ export class FunctionStore {
         memorySize: (body.MemorySize as number | undefined) ?? 128,
         architectures: FunctionStore.architectures(body.Architectures) ?? ['x86_64'],
         environment: FunctionStore.environment(body.Environment),
+        layers:
+          body.Layers !== undefined ? this.opts.layers.resolveFunctionLayers(body.Layers) : [],
       },
       revisionId: randomUUID(),
       lastModified: this.stampNow(),
@@ -580,6 +594,7 @@ export class FunctionStore {
     }
     this.validateConfigFields(body);
     FunctionStore.architectures(body.Architectures);
+    if (body.Layers !== undefined) this.opts.layers.resolveFunctionLayers(body.Layers);
     if (body.Code === undefined || typeof body.Code !== 'object') {
       throw validation(
         "1 validation error detected: Value null at 'code' failed to satisfy constraint: Member must not be null",
@@ -642,6 +657,8 @@ export class FunctionStore {
       throw invalidParameter('Please do not provide a qualifier for UpdateFunctionConfiguration.');
     }
     this.validateConfigFields(body);
+    const layers =
+      body.Layers !== undefined ? this.opts.layers.resolveFunctionLayers(body.Layers) : undefined;
     this.conflictIfBusy(fn);
     this.checkRevision(fn, body.RevisionId);
     const previous = fn.latest;
@@ -654,6 +671,7 @@ export class FunctionStore {
     if (body.MemorySize !== undefined) next.memorySize = body.MemorySize as number;
     if (body.Environment !== undefined)
       next.environment = FunctionStore.environment(body.Environment) ?? {};
+    if (layers !== undefined) next.layers = layers;
     fn.latest = next;
     this.startUpdate(fn, previous, failure);
     return this.configJson(fn);
@@ -699,7 +717,8 @@ function sameSnapshot(a: CodeAndConfig, b: CodeAndConfig): boolean {
     a.timeout === b.timeout &&
     a.memorySize === b.memorySize &&
     a.architectures.join() === b.architectures.join() &&
-    env(a.environment) === env(b.environment)
+    env(a.environment) === env(b.environment) &&
+    a.layers.map((l) => l.Arn).join() === b.layers.map((l) => l.Arn).join()
   );
 }
 

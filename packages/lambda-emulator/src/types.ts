@@ -8,7 +8,13 @@ export type Operation =
   | 'UpdateFunctionConfiguration'
   | 'PublishVersion'
   | 'ListVersionsByFunction'
-  | 'ListFunctions';
+  | 'ListFunctions'
+  | 'PublishLayerVersion'
+  | 'ListLayerVersions'
+  | 'GetLayerVersion'
+  | 'GetLayerVersionByArn'
+  | 'DeleteLayerVersion'
+  | 'ListLayers';
 
 export const OPERATIONS: readonly Operation[] = [
   'GetFunction',
@@ -20,6 +26,12 @@ export const OPERATIONS: readonly Operation[] = [
   'PublishVersion',
   'ListVersionsByFunction',
   'ListFunctions',
+  'PublishLayerVersion',
+  'ListLayerVersions',
+  'GetLayerVersion',
+  'GetLayerVersionByArn',
+  'DeleteLayerVersion',
+  'ListLayers',
 ];
 
 /** What a fault does to one matching call. */
@@ -43,7 +55,7 @@ export type Fault =
 export interface FaultRule {
   /** The operation to match, or `'*'` for any. */
   operation: Operation | '*';
-  /** Only calls for this function name (not ARN), when given. */
+  /** Only calls for this function name (not ARN), or for a layer operation this layer name. */
   functionName?: string;
   /** How many matching calls get the fault (default 1). */
   times?: number;
@@ -58,6 +70,8 @@ export interface CallRecord {
   /** The short function name the call addressed, when it addressed one. */
   functionName?: string;
   qualifier?: string;
+  /** The layer name a layer operation addressed. */
+  layerName?: string;
   params: Record<string, unknown>;
   /** Size of the decoded `ZipFile`, when the call carried one. */
   zipFileBytes?: number;
@@ -83,6 +97,8 @@ export interface FunctionConfigurationJson {
   CodeSha256: string;
   Version: string;
   Environment?: { Variables: Record<string, string> };
+  /** Absent when the function uses no layers. */
+  Layers?: { Arn: string; CodeSize: number }[];
   TracingConfig: { Mode: string };
   RevisionId: string;
   State: string;
@@ -111,6 +127,8 @@ export interface SeedFunction {
   memorySize?: number;
   architectures?: string[];
   environment?: Record<string, string>;
+  /** Layer version ARNs; the versions must exist in the emulator. */
+  layers?: string[];
 }
 
 export interface EmulatorOptions {
