@@ -32,7 +32,7 @@ export function zipVersion(version: number): string {
 export function attributes(external: number): string {
   const mode = (external >>> 16) & 0xffff;
   const dos = external & 0xff;
-  const parts = [mode ? `mode ${mode.toString(8).padStart(7, '0')}` : 'no Unix mode'];
+  const parts = [mode ? mode.toString(8).padStart(7, '0') : 'no Unix mode'];
   if (dos) parts.push(`DOS attributes 0x${dos.toString(16).padStart(2, '0')}`);
   return parts.join(', ');
 }
