@@ -1,5 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, readdirSync, rmSync, utimesSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -157,6 +165,50 @@ describe('lbuild diff A.zip B.zip', () => {
       /^extended timestamp \(mtime 2024-05-01T12:00:00Z\); Unix owner \(uid \d+, gid \d+\)$/,
     );
   });
+
+  it('written by zip to a pipe: data descriptors, said once for the archive', async () => {
+    const tree = extracted(before);
+    const piped = join(scratch, 'piped.zip');
+    writeFileSync(
+      piped,
+      execFileSync('zip', ['-q', '-X', '-D', '-', ...zipNames(before)], { cwd: tree }),
+    );
+    const json = await diffJson('before.zip', piped);
+    expect(json.content).toEqual([]);
+    const count = zipNames(before).length;
+    expect(json.archive).toContainEqual({
+      field: 'data-descriptors',
+      a: '0 entries',
+      b: `${String(count)} entries`,
+    });
+    expect(
+      json.metadata
+        .find((m) => m.path === 'hello/handler.py')
+        ?.changes.find((c) => c.field === 'flags'),
+    ).toEqual({ field: 'flags', a: 'none', b: 'data descriptor' });
+  });
+
+  it('65,536 entries: Zip64 end records, and the one entry that made them needed', async () => {
+    const small = join(scratch, 'small.zip');
+    const large = join(scratch, 'large.zip');
+    python(
+      `import shutil, sys, zipfile
+with zipfile.ZipFile(sys.argv[1], 'w') as out:
+    for i in range(65535):
+        out.writestr(zipfile.ZipInfo('f/%05d' % i, (1980, 1, 1, 0, 0, 0)), b'')
+shutil.copyfile(sys.argv[1], sys.argv[2])
+with zipfile.ZipFile(sys.argv[2], 'a') as out:
+    out.writestr(zipfile.ZipInfo('f/65535', (1980, 1, 1, 0, 0, 0)), b'')`,
+      small,
+      large,
+    );
+    const json = await diffJson(small, large);
+    expect(json.onlyInA).toEqual([]);
+    expect(json.onlyInB.map((e) => e.path)).toEqual(['f/65535']);
+    expect([json.content, json.metadata]).toEqual([[], []]);
+    expect(json.order).toEqual({ common: 65_535, moved: 0 });
+    expect(json.archive).toEqual([{ field: 'zip64', a: 'none', b: 'Zip64 end records' }]);
+  }, 240_000);
 
   it('the same entries in another order (Python zipfile), and an archive comment', async () => {
     const reordered = join(scratch, 'reordered.zip');

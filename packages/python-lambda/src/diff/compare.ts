@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { comparePaths } from '../tree/manifest.js';
-import { analyzeBundleZip } from '../size/analyze.js';
+import { analyzeListing, isDistributionMetadata } from '../size/analyze.js';
 import * as describe from './describe.js';
 import { openZip, type OpenZip, type ZipRecord } from './open-zip.js';
 import { isText, unifiedTextDiff, type TextDiff } from './text-diff.js';
@@ -414,15 +414,21 @@ interface Groups {
 
 const normalize = (name: string) => name.toLowerCase().replace(/[-_.]+/g, '-');
 
-/** Each entry's distribution, found by `lbuild size`'s reading of RECORD and METADATA. */
+/** Each entry's distribution: `lbuild size`'s reading of RECORD and METADATA, on these records. */
 async function groupsOf(zip: OpenZip): Promise<Groups> {
-  let report: Awaited<ReturnType<typeof analyzeBundleZip>>;
-  try {
-    report = await analyzeBundleZip(zip.path, { zipBytes: zip.bytes });
-  } catch {
-    // An unreadable RECORD leaves the entries ungrouped; their differences are still reported.
-    return { byPath: new Map(), distributions: new Map() };
-  }
+  const contents = new Map<string, Buffer>();
+  for (const record of zip.records)
+    if (!record.directory && isDistributionMetadata(record.path))
+      contents.set(record.path, await zip.content(record));
+  const report = analyzeListing(
+    {
+      entries: zip.records
+        .filter((r) => !r.directory)
+        .map((r) => ({ path: r.path, size: r.size, compressedSize: r.compressedSize })),
+      contents,
+    },
+    { zipBytes: zip.bytes },
+  );
   const byDistInfo = new Map(report.distributions.map((d) => [d.distInfo, d]));
   const byPath = new Map<string, EntryGroup>();
   for (const file of report.files) {

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { close, createReadStream, open as openFd } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import yauzl from 'yauzl';
 import { configError, type LbuildError } from '@lbuild/core';
+import { BlockReader } from './block-reader.js';
 
 /** One central-directory record, every field a difference can be in. */
 export interface ZipRecord {
@@ -65,16 +67,16 @@ export async function openZip(path: string, shown: string = path): Promise<OpenZ
       });
     throw error;
   }
+  const fd = await promisify(openFd)(path, 'r');
   let file: yauzl.ZipFile;
   try {
-    file = await yauzl.openPromise(path, {
+    file = await yauzl.fromRandomAccessReaderPromise(new BlockReader(fd), bytes, {
       lazyEntries: true,
       autoClose: false,
       validateEntrySizes: true,
-      // Names as written: a backslash is a difference too.
-      strictFileNames: false,
     });
   } catch (error) {
+    close(fd, () => undefined);
     throw notAZip(shown, reasonOf(error));
   }
   const records: ZipRecord[] = [];

@@ -3,7 +3,7 @@ import { splitLines } from '../tree/entry-points.js';
 import { comparePaths } from '../tree/manifest.js';
 import { parseRecord } from '../tree/record.js';
 import { LAMBDA_MAX_UNZIPPED_BYTES } from '../zip/format.js';
-import { readZipListing } from './read-zip.js';
+import { readZipListing, type ZipListing } from './read-zip.js';
 
 /** Lambda's limit for a zip uploaded in the request (larger ones go through S3). */
 export const DIRECT_UPLOAD_BYTES = 50 * 1024 * 1024;
@@ -81,10 +81,15 @@ const isDistInfoFile = (path: string, name: string) =>
  * the largest files. Reads the zip's central directory and its RECORD and METADATA files.
  */
 export async function analyzeBundleZip(zip: string, options: AnalyzeOptions): Promise<SizeReport> {
-  const listing = await readZipListing(
-    zip,
-    (path) => isDistInfoFile(path, 'RECORD') || isDistInfoFile(path, 'METADATA'),
-  );
+  return analyzeListing(await readZipListing(zip, isDistributionMetadata), options);
+}
+
+/** The files of the listing {@link analyzeListing} needs the content of. */
+export const isDistributionMetadata = (path: string): boolean =>
+  isDistInfoFile(path, 'RECORD') || isDistInfoFile(path, 'METADATA');
+
+/** {@link analyzeBundleZip} on a zip already listed, with its {@link isDistributionMetadata} files read. */
+export function analyzeListing(listing: ZipListing, options: AnalyzeOptions): SizeReport {
   const distInfos = [
     ...new Set(
       listing.entries
