@@ -114,7 +114,7 @@ export async function downloadDeployedCode(
     if (declared > limit) {
       await download.body.cancel();
       throw failed(
-        `the response is ${String(declared)} bytes, more than the ${String(limit)} expected`,
+        `the response is ${String(declared)} bytes, larger than the ${String(limit)} bytes expected`,
       );
     }
     const hash = createHash('sha256');
