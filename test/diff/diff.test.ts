@@ -297,6 +297,37 @@ with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as out:
     });
   });
 
+  it('a distribution at another version: said once, and its files grouped under it', async () => {
+    const make = (zip: string, version: string) =>
+      python(
+        `import sys, zipfile
+v = sys.argv[2]
+files = {
+    'pkg/__init__.py': 'VERSION = %r\\n' % v,
+    'pkg-%s.dist-info/METADATA' % v: 'Metadata-Version: 2.1\\nName: pkg\\nVersion: %s\\n' % v,
+    'pkg-%s.dist-info/RECORD' % v: 'pkg/__init__.py,,\\npkg-%s.dist-info/METADATA,,\\npkg-%s.dist-info/RECORD,,\\n' % (v, v),
+    'app.py': 'import pkg\\n',
+}
+with zipfile.ZipFile(sys.argv[1], 'w') as out:
+    for name, text in files.items():
+        out.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), text)`,
+        zip,
+        version,
+      );
+    const a = join(scratch, 'pkg-1.zip');
+    const b = join(scratch, 'pkg-2.zip');
+    make(a, '1.0');
+    make(b, '2.0');
+    const json = await diffJson(a, b);
+    expect(json.distributions).toEqual([{ name: 'pkg', a: '1.0', b: '2.0' }]);
+    expect(json.content.map((c) => [c.path, c.group])).toEqual([
+      ['pkg/__init__.py', { kind: 'distribution', name: 'pkg', version: '2.0' }],
+    ]);
+    const text = await diff([a, b]);
+    expect(text.stdout).toContain('distributions\n  ~ pkg 1.0 → 2.0\n');
+    expect(text.stdout).toContain('content differs (1)\n  pkg 2.0\n    pkg/__init__.py  ');
+  });
+
   it('bad input is exit 2 with what is wrong: a missing file, not a zip, one zip', async () => {
     const missing = await diff([ZIP, 'nope.zip']);
     expect(missing.code, shown(missing)).toBe(2);
