@@ -3,6 +3,7 @@ import { toFailure, type Failure } from '@lbuild/core';
 import { buildCommand } from './commands/build.js';
 import { cleanCommand } from './commands/clean.js';
 import { deployCommand } from './commands/deploy.js';
+import { diffCommand, type DiffCommandOptions } from './commands/diff.js';
 import { graphCommand } from './commands/graph.js';
 import { initCommand, type InitOptions } from './commands/init.js';
 import { invokeCommand } from './commands/invoke.js';
@@ -161,6 +162,35 @@ the bundle's inputs or to the event file.`,
     )
     .action((name: string, opts: { event?: string; json?: boolean }, self: Command) => {
       run(invokeCommand(name, { ...self.optsWithGlobals<GlobalOptions>(), ...opts }));
+    });
+
+  cmd
+    .command('diff')
+    .description('say why two zips differ, or how the code a function runs differs from its zip')
+    .argument(
+      '[zips...]',
+      'A.zip B.zip; with --deployed, at most one zip (default: the bundle zip)',
+    )
+    .option(
+      '--deployed <function>',
+      'compare the code Lambda runs for <function> ([function.NAME], or with a zip any function name or ARN) with the local zip, built first',
+    )
+    .option('--content', 'whole text diffs, for every changed text entry')
+    .option('--all', 'list every entry, not the first 20 of each section')
+    .option('--json', 'as JSON, for scripts')
+    .addHelpText(
+      'after',
+      `
+Reported in this order: distributions added, removed or at another version; entries only in A or
+only in B; entries whose content differs (sizes, CRC-32, SHA-256, and the first lines of a text
+diff); entries with the same content and other metadata (mode, made-by, time, extra fields,
+compression, flags); the entry order; and the archive (comment, Zip64, data descriptors).
+With --deployed, A is the deployed code and B the local zip.
+
+Exit status: 0 identical, 1 different (as diff), 2 bad input (a missing file, not a zip).`,
+    )
+    .action((zips: string[], opts: DiffCommandOptions, self: Command) => {
+      run(diffCommand(zips, { ...self.optsWithGlobals<GlobalOptions>(), ...opts }));
     });
 
   cmd

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -194,13 +194,17 @@ export async function startLambdaEmulator(opts: EmulatorOptions = {}): Promise<L
       `${endpoint}/__emulator/layer-code/${encodeURIComponent(name)}/${version}`,
     now: () => Date.now(),
   });
+  const codeSignature = randomBytes(32).toString('hex');
   const store = new FunctionStore({
     region,
     accountId,
     updateDelayMs,
     createDelayMs: opts.createDelayMs ?? updateDelayMs,
+    // Shaped like Lambda's presigned S3 URL: the query grants access on its own, so a client
+    // must treat it as a secret (tests look for the signature in what lbuild prints).
     codeUrl: (name, version) =>
-      `${endpoint}/__emulator/code/${encodeURIComponent(name)}/${encodeURIComponent(version)}`,
+      `${endpoint}/__emulator/code/${encodeURIComponent(name)}/${encodeURIComponent(version)}` +
+      `?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=600&X-Amz-Signature=${codeSignature}`,
     layers,
   });
   for (const seed of opts.functions ?? []) store.seed(seed);
@@ -544,6 +548,17 @@ export async function startLambdaEmulator(opts: EmulatorOptions = {}): Promise<L
       segments = url.pathname.split('/').slice(1).map(decodeURIComponent);
     } catch {
       sendError(res, invalidParameter('Malformed percent-encoding in the path.'));
+      return;
+    }
+    if (
+      segments[0] === '__emulator' &&
+      segments[1] === 'code' &&
+      url.searchParams.get('X-Amz-Signature') !== codeSignature
+    ) {
+      // As S3 answers a code URL whose signature is missing or wrong.
+      req.resume();
+      res.writeHead(403, { 'content-type': 'application/xml' });
+      res.end('<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>');
       return;
     }
     if (segments[0] === '__emulator') {

@@ -29,6 +29,26 @@ export async function analyzeBundleZip(zip: string, options: AnalyzeOptions): Pr
   return (await import('./size/index.js')).analyzeBundleZip(zip, options);
 }
 
+import type { DiffOptions, ZipDiff } from './diff/compare.js';
+
+export type {
+  ContentChange,
+  DiffOptions,
+  DistributionChange,
+  EntryGroup,
+  FieldChange,
+  MetadataChange,
+  OnlyEntry,
+  OrderDiff,
+  ZipDiff,
+  ZipSide,
+} from './diff/compare.js';
+
+/** Why two zips differ (see diff/compare.ts). Loaded on first use, as the size report is. */
+export async function diffZips(a: string, b: string, options?: DiffOptions): Promise<ZipDiff> {
+  return (await import('./diff/compare.js')).diffZips(a, b, options);
+}
+
 export { detectProject, gitignoreAddition, renderConfig, type InitPlan } from './init/index.js';
 
 export type { InvokeOutcome, LambdaError, LocalFunction } from './invoke/index.js';

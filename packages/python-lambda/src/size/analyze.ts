@@ -3,7 +3,7 @@ import { splitLines } from '../tree/entry-points.js';
 import { comparePaths } from '../tree/manifest.js';
 import { parseRecord } from '../tree/record.js';
 import { LAMBDA_MAX_UNZIPPED_BYTES } from '../zip/format.js';
-import { readZipListing } from './read-zip.js';
+import { readZipListing, type ZipListing } from './read-zip.js';
 
 /** Lambda's limit for a zip uploaded in the request (larger ones go through S3). */
 export const DIRECT_UPLOAD_BYTES = 50 * 1024 * 1024;
@@ -83,19 +83,27 @@ export interface AnalyzeOptions {
  * the largest files. Reads the zip's central directory and its RECORD and METADATA files.
  */
 export async function analyzeBundleZip(zip: string, options: AnalyzeOptions): Promise<SizeReport> {
-  // Paths below the packages' folder, as `pip install --target` made them; null outside it.
+  const listing = await readZipListing(zip, (path) => isDistributionMetadata(path, options.folder));
+  return analyzeListing(listing, options);
+}
+
+/** Paths below the packages' folder, as `pip install --target` made them; null outside it. */
+function installedPath(path: string, folder: string | undefined): string | null {
+  const base = folder !== undefined ? `${folder}/` : '';
+  return path.startsWith(base) ? path.slice(base.length) : null;
+}
+
+/** The files of the listing {@link analyzeListing} needs the content of (RECORD, METADATA). */
+export function isDistributionMetadata(path: string, folder?: string): boolean {
+  const inside = installedPath(path, folder);
+  return inside !== null && /^[^/]+\.dist-info\/(RECORD|METADATA)$/.test(inside);
+}
+
+/** {@link analyzeBundleZip} on a zip already listed, with its {@link isDistributionMetadata} files read. */
+export function analyzeListing(listing: ZipListing, options: AnalyzeOptions): SizeReport {
   const base = options.folder !== undefined ? `${options.folder}/` : '';
-  const installed = (path: string): string | null =>
-    path.startsWith(base) ? path.slice(base.length) : null;
-  const topOf = (path: string): string => installed(path)?.split('/', 1)[0] ?? '';
-  const isDistInfoFile = (path: string, name: string) => {
-    const inside = installed(path);
-    return inside !== null && /^[^/]+\.dist-info\/[^/]+$/.test(inside) && path.endsWith(`/${name}`);
-  };
-  const listing = await readZipListing(
-    zip,
-    (path) => isDistInfoFile(path, 'RECORD') || isDistInfoFile(path, 'METADATA'),
-  );
+  const topOf = (path: string): string =>
+    installedPath(path, options.folder)?.split('/', 1)[0] ?? '';
   const distInfos = [
     ...new Set(
       listing.entries.map((e) => topOf(e.path)).filter((top) => top.endsWith('.dist-info')),
