@@ -26,6 +26,8 @@ import { matchRows, StampStore, STAMP_VERSION, type Stamp } from './stamp.js';
 import { sharedCacheDir, stateDirOf, targetStateDir } from './state-paths.js';
 import type { BuildEvent, BuildMode, BuildSummary, TargetReport } from './events.js';
 import type { DependencyResult, Json, RunContext, TargetDefinition } from './target.js';
+import type { CacheOptions } from './cache/options.js';
+import type { BuildCache, CacheHit } from './cache/build-cache.js';
 
 export interface BuildOptions {
   /** Absolute project root. */
@@ -48,6 +50,11 @@ export interface BuildOptions {
   onEvent?: (event: BuildEvent) => void;
   /** Where stamps and caches live; default `<root>/.lbuild`. */
   stateDir?: string;
+  /**
+   * The shared build cache (absent: off). Used by builds only, never by `-q` or `-n`, and only
+   * for targets that opt in (TargetDefinition.cache).
+   */
+  cache?: CacheOptions;
 }
 
 export { stateDirOf };
@@ -112,6 +119,8 @@ class Scheduler {
   /** Aborted on a signal, or on the first failure without `-k`, or on the first stale `-q` answer. */
   readonly #stop = new AbortController();
   #stopReason: 'failure' | 'signal' | 'answered' | undefined;
+  /** The shared cache of this build, made on first use (it loads node:crypto). */
+  #cache: Promise<BuildCache> | undefined;
 
   constructor(
     options: BuildOptions,
@@ -264,7 +273,12 @@ class Scheduler {
         return { ...base, reasons, status: 'stale' };
       }
       if (this.#mode === 'dry-run') return { ...base, reasons, status: 'would-run' };
-      return await this.#execute(def, deps, prepared, reasons);
+      const cacheKey = await this.#cacheKey(def, deps, prepared);
+      if (cacheKey && !this.#options.force) {
+        const restored = await this.#restore(def, deps, prepared, reasons, cacheKey);
+        if (restored) return restored;
+      }
+      return await this.#execute(def, deps, prepared, reasons, cacheKey);
     } catch (error) {
       // A target that could not even be checked (a missing input) fails like one whose command
       // failed: without -k, nothing else starts.
@@ -313,6 +327,7 @@ class Scheduler {
       stamp: Stamp | undefined;
     },
     reasons: Reason[],
+    cacheKey?: string,
   ): Promise<TargetReport> {
     const release = await this.#slots.acquire();
     const root = this.#options.root;
@@ -454,6 +469,16 @@ class Scheduler {
         builtAt: new Date().toISOString(),
         durationMs: report.durationMs,
       });
+      if (cacheKey) {
+        await this.#store(def, cacheKey, {
+          snapshots,
+          outputRecords,
+          cacheFiles: outcome?.cacheFiles ?? [],
+          value,
+          outputHash,
+          ...(outcome?.summary ? { summary: outcome.summary } : {}),
+        });
+      }
       return report;
     } catch (error) {
       const interrupted = controller.signal.aborted || isAbortError(error);
@@ -521,6 +546,190 @@ class Scheduler {
       for (const field of new Set([...Object.keys(before), ...Object.keys(recipe)]))
         if (before[field] !== recipe[field]) changed.add(`recipe field ${field}`);
     return [...changed].sort();
+  }
+
+  /** The shared cache, made on first use; undefined when the build has none. */
+  #sharedCache(): Promise<BuildCache> | undefined {
+    const options = this.#options.cache;
+    if (!options || this.#mode !== 'build') return undefined;
+    this.#cache ??= import('./cache/build-cache.js').then(({ BuildCache }) => {
+      const root = this.#options.root;
+      const inRoot = rootRelative(root, sharedCacheDir(this.#stateDir));
+      return new BuildCache(
+        options,
+        root,
+        inRoot.startsWith('../') ? undefined : inRoot,
+        this.#stop.signal,
+        (message, key) => this.#emit({ type: 'cache-warning', message, ...(key ? { key } : {}) }),
+      );
+    });
+    return this.#cache;
+  }
+
+  /**
+   * The static cache key of a target that opts in (see cache/key.ts for what enters it), or
+   * undefined when the build has no cache or the target does not use it.
+   */
+  async #cacheKey(
+    def: TargetDefinition,
+    deps: ReadonlyMap<TargetKey, DependencyResult>,
+    prepared: {
+      inputs: ExpandedInputs;
+      recipe: { fields: Record<string, string> };
+      stamp: Stamp | undefined;
+    },
+  ): Promise<string | undefined> {
+    if (!def.cache || !this.#sharedCache() || (def.outputs ?? []).length === 0) return undefined;
+    const [{ staticKey }, inputFiles, recipe] = await Promise.all([
+      import('./cache/key.js'),
+      this.#hashAll(prepared.inputs.files, prepared.stamp && toRecords(prepared.stamp.files)),
+      def.cache.recipe ? def.cache.recipe(prepared.recipe.fields) : prepared.recipe.fields,
+    ]);
+    return staticKey({
+      kind: def.kind,
+      recipe,
+      inputs: Object.fromEntries(
+        Object.entries(inputFiles).map(([path, r]) => [
+          path,
+          { hash: r.hash, exec: r.exec === true },
+        ]),
+      ),
+      matches: prepared.inputs.matches,
+      deps: Object.fromEntries([...deps].map(([k, d]) => [k, d.outputHash])),
+    });
+  }
+
+  /**
+   * Restores a target from the shared cache instead of running it: the outputs verified blob by
+   * blob (see restoreFiles), then hashed and stamped exactly as after a run, so the next check is
+   * a plain stamp check with no cache in sight. Undefined on a miss: the target runs.
+   */
+  async #restore(
+    def: TargetDefinition,
+    deps: ReadonlyMap<TargetKey, DependencyResult>,
+    prepared: {
+      inputs: ExpandedInputs;
+      recipe: { hash: string; fields: Record<string, string> };
+      stamp: Stamp | undefined;
+    },
+    reasons: Reason[],
+    key: string,
+  ): Promise<TargetReport | undefined> {
+    const cache = await this.#sharedCache();
+    if (!cache) return undefined;
+    const root = this.#options.root;
+    const started = monotonicMs();
+    const dynamic = new Map<string, FileRecord | undefined>();
+    const hit: CacheHit | undefined = await cache.lookup(def.key, key, async (paths) => {
+      const records = await mapLimit(paths, HASH_CONCURRENCY, (path) =>
+        this.#hasher.current(resolve(root, path)),
+      );
+      const contents: Record<string, string | null> = {};
+      paths.forEach((path, i) => {
+        dynamic.set(path, records[i]);
+        contents[path] = records[i]?.hash ?? null;
+      });
+      return contents;
+    });
+    if (!hit) return undefined;
+    const release = await this.#slots.acquire();
+    try {
+      if (this.#stop.signal.aborted) return undefined;
+      const outputs = def.outputs ?? [];
+      await this.#stamps.remove(def.key);
+      if (!(await cache.restore(hit, outputs))) return undefined;
+      for (const o of outputs) this.#hasher.forget(join(root, o));
+      for (const f of hit.manifest.extra) this.#hasher.forget(join(root, f.path));
+      const outputRecords = await this.#hashAll(
+        [...listOutputFiles(root, outputs)].sort(),
+        undefined,
+      );
+      const value = hit.manifest.value ?? undefined;
+      const outputHash = await hashJson({ outputs: hashesOf(outputRecords), value: value ?? null });
+      if (outputHash !== hit.manifest.outputHash) {
+        this.#emit({
+          type: 'cache-warning',
+          key: def.key,
+          message: `cache entry ${hit.entryKey.slice(0, 12)} in ${hit.store.name} restored files whose hash is not the entry's; building instead`,
+        });
+        return undefined;
+      }
+      const inputFiles = await this.#hashAll(prepared.inputs.files, undefined);
+      const readRecords: Record<string, FileRecord> = {};
+      for (const [path, record] of dynamic) if (record) readRecords[path] = record;
+      const files = toTable({ ...inputFiles, ...readRecords });
+      const durationMs = Math.round(monotonicMs() - started);
+      await this.#stamps.write({
+        version: STAMP_VERSION,
+        key: def.key,
+        recipeHash: prepared.recipe.hash,
+        recipe: prepared.recipe.fields,
+        deps: Object.fromEntries([...deps].map(([k, d]) => [k, d.outputHash])),
+        matches: matchRows(files, prepared.inputs.matches),
+        files,
+        outputs: toTable(outputRecords),
+        ...(value !== undefined ? { value } : {}),
+        outputHash,
+        builtAt: new Date().toISOString(),
+        durationMs,
+      });
+      return {
+        key: def.key,
+        kind: def.kind,
+        ...(def.description ? { description: def.description } : {}),
+        reasons,
+        status: 'built',
+        outputHash,
+        unchanged: prepared.stamp?.outputHash === outputHash,
+        outputs: hashesOf(outputRecords),
+        ...(value !== undefined ? { value } : {}),
+        ...(hit.manifest.summary ? { summary: hit.manifest.summary } : {}),
+        restored: { key: hit.entryKey, store: hit.store.name, materialised: true },
+        durationMs,
+      };
+    } finally {
+      release();
+    }
+  }
+
+  /** Stores a stamped run in the shared cache; a run whose extra files it cannot carry is not. */
+  async #store(
+    def: TargetDefinition,
+    staticKey: string,
+    run: {
+      snapshots: ReadonlyMap<string, FileRecord | undefined>;
+      outputRecords: Record<string, FileRecord>;
+      cacheFiles: readonly string[];
+      value: Json | undefined;
+      outputHash: string;
+      summary?: string;
+    },
+  ): Promise<void> {
+    const cache = await this.#sharedCache();
+    if (!cache?.writes) return;
+    const root = this.#options.root;
+    const extra: { path: string; exec: boolean }[] = [];
+    for (const file of run.cacheFiles) {
+      const path = rootRelative(root, file);
+      const record = await this.#hasher.state(join(root, path));
+      if (!record) return;
+      extra.push({ path, exec: record.exec === true });
+    }
+    const dynamic: Record<string, string | null> = {};
+    for (const [path, record] of run.snapshots) dynamic[path] = record?.hash ?? null;
+    await cache.save({
+      target: def.key,
+      staticKey,
+      dynamic,
+      outputs: Object.entries(run.outputRecords).map(([path, r]) => ({
+        path,
+        exec: r.exec === true,
+      })),
+      extra,
+      value: run.value,
+      outputHash: run.outputHash,
+      ...(run.summary ? { summary: run.summary } : {}),
+    });
   }
 
   async #hashAll(
