@@ -121,6 +121,16 @@ class Scheduler {
   #stopReason: 'failure' | 'signal' | 'answered' | undefined;
   /** The shared cache of this build, made on first use (it loads node:crypto). */
   #cache: Promise<BuildCache> | undefined;
+  /**
+   * The targets whose outputs this build must leave on disk: those asked for that nothing else
+   * asked for depends on (`lbuild` builds every target, but people want the zip). The others,
+   * when the cache has them, are only stamped until a dependent needs their files.
+   */
+  #wanted = new Set<TargetKey>();
+  /** Targets stamped as not materialised, and the hit that found them in this build. */
+  readonly #notMaterialised = new Map<TargetKey, { stamp: Stamp; hit?: CacheHit }>();
+  /** Their outputs as a dependent needs them: restored, or run again. */
+  readonly #materialised = new Map<TargetKey, Promise<MaterialisedOutputs>>();
 
   constructor(
     options: BuildOptions,
@@ -147,6 +157,8 @@ class Scheduler {
   }
 
   async run(order: TargetKey[]): Promise<TargetReport[]> {
+    const depended = new Set(order.flatMap((key) => this.#options.graph.get(key).deps));
+    this.#wanted = new Set(this.#options.targets.filter((key) => !depended.has(key)));
     const reports = await Promise.all(order.map((key) => this.#visit(key)));
     return reports;
   }
@@ -226,6 +238,11 @@ class Scheduler {
           });
       let reasons = verification.reasons;
       const stamp = prepared.stamp;
+      if (reasons.length === 0 && stamp?.notMaterialised && this.#mode === 'build') {
+        if (this.#wanted.has(key))
+          reasons = [{ kind: 'output-missing', path: def.outputs?.[0] ?? key }];
+        else this.#notMaterialised.set(key, { stamp });
+      }
       const checkExternal = this.#options.external !== false ? def.checkExternal : undefined;
       if (checkExternal && (this.#mode !== 'build' || reasons.length === 0)) {
         const external = await checkExternal({
@@ -320,7 +337,7 @@ class Scheduler {
 
   async #execute(
     def: TargetDefinition,
-    deps: Map<TargetKey, DependencyResult>,
+    givenDeps: ReadonlyMap<TargetKey, DependencyResult>,
     prepared: {
       inputs: ExpandedInputs;
       recipe: { hash: string; fields: Record<string, string> };
@@ -329,6 +346,18 @@ class Scheduler {
     reasons: Reason[],
     cacheKey?: string,
   ): Promise<TargetReport> {
+    // Dependencies whose outputs are only in the cache are fetched (or run) first, before this
+    // run takes a slot: fetching one may run it, and that needs a slot of its own.
+    const deps = new Map(givenDeps);
+    for (const dep of def.deps) {
+      if (!this.#notMaterialised.has(dep) && !this.#materialised.has(dep)) continue;
+      const got = await this.#materialise(dep);
+      if ('failure' in got) {
+        return { key: def.key, kind: def.kind, reasons, status: 'skipped', durationMs: 0 };
+      }
+      const known = deps.get(dep);
+      if (known) deps.set(dep, { ...known, outputHash: got.outputHash, value: got.value });
+    }
     const release = await this.#slots.acquire();
     const root = this.#options.root;
     const base = { key: def.key, kind: def.kind, reasons };
@@ -637,6 +666,8 @@ class Scheduler {
       if (this.#stop.signal.aborted) return undefined;
       const outputs = def.outputs ?? [];
       await this.#stamps.remove(def.key);
+      if (!this.#wanted.has(def.key))
+        return await this.#record(def, deps, prepared, reasons, hit, dynamic, started);
       if (!(await cache.restore(hit, outputs))) return undefined;
       for (const o of outputs) this.#hasher.forget(join(root, o));
       for (const f of hit.manifest.extra) this.#hasher.forget(join(root, f.path));
@@ -690,6 +721,148 @@ class Scheduler {
     } finally {
       release();
     }
+  }
+
+  /**
+   * A hit that nothing in this build reads: stamped, its files left in the cache. The declared
+   * outputs are removed, so that nothing on disk claims to be what these inputs make.
+   */
+  async #record(
+    def: TargetDefinition,
+    deps: ReadonlyMap<TargetKey, DependencyResult>,
+    prepared: {
+      inputs: ExpandedInputs;
+      recipe: { hash: string; fields: Record<string, string> };
+      stamp: Stamp | undefined;
+    },
+    reasons: Reason[],
+    hit: CacheHit,
+    dynamic: ReadonlyMap<string, FileRecord | undefined>,
+    started: number,
+  ): Promise<TargetReport> {
+    const root = this.#options.root;
+    for (const output of def.outputs ?? []) {
+      await rm(join(root, output), { recursive: true, force: true });
+      this.#hasher.forget(join(root, output));
+    }
+    const inputFiles = await this.#hashAll(prepared.inputs.files, undefined);
+    const readRecords: Record<string, FileRecord> = {};
+    for (const [path, record] of dynamic) if (record) readRecords[path] = record;
+    const files = toTable({ ...inputFiles, ...readRecords });
+    const value = hit.manifest.value ?? undefined;
+    const durationMs = Math.round(monotonicMs() - started);
+    const stamp: Stamp = {
+      version: STAMP_VERSION,
+      key: def.key,
+      recipeHash: prepared.recipe.hash,
+      recipe: prepared.recipe.fields,
+      deps: Object.fromEntries([...deps].map(([k, d]) => [k, d.outputHash])),
+      matches: matchRows(files, prepared.inputs.matches),
+      files,
+      outputs: emptyTable(),
+      ...(value !== undefined ? { value } : {}),
+      outputHash: hit.manifest.outputHash,
+      builtAt: new Date().toISOString(),
+      durationMs,
+      notMaterialised: { entryKey: hit.entryKey },
+    };
+    await this.#stamps.write(stamp);
+    this.#notMaterialised.set(def.key, { stamp, hit });
+    return {
+      key: def.key,
+      kind: def.kind,
+      ...(def.description ? { description: def.description } : {}),
+      reasons,
+      status: 'built',
+      outputHash: stamp.outputHash,
+      unchanged: prepared.stamp?.outputHash === stamp.outputHash,
+      ...(value !== undefined ? { value } : {}),
+      restored: { key: hit.entryKey, store: hit.store.name, materialised: false },
+      durationMs,
+    };
+  }
+
+  /**
+   * The outputs of a target stamped as not materialised, for a dependent that must run: fetched
+   * from the cache and verified (the files must hash to the stamp's output hash, which
+   * dependents were given), else made by running the target. Once per target and build.
+   *
+   * Why such a stamp cannot hide a stale output: it stands for files that are not on disk, and
+   * the check of such a stamp requires them to be absent (anything at their paths reruns the
+   * target). Every reader of the files is a dependent run, and every dependent run comes here
+   * first, so it reads either the very bytes the output hash names or those of a fresh run.
+   */
+  #materialise(key: TargetKey): Promise<MaterialisedOutputs> {
+    let pending = this.#materialised.get(key);
+    if (!pending) {
+      pending = this.#materialiseOnce(key);
+      this.#materialised.set(key, pending);
+    }
+    return pending;
+  }
+
+  async #materialiseOnce(key: TargetKey): Promise<MaterialisedOutputs> {
+    const lazy = this.#notMaterialised.get(key);
+    const def = this.#options.graph.get(key);
+    if (!lazy) return { failure: true };
+    this.#notMaterialised.delete(key);
+    const root = this.#options.root;
+    const outputs = def.outputs ?? [];
+    const cache = await this.#sharedCache();
+    const entryKey = lazy.stamp.notMaterialised?.entryKey ?? '';
+    const hit = lazy.hit ?? (cache ? await cache.fetch(key, entryKey) : undefined);
+    if (cache && hit) {
+      const release = await this.#slots.acquire();
+      try {
+        if (await cache.restore(hit, outputs)) {
+          for (const o of outputs) this.#hasher.forget(join(root, o));
+          for (const f of hit.manifest.extra) this.#hasher.forget(join(root, f.path));
+          const records = await this.#hashAll(
+            [...listOutputFiles(root, outputs)].sort(),
+            undefined,
+          );
+          const value = lazy.stamp.value;
+          const outputHash = await hashJson({ outputs: hashesOf(records), value: value ?? null });
+          if (outputHash === lazy.stamp.outputHash) {
+            // eslint-disable-next-line @typescript-eslint/no-unused-vars
+            const { notMaterialised: _, ...stamp } = lazy.stamp;
+            await this.#stamps.write({ ...stamp, outputs: toTable(records) });
+            return { outputHash, ...(value !== undefined ? { value } : {}) };
+          }
+          this.#emit({
+            type: 'cache-warning',
+            key,
+            message: `cache entry ${entryKey.slice(0, 12)} in ${hit.store.name} restored files whose hash is not the stamp's; building instead`,
+          });
+        }
+      } finally {
+        release();
+      }
+    }
+    // Not in the cache (any more): run it, as a build of what is on disk would.
+    await this.#stamps.remove(key);
+    const depReports = await Promise.all(def.deps.map((dep) => this.#visit(dep)));
+    const deps = new Map<TargetKey, DependencyResult>();
+    for (const r of depReports) {
+      const depDef = this.#options.graph.get(r.key);
+      deps.set(r.key, {
+        key: r.key,
+        outputs: (depDef.outputs ?? []).map((o) => join(root, o)),
+        value: r.value,
+        outputHash: r.outputHash ?? '',
+        ...(depDef.artifact ? { artifact: depDef.artifact } : {}),
+      });
+    }
+    const prepared = await this.#prepare(def);
+    const reasons: Reason[] = [{ kind: 'output-missing', path: outputs[0] ?? key }];
+    const cacheKey = await this.#cacheKey(def, deps, prepared);
+    const report = await this.#execute(def, deps, prepared, reasons, cacheKey);
+    this.#emit({ type: 'target-finish', report });
+    if (report.status !== 'built' || report.outputHash === undefined) return { failure: true };
+    return {
+      outputHash: report.outputHash,
+      ...(report.value !== undefined ? { value: report.value } : {}),
+    };
   }
 
   /** Stores a stamped run in the shared cache; a run whose extra files it cannot carry is not. */
@@ -797,6 +970,9 @@ function withTarget(failure: Failure, def: TargetDefinition): Failure {
   if (failure.location || !def.location) return failure;
   return failure.kind === 'config' ? { ...failure, location: def.location } : failure;
 }
+
+/** A not-materialised target's outputs once a dependent needed them, or that it failed. */
+type MaterialisedOutputs = { outputHash: string; value?: Json } | { failure: true };
 
 export type { Json };
 export { LbuildError };

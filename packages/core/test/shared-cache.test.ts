@@ -26,11 +26,14 @@ import type { TargetDefinition } from '../src/target.js';
 let base: string;
 let cacheDir: string;
 let runs: Record<string, number>;
+/** pack's recipe: a change makes pack run again, which needs gen's files. */
+let packFormat: number;
 
 beforeEach(() => {
   base = mkdtempSync(join(tmpdir(), 'lbuild-shared-cache-'));
   cacheDir = join(base, 'cache');
   runs = {};
+  packFormat = 1;
 });
 
 afterEach(() => {
@@ -82,7 +85,7 @@ function targets(): TargetDefinition[] {
       kind: 'pack',
       deps: ['gen'],
       outputs: ['dist/pack.txt'],
-      recipe: () => ({ format: 1 }),
+      recipe: () => ({ format: packFormat }),
       cache: {},
       run: async (ctx) => {
         count('pack');
@@ -95,13 +98,22 @@ function targets(): TargetDefinition[] {
   ];
 }
 
-async function build(root: string, cache?: Partial<CacheOptions>) {
+/** A local directory store that counts the blobs it hands out. */
+class CountingStore extends LocalDirStore {
+  fetched = 0;
+  override async getBlob(digest: string, file: string): Promise<boolean> {
+    this.fetched++;
+    return super.getBlob(digest, file);
+  }
+}
+
+async function build(root: string, cache?: Partial<CacheOptions>, wanted = ['pack']) {
   const events: BuildEvent[] = [];
   const graph = new TargetGraph(targets());
   const summary = await runBuild({
     root,
     graph,
-    targets: ['pack'],
+    targets: wanted,
     jobs: 2,
     onEvent: (event) => events.push(event),
     cache: { stores: [new LocalDirStore(cacheDir)], mode: 'read-write', ...cache },
@@ -152,10 +164,12 @@ describe('the shared cache', () => {
     expect(first.warnings).toEqual([]);
 
     const b = project('elsewhere/b');
-    const second = await build(b);
+    const second = await build(b, undefined, ['gen']);
     expect(second.summary.status).toBe('ok');
+    expect(second.restored).toEqual(['gen']);
+    const packed = await build(b);
+    expect(packed.restored).toEqual(['pack']);
     expect(runs).toEqual({ gen: 1, pack: 1 });
-    expect(second.restored.sort()).toEqual(['gen', 'pack']);
     expect(read(b, 'dist/pack.txt')).toBe(read(a, 'dist/pack.txt'));
     expect(read(b, 'out/gen/text.txt')).toBe('SOURCE\nEXTRA\n');
     // The file the output refers to came along.
@@ -165,8 +179,78 @@ describe('the shared cache', () => {
     expect(report?.restored?.key).toMatch(/^[0-9a-f]{64}$/);
 
     // Stamped as a build stamps: the next build is a plain check, with no store in it.
-    const third = await build(b, { stores: [] });
+    const third = await build(b, { stores: [] }, ['gen', 'pack']);
     expect(third.summary.targets.map((t) => t.status)).toEqual(['up-to-date', 'up-to-date']);
+  });
+
+  it('leaves in the cache what nothing in the build reads, until a run needs it', async () => {
+    const a = project('a');
+    await build(a);
+    const b = project('b');
+    const store = new CountingStore(cacheDir);
+    const lazy = await build(b, { stores: [store] });
+    expect(lazy.restored.sort()).toEqual(['gen', 'pack']);
+    const gen = lazy.summary.targets.find((t) => t.key === 'gen');
+    expect(gen?.restored?.materialised).toBe(false);
+    // Only pack's one file was fetched; gen's output and the file it names were not.
+    expect(store.fetched).toBe(1);
+    expect(existsSync(join(b, 'out'))).toBe(false);
+    expect(existsSync(join(b, '.lbuild/cache/kept'))).toBe(false);
+    expect(read(b, 'dist/pack.txt')).toBe(read(a, 'dist/pack.txt'));
+
+    // Up to date, with no cache: a check of stamps alone.
+    const query = await runBuild({
+      root: b,
+      graph: new TargetGraph(targets()),
+      targets: ['pack'],
+      mode: 'query',
+    });
+    expect(query.status).toBe('ok');
+    const again = await build(b, { stores: [] });
+    expect(again.summary.targets.map((t) => t.status)).toEqual(['up-to-date', 'up-to-date']);
+
+    // pack must run: gen's files are fetched first, verified, and gen is stamped as built.
+    packFormat = 2;
+    const rerun = await build(b, { stores: [store] });
+    expect(rerun.summary.status).toBe('ok');
+    expect(runs).toEqual({ gen: 1, pack: 2 });
+    expect(store.fetched).toBe(3);
+    expect(read(b, 'out/gen/text.txt')).toBe('SOURCE\nEXTRA\n');
+    expect(read(b, '.lbuild/cache/kept/data.bin')).toBe('kept:source\nextra\n');
+    const after = await build(b, { stores: [] }, ['gen', 'pack']);
+    expect(after.summary.targets.map((t) => t.status)).toEqual(['up-to-date', 'up-to-date']);
+
+    // Asked for by name, a target that is only in the cache is fetched.
+    const c = project('c');
+    await build(c);
+    expect(existsSync(join(c, 'out'))).toBe(false);
+    const named = await build(c, undefined, ['gen']);
+    expect(named.restored).toEqual(['gen']);
+    expect(read(c, 'out/gen/text.txt')).toBe('SOURCE\nEXTRA\n');
+  });
+
+  it('runs a target that is only stamped when the cache no longer has it', async () => {
+    await build(project('a'));
+    const b = project('b');
+    await build(b);
+    rmSync(cacheDir, { recursive: true });
+    packFormat = 2;
+    const rerun = await build(b);
+    expect(rerun.summary.status).toBe('ok');
+    expect(runs).toEqual({ gen: 2, pack: 2 });
+    expect(read(b, 'dist/pack.txt')).toBe('[SOURCE\nEXTRA\n]');
+    // Something at a not-materialised output's path is not taken for it.
+    const c = project('c');
+    await build(c);
+    mkdirSync(join(c, 'out/gen'), { recursive: true });
+    writeFileSync(join(c, 'out/gen/text.txt'), 'stale');
+    const check = await runBuild({
+      root: c,
+      graph: new TargetGraph(targets()),
+      targets: ['pack'],
+      mode: 'query',
+    });
+    expect(check.status).toBe('stale');
   });
 
   it('keys a snapshotted file by its content: another one is a miss', async () => {
@@ -210,9 +294,10 @@ describe('the shared cache', () => {
     await build(a);
     rmSync(blobOf(entryOf('gen').manifest.outputs[0]?.sha256 ?? ''));
     const b = project('b');
-    const second = await build(b);
+    const second = await build(b, undefined, ['gen']);
     expect(second.warnings).toEqual([expect.stringMatching(/is missing/)]);
     expect(runs).toEqual({ gen: 2, pack: 1 });
+    await build(b);
     expect(read(b, 'dist/pack.txt')).toBe(read(a, 'dist/pack.txt'));
     expect(readdirSync(join(b, 'out'))).toEqual(['gen']);
   });
@@ -335,12 +420,14 @@ describe('the shared cache', () => {
     const remote = join(base, 'remote');
     await build(project('a'), { stores: [new LocalDirStore(remote)] });
     expect(stored('entries')).toEqual([]);
-    const c = await build(project('c'), {
-      stores: [new LocalDirStore(cacheDir), new LocalDirStore(remote)],
-    });
-    expect(c.restored.sort()).toEqual(['gen', 'pack']);
+    const c = await build(
+      project('c'),
+      { stores: [new LocalDirStore(cacheDir), new LocalDirStore(remote)] },
+      ['gen'],
+    );
+    expect(c.restored).toEqual(['gen']);
     expect(stored('entries').length).toBeGreaterThan(0);
-    const d = await build(project('d'));
-    expect(d.restored.sort()).toEqual(['gen', 'pack']);
+    const d = await build(project('d'), undefined, ['gen']);
+    expect(d.restored).toEqual(['gen']);
   });
 });

@@ -106,6 +106,16 @@ export class BuildCache {
     return undefined;
   }
 
+  /** The outputs entry stored under `entryKey` (a key a stamp recorded), if a store has it. */
+  async fetch(target: string, entryKey: string): Promise<CacheHit | undefined> {
+    for (const store of this.#stores()) {
+      const found = await this.#get(store, entryKey, target);
+      if (found?.manifest.type === 'outputs')
+        return { store, entryKey, manifest: found.manifest, bodies: [[entryKey, found.body]] };
+    }
+    return undefined;
+  }
+
   /**
    * Restores a hit's files (see restoreFiles). False when they could not all be restored
    * verified: a miss, with one warning; the disk is left as it was.
