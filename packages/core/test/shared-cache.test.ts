@@ -269,6 +269,13 @@ describe('the shared cache', () => {
     await build(project('a'));
     await build(project('b', { 'src.txt': 'changed\n' }));
     expect(runs).toEqual({ gen: 2, pack: 2 });
+    packFormat = 2;
+    await build(project('c'));
+    expect(runs).toEqual({ gen: 2, pack: 3 });
+    // Each of those is an entry of its own: a copy of any of them runs nothing.
+    packFormat = 1;
+    await build(project('d', { 'src.txt': 'changed\n' }));
+    expect(runs).toEqual({ gen: 2, pack: 3 });
   });
 
   it('takes a blob whose bytes are not its SHA-256 for a miss, with a warning', async () => {
