@@ -588,7 +588,9 @@ class Scheduler {
         options,
         root,
         inRoot.startsWith('../') ? undefined : inRoot,
-        this.#stop.signal,
+        // The user's interrupt only: a failure elsewhere in the build must not cut short the
+        // storing of a run that succeeded.
+        this.#options.signal ?? new AbortController().signal,
         (message, key) => this.#emit({ type: 'cache-warning', message, ...(key ? { key } : {}) }),
       );
     });
@@ -668,7 +670,7 @@ class Scheduler {
       await this.#stamps.remove(def.key);
       if (!this.#wanted.has(def.key))
         return await this.#record(def, deps, prepared, reasons, hit, dynamic, started);
-      if (!(await cache.restore(hit, outputs))) return undefined;
+      if (!(await this.#restoreFiles(cache, hit, outputs))) return undefined;
       for (const o of outputs) this.#hasher.forget(join(root, o));
       for (const f of hit.manifest.extra) this.#hasher.forget(join(root, f.path));
       const outputRecords = await this.#hashAll(
@@ -814,7 +816,7 @@ class Scheduler {
     if (cache && hit) {
       const release = await this.#slots.acquire();
       try {
-        if (await cache.restore(hit, outputs)) {
+        if (await this.#restoreFiles(cache, hit, outputs)) {
           for (const o of outputs) this.#hasher.forget(join(root, o));
           for (const f of hit.manifest.extra) this.#hasher.forget(join(root, f.path));
           const records = await this.#hashAll(
@@ -890,19 +892,51 @@ class Scheduler {
     }
     const dynamic: Record<string, string | null> = {};
     for (const [path, record] of run.snapshots) dynamic[path] = record?.hash ?? null;
-    await cache.save({
-      target: def.key,
-      staticKey,
-      dynamic,
-      outputs: Object.entries(run.outputRecords).map(([path, r]) => ({
-        path,
-        exec: r.exec === true,
-      })),
-      extra,
-      value: run.value,
-      outputHash: run.outputHash,
-      ...(run.summary ? { summary: run.summary } : {}),
+    await this.#safely(def.key, 'not stored', () =>
+      cache.save({
+        target: def.key,
+        staticKey,
+        dynamic,
+        outputs: Object.entries(run.outputRecords).map(([path, r]) => ({
+          path,
+          exec: r.exec === true,
+        })),
+        extra,
+        value: run.value,
+        outputHash: run.outputHash,
+        ...(run.summary ? { summary: run.summary } : {}),
+      }),
+    );
+  }
+
+  /** Restores a hit's files; anything but an interrupt that goes wrong is a miss. */
+  async #restoreFiles(
+    cache: BuildCache,
+    hit: CacheHit,
+    outputs: readonly string[],
+  ): Promise<boolean> {
+    let restored = false;
+    await this.#safely(hit.manifest.target, 'not restored', async () => {
+      restored = await cache.restore(hit, outputs);
     });
+    return restored;
+  }
+
+  /**
+   * Runs cache work whose failure must not fail the build (a store's own failures are handled by
+   * BuildCache; this is for the rest, such as a file that vanished): one warning instead.
+   */
+  async #safely(key: TargetKey, what: string, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      if (this.#options.signal?.aborted || isAbortError(error)) throw error;
+      this.#emit({
+        type: 'cache-warning',
+        key,
+        message: `${key} ${what} in the shared cache: ${error instanceof Error ? error.message : String(error)}`,
+      });
+    }
   }
 
   async #hashAll(
