@@ -17,6 +17,7 @@ describe('the published JSON Schema', () => {
     };
     expect(Object.keys(schema.properties).sort()).toEqual([
       'bundle',
+      'cache',
       'default',
       'function',
       'layer',

@@ -151,6 +151,7 @@ async function writeBundle(out) {
       '@lbuild/lambda-runtimes': join(here, '..', 'lambda-runtimes', 'src', 'index.ts'),
       '@lbuild/python-lambda': join(here, '..', 'python-lambda', 'src', 'index.ts'),
       '@lbuild/lambda-deploy': join(here, '..', 'lambda-deploy', 'src'),
+      '@lbuild/s3-cache': join(here, '..', 's3-cache', 'src', 'index.ts'),
     },
   });
 

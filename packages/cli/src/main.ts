@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { toFailure, type Failure } from '@lbuild/core';
 import { buildCommand } from './commands/build.js';
+import { cacheCommand, cachePruneCommand } from './commands/cache.js';
 import { cleanCommand } from './commands/clean.js';
 import { deployCommand } from './commands/deploy.js';
 import { diffCommand, type DiffCommandOptions } from './commands/diff.js';
@@ -100,6 +101,22 @@ Exit status: 0 success, 1 a target failed (or is stale under -q), 2 usage, confi
     .option('--all', 'also remove shared caches (the wheelhouse)')
     .action((targets: string[], opts: { all?: boolean }, self: Command) => {
       run(cleanCommand(targets, { ...self.optsWithGlobals<GlobalOptions>(), ...opts }));
+    });
+
+  const cache = cmd
+    .command('cache')
+    .description('show the shared build cache: the local directory and the remote store')
+    .option('--json', 'as JSON')
+    .action((opts: { json?: boolean }, self: Command) => {
+      run(cacheCommand({ ...self.optsWithGlobals<GlobalOptions>(), ...opts }));
+    });
+  cache
+    .command('prune')
+    .description('remove from the local cache what no build has used for a while')
+    .option('--older-than <age>', 'unused for longer than this: 90m, 12h, 30d, 2w', '30d')
+    .option('--json', 'as JSON')
+    .action((opts: { olderThan?: string; json?: boolean }, self: Command) => {
+      run(cachePruneCommand({ ...self.optsWithGlobals<GlobalOptions>(), ...opts }));
     });
 
   cmd

@@ -26,6 +26,8 @@ import { matchRows, StampStore, STAMP_VERSION, type Stamp } from './stamp.js';
 import { sharedCacheDir, stateDirOf, targetStateDir } from './state-paths.js';
 import type { BuildEvent, BuildMode, BuildSummary, TargetReport } from './events.js';
 import type { DependencyResult, Json, RunContext, TargetDefinition } from './target.js';
+import type { CacheOptions } from './cache/options.js';
+import type { BuildCache, CacheHit } from './cache/build-cache.js';
 
 export interface BuildOptions {
   /** Absolute project root. */
@@ -48,6 +50,11 @@ export interface BuildOptions {
   onEvent?: (event: BuildEvent) => void;
   /** Where stamps and caches live; default `<root>/.lbuild`. */
   stateDir?: string;
+  /**
+   * The shared build cache (absent: off). Used by builds only, never by `-q` or `-n`, and only
+   * for targets that opt in (TargetDefinition.cache).
+   */
+  cache?: CacheOptions;
 }
 
 export { stateDirOf };
@@ -112,6 +119,18 @@ class Scheduler {
   /** Aborted on a signal, or on the first failure without `-k`, or on the first stale `-q` answer. */
   readonly #stop = new AbortController();
   #stopReason: 'failure' | 'signal' | 'answered' | undefined;
+  /** The shared cache of this build, made on first use (it loads node:crypto). */
+  #cache: Promise<BuildCache> | undefined;
+  /**
+   * The targets whose outputs this build must leave on disk: those asked for that nothing else
+   * asked for depends on (`lbuild` builds every target, but people want the zip). The others,
+   * when the cache has them, are only stamped until a dependent needs their files.
+   */
+  #wanted = new Set<TargetKey>();
+  /** Targets stamped as not materialised, and the hit that found them in this build. */
+  readonly #notMaterialised = new Map<TargetKey, { stamp: Stamp; hit?: CacheHit }>();
+  /** Their outputs as a dependent needs them: restored, or run again. */
+  readonly #materialised = new Map<TargetKey, Promise<MaterialisedOutputs>>();
 
   constructor(
     options: BuildOptions,
@@ -138,6 +157,8 @@ class Scheduler {
   }
 
   async run(order: TargetKey[]): Promise<TargetReport[]> {
+    const depended = new Set(order.flatMap((key) => this.#options.graph.get(key).deps));
+    this.#wanted = new Set(this.#options.targets.filter((key) => !depended.has(key)));
     const reports = await Promise.all(order.map((key) => this.#visit(key)));
     return reports;
   }
@@ -217,6 +238,11 @@ class Scheduler {
           });
       let reasons = verification.reasons;
       const stamp = prepared.stamp;
+      if (reasons.length === 0 && stamp?.notMaterialised && this.#mode === 'build') {
+        if (this.#wanted.has(key))
+          reasons = [{ kind: 'output-missing', path: def.outputs?.[0] ?? key }];
+        else this.#notMaterialised.set(key, { stamp });
+      }
       const checkExternal = this.#options.external !== false ? def.checkExternal : undefined;
       if (checkExternal && (this.#mode !== 'build' || reasons.length === 0)) {
         const external = await checkExternal({
@@ -264,7 +290,12 @@ class Scheduler {
         return { ...base, reasons, status: 'stale' };
       }
       if (this.#mode === 'dry-run') return { ...base, reasons, status: 'would-run' };
-      return await this.#execute(def, deps, prepared, reasons);
+      const cacheKey = await this.#cacheKey(def, deps, prepared);
+      if (cacheKey && !this.#options.force) {
+        const restored = await this.#restore(def, deps, prepared, reasons, cacheKey);
+        if (restored) return restored;
+      }
+      return await this.#execute(def, deps, prepared, reasons, cacheKey);
     } catch (error) {
       // A target that could not even be checked (a missing input) fails like one whose command
       // failed: without -k, nothing else starts.
@@ -306,14 +337,27 @@ class Scheduler {
 
   async #execute(
     def: TargetDefinition,
-    deps: Map<TargetKey, DependencyResult>,
+    givenDeps: ReadonlyMap<TargetKey, DependencyResult>,
     prepared: {
       inputs: ExpandedInputs;
       recipe: { hash: string; fields: Record<string, string> };
       stamp: Stamp | undefined;
     },
     reasons: Reason[],
+    cacheKey?: string,
   ): Promise<TargetReport> {
+    // Dependencies whose outputs are only in the cache are fetched (or run) first, before this
+    // run takes a slot: fetching one may run it, and that needs a slot of its own.
+    const deps = new Map(givenDeps);
+    for (const dep of def.deps) {
+      if (!this.#notMaterialised.has(dep) && !this.#materialised.has(dep)) continue;
+      const got = await this.#materialise(dep);
+      if ('failure' in got) {
+        return { key: def.key, kind: def.kind, reasons, status: 'skipped', durationMs: 0 };
+      }
+      const known = deps.get(dep);
+      if (known) deps.set(dep, { ...known, outputHash: got.outputHash, value: got.value });
+    }
     const release = await this.#slots.acquire();
     const root = this.#options.root;
     const base = { key: def.key, kind: def.kind, reasons };
@@ -454,6 +498,16 @@ class Scheduler {
         builtAt: new Date().toISOString(),
         durationMs: report.durationMs,
       });
+      if (cacheKey) {
+        await this.#store(def, cacheKey, {
+          snapshots,
+          outputRecords,
+          cacheFiles: outcome?.cacheFiles ?? [],
+          value,
+          outputHash,
+          ...(outcome?.summary ? { summary: outcome.summary } : {}),
+        });
+      }
       return report;
     } catch (error) {
       const interrupted = controller.signal.aborted || isAbortError(error);
@@ -523,6 +577,368 @@ class Scheduler {
     return [...changed].sort();
   }
 
+  /** The shared cache, made on first use; undefined when the build has none. */
+  #sharedCache(): Promise<BuildCache> | undefined {
+    const options = this.#options.cache;
+    if (!options || this.#mode !== 'build') return undefined;
+    this.#cache ??= import('./cache/build-cache.js').then(({ BuildCache }) => {
+      const root = this.#options.root;
+      const inRoot = rootRelative(root, sharedCacheDir(this.#stateDir));
+      return new BuildCache(
+        options,
+        root,
+        inRoot.startsWith('../') ? undefined : inRoot,
+        // The user's interrupt only: a failure elsewhere in the build must not cut short the
+        // storing of a run that succeeded.
+        this.#options.signal ?? new AbortController().signal,
+        (message, key) => this.#emit({ type: 'cache-warning', message, ...(key ? { key } : {}) }),
+      );
+    });
+    return this.#cache;
+  }
+
+  /**
+   * The static cache key of a target that opts in (see cache/key.ts for what enters it), or
+   * undefined when the build has no cache or the target does not use it.
+   */
+  async #cacheKey(
+    def: TargetDefinition,
+    deps: ReadonlyMap<TargetKey, DependencyResult>,
+    prepared: {
+      inputs: ExpandedInputs;
+      recipe: { fields: Record<string, string> };
+      stamp: Stamp | undefined;
+    },
+  ): Promise<string | undefined> {
+    if (!def.cache || !this.#sharedCache() || (def.outputs ?? []).length === 0) return undefined;
+    const [{ staticKey }, inputFiles, recipe] = await Promise.all([
+      import('./cache/key.js'),
+      this.#hashAll(prepared.inputs.files, prepared.stamp && toRecords(prepared.stamp.files)),
+      def.cache.recipe ? def.cache.recipe(prepared.recipe.fields) : prepared.recipe.fields,
+    ]);
+    return staticKey({
+      kind: def.kind,
+      recipe,
+      inputs: Object.fromEntries(
+        Object.entries(inputFiles).map(([path, r]) => [
+          path,
+          { hash: r.hash, exec: r.exec === true },
+        ]),
+      ),
+      matches: prepared.inputs.matches,
+      deps: Object.fromEntries([...deps].map(([k, d]) => [k, d.outputHash])),
+    });
+  }
+
+  /**
+   * Restores a target from the shared cache instead of running it: the outputs verified blob by
+   * blob (see restoreFiles), then hashed and stamped exactly as after a run, so the next check is
+   * a plain stamp check with no cache in sight. Undefined on a miss: the target runs.
+   */
+  async #restore(
+    def: TargetDefinition,
+    deps: ReadonlyMap<TargetKey, DependencyResult>,
+    prepared: {
+      inputs: ExpandedInputs;
+      recipe: { hash: string; fields: Record<string, string> };
+      stamp: Stamp | undefined;
+    },
+    reasons: Reason[],
+    key: string,
+  ): Promise<TargetReport | undefined> {
+    const cache = await this.#sharedCache();
+    if (!cache) return undefined;
+    const root = this.#options.root;
+    const started = monotonicMs();
+    const dynamic = new Map<string, FileRecord | undefined>();
+    const hit: CacheHit | undefined = await cache.lookup(def.key, key, async (paths) => {
+      const records = await mapLimit(paths, HASH_CONCURRENCY, (path) =>
+        this.#hasher.current(resolve(root, path)),
+      );
+      const contents: Record<string, string | null> = {};
+      paths.forEach((path, i) => {
+        dynamic.set(path, records[i]);
+        contents[path] = records[i]?.hash ?? null;
+      });
+      return contents;
+    });
+    if (!hit) return undefined;
+    const release = await this.#slots.acquire();
+    try {
+      if (this.#stop.signal.aborted) return undefined;
+      const outputs = def.outputs ?? [];
+      await this.#stamps.remove(def.key);
+      if (!this.#wanted.has(def.key))
+        return await this.#record(def, deps, prepared, reasons, hit, dynamic, started);
+      if (!(await this.#restoreFiles(cache, hit, outputs))) return undefined;
+      for (const o of outputs) this.#hasher.forget(join(root, o));
+      for (const f of hit.manifest.extra) this.#hasher.forget(join(root, f.path));
+      const outputRecords = await this.#hashAll(
+        [...listOutputFiles(root, outputs)].sort(),
+        undefined,
+      );
+      const value = hit.manifest.value ?? undefined;
+      const outputHash = await hashJson({ outputs: hashesOf(outputRecords), value: value ?? null });
+      if (outputHash !== hit.manifest.outputHash) {
+        this.#emit({
+          type: 'cache-warning',
+          key: def.key,
+          message: `cache entry ${hit.entryKey.slice(0, 12)} in ${hit.store.name} restored files whose hash is not the entry's; building instead`,
+        });
+        return undefined;
+      }
+      const inputFiles = await this.#hashAll(prepared.inputs.files, undefined);
+      const readRecords: Record<string, FileRecord> = {};
+      for (const [path, record] of dynamic) if (record) readRecords[path] = record;
+      const files = toTable({ ...inputFiles, ...readRecords });
+      const durationMs = Math.round(monotonicMs() - started);
+      await this.#stamps.write({
+        version: STAMP_VERSION,
+        key: def.key,
+        recipeHash: prepared.recipe.hash,
+        recipe: prepared.recipe.fields,
+        deps: Object.fromEntries([...deps].map(([k, d]) => [k, d.outputHash])),
+        matches: matchRows(files, prepared.inputs.matches),
+        files,
+        outputs: toTable(outputRecords),
+        ...(value !== undefined ? { value } : {}),
+        outputHash,
+        builtAt: new Date().toISOString(),
+        durationMs,
+      });
+      return {
+        key: def.key,
+        kind: def.kind,
+        ...(def.description ? { description: def.description } : {}),
+        reasons,
+        status: 'built',
+        outputHash,
+        unchanged: prepared.stamp?.outputHash === outputHash,
+        outputs: hashesOf(outputRecords),
+        ...(value !== undefined ? { value } : {}),
+        ...(hit.manifest.summary ? { summary: hit.manifest.summary } : {}),
+        restored: { key: hit.entryKey, store: hit.store.name, materialised: true },
+        durationMs,
+      };
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * A hit that nothing in this build reads: stamped, its files left in the cache. The declared
+   * outputs are removed, so that nothing on disk claims to be what these inputs make.
+   */
+  async #record(
+    def: TargetDefinition,
+    deps: ReadonlyMap<TargetKey, DependencyResult>,
+    prepared: {
+      inputs: ExpandedInputs;
+      recipe: { hash: string; fields: Record<string, string> };
+      stamp: Stamp | undefined;
+    },
+    reasons: Reason[],
+    hit: CacheHit,
+    dynamic: ReadonlyMap<string, FileRecord | undefined>,
+    started: number,
+  ): Promise<TargetReport> {
+    const root = this.#options.root;
+    for (const output of def.outputs ?? []) {
+      await rm(join(root, output), { recursive: true, force: true });
+      this.#hasher.forget(join(root, output));
+    }
+    const inputFiles = await this.#hashAll(prepared.inputs.files, undefined);
+    const readRecords: Record<string, FileRecord> = {};
+    for (const [path, record] of dynamic) if (record) readRecords[path] = record;
+    const files = toTable({ ...inputFiles, ...readRecords });
+    const value = hit.manifest.value ?? undefined;
+    const durationMs = Math.round(monotonicMs() - started);
+    const stamp: Stamp = {
+      version: STAMP_VERSION,
+      key: def.key,
+      recipeHash: prepared.recipe.hash,
+      recipe: prepared.recipe.fields,
+      deps: Object.fromEntries([...deps].map(([k, d]) => [k, d.outputHash])),
+      matches: matchRows(files, prepared.inputs.matches),
+      files,
+      outputs: emptyTable(),
+      ...(value !== undefined ? { value } : {}),
+      outputHash: hit.manifest.outputHash,
+      builtAt: new Date().toISOString(),
+      durationMs,
+      notMaterialised: { entryKey: hit.entryKey },
+    };
+    await this.#stamps.write(stamp);
+    this.#notMaterialised.set(def.key, { stamp, hit });
+    return {
+      key: def.key,
+      kind: def.kind,
+      ...(def.description ? { description: def.description } : {}),
+      reasons,
+      status: 'built',
+      outputHash: stamp.outputHash,
+      unchanged: prepared.stamp?.outputHash === stamp.outputHash,
+      ...(value !== undefined ? { value } : {}),
+      restored: { key: hit.entryKey, store: hit.store.name, materialised: false },
+      durationMs,
+    };
+  }
+
+  /**
+   * The outputs of a target stamped as not materialised, for a dependent that must run: fetched
+   * from the cache and verified (the files must hash to the stamp's output hash, which
+   * dependents were given), else made by running the target. Once per target and build.
+   *
+   * Why such a stamp cannot hide a stale output: it stands for files that are not on disk, and
+   * the check of such a stamp requires them to be absent (anything at their paths reruns the
+   * target). Every reader of the files is a dependent run, and every dependent run comes here
+   * first, so it reads either the very bytes the output hash names or those of a fresh run.
+   */
+  #materialise(key: TargetKey): Promise<MaterialisedOutputs> {
+    let pending = this.#materialised.get(key);
+    if (!pending) {
+      pending = this.#materialiseOnce(key);
+      this.#materialised.set(key, pending);
+    }
+    return pending;
+  }
+
+  async #materialiseOnce(key: TargetKey): Promise<MaterialisedOutputs> {
+    const lazy = this.#notMaterialised.get(key);
+    const def = this.#options.graph.get(key);
+    if (!lazy) return { failure: true };
+    this.#notMaterialised.delete(key);
+    const root = this.#options.root;
+    const outputs = def.outputs ?? [];
+    const cache = await this.#sharedCache();
+    const entryKey = lazy.stamp.notMaterialised?.entryKey ?? '';
+    const hit = lazy.hit ?? (cache ? await cache.fetch(key, entryKey) : undefined);
+    if (cache && hit) {
+      const release = await this.#slots.acquire();
+      try {
+        if (await this.#restoreFiles(cache, hit, outputs)) {
+          for (const o of outputs) this.#hasher.forget(join(root, o));
+          for (const f of hit.manifest.extra) this.#hasher.forget(join(root, f.path));
+          const records = await this.#hashAll(
+            [...listOutputFiles(root, outputs)].sort(),
+            undefined,
+          );
+          const value = lazy.stamp.value;
+          const outputHash = await hashJson({ outputs: hashesOf(records), value: value ?? null });
+          if (outputHash === lazy.stamp.outputHash) {
+            // eslint-disable-next-line @typescript-eslint/no-unused-vars
+            const { notMaterialised: _, ...stamp } = lazy.stamp;
+            await this.#stamps.write({ ...stamp, outputs: toTable(records) });
+            return { outputHash, ...(value !== undefined ? { value } : {}) };
+          }
+          this.#emit({
+            type: 'cache-warning',
+            key,
+            message: `cache entry ${entryKey.slice(0, 12)} in ${hit.store.name} restored files whose hash is not the stamp's; building instead`,
+          });
+        }
+      } finally {
+        release();
+      }
+    }
+    // Not in the cache (any more): run it, as a build of what is on disk would.
+    await this.#stamps.remove(key);
+    const depReports = await Promise.all(def.deps.map((dep) => this.#visit(dep)));
+    const deps = new Map<TargetKey, DependencyResult>();
+    for (const r of depReports) {
+      const depDef = this.#options.graph.get(r.key);
+      deps.set(r.key, {
+        key: r.key,
+        outputs: (depDef.outputs ?? []).map((o) => join(root, o)),
+        value: r.value,
+        outputHash: r.outputHash ?? '',
+        ...(depDef.artifact ? { artifact: depDef.artifact } : {}),
+      });
+    }
+    const prepared = await this.#prepare(def);
+    const reasons: Reason[] = [{ kind: 'output-missing', path: outputs[0] ?? key }];
+    const cacheKey = await this.#cacheKey(def, deps, prepared);
+    const report = await this.#execute(def, deps, prepared, reasons, cacheKey);
+    this.#emit({ type: 'target-finish', report });
+    if (report.status !== 'built' || report.outputHash === undefined) return { failure: true };
+    return {
+      outputHash: report.outputHash,
+      ...(report.value !== undefined ? { value: report.value } : {}),
+    };
+  }
+
+  /** Stores a stamped run in the shared cache; a run whose extra files it cannot carry is not. */
+  async #store(
+    def: TargetDefinition,
+    staticKey: string,
+    run: {
+      snapshots: ReadonlyMap<string, FileRecord | undefined>;
+      outputRecords: Record<string, FileRecord>;
+      cacheFiles: readonly string[];
+      value: Json | undefined;
+      outputHash: string;
+      summary?: string;
+    },
+  ): Promise<void> {
+    const cache = await this.#sharedCache();
+    if (!cache?.writes) return;
+    const root = this.#options.root;
+    const extra: { path: string; exec: boolean }[] = [];
+    for (const file of run.cacheFiles) {
+      const path = rootRelative(root, file);
+      const record = await this.#hasher.state(join(root, path));
+      if (!record) return;
+      extra.push({ path, exec: record.exec === true });
+    }
+    const dynamic: Record<string, string | null> = {};
+    for (const [path, record] of run.snapshots) dynamic[path] = record?.hash ?? null;
+    await this.#safely(def.key, 'not stored', () =>
+      cache.save({
+        target: def.key,
+        staticKey,
+        dynamic,
+        outputs: Object.entries(run.outputRecords).map(([path, r]) => ({
+          path,
+          exec: r.exec === true,
+        })),
+        extra,
+        value: run.value,
+        outputHash: run.outputHash,
+        ...(run.summary ? { summary: run.summary } : {}),
+      }),
+    );
+  }
+
+  /** Restores a hit's files; anything but an interrupt that goes wrong is a miss. */
+  async #restoreFiles(
+    cache: BuildCache,
+    hit: CacheHit,
+    outputs: readonly string[],
+  ): Promise<boolean> {
+    let restored = false;
+    await this.#safely(hit.manifest.target, 'not restored', async () => {
+      restored = await cache.restore(hit, outputs);
+    });
+    return restored;
+  }
+
+  /**
+   * Runs cache work whose failure must not fail the build (a store's own failures are handled by
+   * BuildCache; this is for the rest, such as a file that vanished): one warning instead.
+   */
+  async #safely(key: TargetKey, what: string, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      if (this.#options.signal?.aborted || isAbortError(error)) throw error;
+      this.#emit({
+        type: 'cache-warning',
+        key,
+        message: `${key} ${what} in the shared cache: ${error instanceof Error ? error.message : String(error)}`,
+      });
+    }
+  }
+
   async #hashAll(
     files: string[],
     known: Record<string, FileRecord> | undefined,
@@ -588,6 +1004,9 @@ function withTarget(failure: Failure, def: TargetDefinition): Failure {
   if (failure.location || !def.location) return failure;
   return failure.kind === 'config' ? { ...failure, location: def.location } : failure;
 }
+
+/** A not-materialised target's outputs once a dependent needed them, or that it failed. */
+type MaterialisedOutputs = { outputHash: string; value?: Json } | { failure: true };
 
 export type { Json };
 export { LbuildError };

@@ -39,6 +39,12 @@ export interface TargetReport {
   /** The run's one-line summary for people (see RunOutcome.summary). */
   summary?: string;
   failure?: Failure;
+  /**
+   * Not run: its outputs were restored from the shared cache (status `built`). `key` is the
+   * cache key; `materialised` false when only its stamp was written and the outputs were left in
+   * the cache because nothing in this build reads them (see BuildOptions.cache).
+   */
+  restored?: { key: string; store: string; materialised: boolean };
 }
 
 export type BuildEvent =
@@ -65,6 +71,8 @@ export type BuildEvent =
   /** A run that succeeded but was not stamped: `changed` as in TargetReport.changedDuringRun. */
   | { type: 'target-changed-during-run'; key: TargetKey; changed: string[] }
   | { type: 'target-finish'; report: TargetReport }
+  /** The shared cache could not be used for something (a store failed, an entry was bad). */
+  | { type: 'cache-warning'; message: string; key?: TargetKey }
   | { type: 'build-finish'; summary: BuildSummary };
 
 export type BuildMode = 'build' | 'query' | 'dry-run';

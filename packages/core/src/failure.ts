@@ -31,6 +31,7 @@ export type FailureKind = 'config' | 'build' | 'internal' | 'interrupted';
 /** Reasons about what the user wrote, asked for or set up: the fix is theirs to make. */
 export type ConfigReason =
   | 'architecture-mismatch'
+  | 'invalid-cache-setting'
   | 'aws-access-denied'
   | 'aws-credentials'
   | 'aws-region'

@@ -122,6 +122,18 @@ export async function verifyTrace(input: VerifyInput): Promise<Verification> {
   });
   if (done()) return result;
 
+  if (stamp.notMaterialised) {
+    // The outputs are in the cache, not here, and must not be: anything at their paths was not
+    // made from these inputs by lbuild.
+    for (const declared of input.outputs) {
+      if (statFile(join(root, declared)) !== undefined) {
+        reasons.push({ kind: 'output-modified', path: declared, from: '', to: 'new file' });
+        if (done()) return result;
+      }
+    }
+    return result;
+  }
+
   const current = listOutputFiles(root, input.outputs);
   const outputRows = new Map(stamp.outputs.paths.map((path, i) => [path, i]));
   for (const path of outputRows.keys()) {

@@ -39,6 +39,12 @@ export interface Stamp {
   outputHash: string;
   builtAt: string;
   durationMs: number;
+  /**
+   * The outputs were found in the shared cache under this entry key and left there, because
+   * nothing in that build read them ("build without the bytes"): `outputs` is empty and the
+   * declared outputs are absent. See Scheduler.#materialise for why this hides nothing stale.
+   */
+  notMaterialised?: { entryKey: string };
 }
 
 /** The paths a stamp's spec matched, or undefined when the stamp has no such spec. */

@@ -83,6 +83,12 @@ export interface RunOutcome {
    * sha256 …"). Shown by the CLI; not part of the stamp or any hash.
    */
   summary?: string;
+  /**
+   * Files outside the declared outputs that the result refers to and that must come with it when
+   * it is restored from the shared cache: a wheelhouse's wheels, kept in `RunContext.cacheDir`
+   * (the only place such files may be). Absolute or root-relative. Not part of the stamp.
+   */
+  cacheFiles?: string[];
 }
 
 /** The context an external freshness check gets (e.g. "does Lambda run this zip?"). */
@@ -163,6 +169,21 @@ export interface TargetDefinition {
    * run leaves as it was; a failed run still never writes a stamp.
    */
   keepStampOnFailure?: boolean;
+  /**
+   * The target's outputs may be shared through the build cache (BuildOptions.cache): a run is
+   * looked up by a key made of what it depends on, and restored instead of run on a hit. Only
+   * for targets whose outputs are a function of their key: not for commands (they may read
+   * anything) or for targets that change the world (an upload).
+   */
+  cache?: {
+    /**
+     * The part of the recipe that enters the key, from its fields (dotted name → hash, as the
+     * stamp keeps them): only what the outputs depend on, and nothing that names this machine
+     * (an absolute path, the build Python's patch version when wheels are fetched for another
+     * platform). Default: every field.
+     */
+    recipe?: (fields: Readonly<Record<string, string>>) => Json | Promise<Json>;
+  };
   /**
    * Does the work. Expected failures are thrown as LbuildError. Outputs must be written
    * atomically or removed on failure: the engine only deletes declared outputs that a failed or

@@ -439,6 +439,7 @@ function wheelhouseTarget(group: readonly Bundle[]): TargetDefinition {
       };
     },
     explain: explainSources(bundle),
+    cache: { recipe: (fields) => portableWheelhouseRecipe(bundle, fields) },
     run: async (ctx) => {
       const { fillWheelhouse, pipFailureOf } = await pip();
       const { describePackageSources, usesPipConfiguration } =
@@ -499,6 +500,7 @@ function wheelhouseTarget(group: readonly Bundle[]): TargetDefinition {
           `needed on ${platform.runtime} ${platform.architecture} (environment markers): ${result.added.join('; ')}`,
         );
       return {
+        cacheFiles: result.wheels,
         summary: `${count} wheel${count === 1 ? '' : 's'} for ${platform.key} (${result.strategy})${result.mismatches.length ? `; runtime differs from this machine: ${result.mismatches.join(', ')}` : ''}`,
       };
     },
@@ -516,6 +518,7 @@ function stagingTarget(group: readonly Bundle[], wheelhouse: TargetKey): TargetD
     description: `exactly the wheels the requirements resolve to${sharedBy(group)}`,
     deps: [wheelhouse],
     outputs: [dir],
+    cache: { recipe: (fields) => withLambdaTarget(bundle, fields) },
     // The opt-in decides whether the same wheels pass the runtime check.
     recipe: async () => {
       const platform = await platformOf(bundle);
@@ -695,6 +698,7 @@ function lockWheelhouseTarget(bundle: Bundle): TargetDefinition {
       };
     },
     explain: explainSources(bundle),
+    cache: { recipe: (fields) => portableWheelhouseRecipe(bundle, fields) },
     run: async (ctx) => {
       const { fillWheelhouseFromLock } = await import('./pip/lock-wheelhouse.js');
       // Snapshotted before they are read, as requirements files are: an edit made while pip runs
@@ -732,6 +736,7 @@ function lockWheelhouseTarget(bundle: Bundle): TargetDefinition {
       await writeWheelList(ctx, bundle, listOut, platform.key, result);
       const count = result.wheels.length;
       return {
+        cacheFiles: result.wheels,
         summary: `${count} wheel${count === 1 ? '' : 's'} locked for ${platform.key} (${result.fetched} fetched, ${result.cached} from the wheelhouse${result.localWheels.length ? `, ${result.localWheels.length} built` : ''})`,
       };
     },
@@ -769,6 +774,40 @@ async function writeWheelList(
     local: result.localWheels.map((w) => basename(w.wheel)).sort(),
   };
   await writeFileAtomic(join(bundle.root, listOut), JSON.stringify(list, null, 2) + '\n');
+}
+
+/**
+ * What enters a target's shared-cache key besides its inputs and dependencies: its recipe
+ * fields (all of them are made root-relative already) and the Lambda target it is built for,
+ * so that another runtime or CPU never shares an entry, even where the bytes would agree.
+ */
+function withLambdaTarget(bundle: Bundle, fields: Readonly<Record<string, string>>): Json {
+  return { fields, lambda: { python: bundle.python, architecture: bundle.architecture } };
+}
+
+/**
+ * The wheelhouse's recipe without the facts of the build machine that its wheels do not depend
+ * on. With `pip-download` pip fetches ready-made wheels by the runtime's tags (`--platform`,
+ * `--python-version`, `--abi`), so the build Python's version, CPU, OS, glibc and
+ * implementation do not choose them, and a laptop and CI share the entry. pip's own version
+ * stays: its resolver picks the files. With `pip-wheel` the build Python compiles what has no
+ * wheel, for its own version and glibc: every fact stays.
+ */
+async function portableWheelhouseRecipe(
+  bundle: Bundle,
+  fields: Readonly<Record<string, string>>,
+): Promise<Json> {
+  const { chooseStrategy } = await platforms();
+  const [python, platform] = await Promise.all([pythonOf(bundle), platformOf(bundle)]);
+  if (chooseStrategy(python, platform).strategy === 'pip-wheel')
+    return withLambdaTarget(bundle, fields);
+  const machine = ['version', 'implementation', 'system', 'machine', 'glibc'].map(
+    (fact) => `pip.python.${fact}`,
+  );
+  return withLambdaTarget(
+    bundle,
+    Object.fromEntries(Object.entries(fields).filter(([field]) => !machine.includes(field))),
+  );
 }
 
 const allowHostBuilt = (bundle: Bundle) => bundle.config['allow-host-built-wheels'] ?? false;
@@ -819,6 +858,7 @@ function treeTarget(bundle: Bundle, staging: TargetKey | undefined): TargetDefin
       { patterns: Object.values(files), location: bundle.location('files') },
     ],
     outputs: [manifestOut, writtenOut],
+    cache: { recipe: (fields) => withLambdaTarget(bundle, fields) },
     recipe: async () => {
       const { TREE_MANIFEST_VERSION, INSTALL_LAYOUT, lambdaInterpreter } =
         await import('./tree/versions.js');
@@ -998,6 +1038,7 @@ function zipTarget(bundle: Bundle): TargetDefinition {
     outputs: [bundle.output],
     location: bundle.location('output'),
     artifact: { [LAMBDA_ARTIFACT]: { ...lambdaArtifact(bundle) } },
+    cache: { recipe: (fields) => withLambdaTarget(bundle, fields) },
     // What decides the bytes besides the tree: the zip format (writer and deflate versions) and
     // the compression level. The size limit decides whether it is written at all.
     recipe: async () => {

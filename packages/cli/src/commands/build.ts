@@ -6,6 +6,7 @@ import {
   type SessionOptions,
   type TargetKey,
 } from '@lbuild/core';
+import { cacheOptionsFor, cacheSetup } from '../cache-settings.js';
 import { openProject, type GlobalOptions } from '../context.js';
 import { SessionRenderer } from '../render/session.js';
 import { abortOnSignals } from '../signals.js';
@@ -19,11 +20,13 @@ export async function buildCommand(
   const project = await openProject(options);
   const mode = modeOf(options);
   const render = await SessionRenderer.create(options, mode);
+  // Only a build uses the shared cache: `-q` and `-n` answer from stamps, with no I/O beyond them.
+  const cache = mode === 'build' ? await cacheOptionsFor(cacheSetup(project), options) : undefined;
   const signals = abortOnSignals();
   try {
     const summary = await runSession(
       project,
-      sessionOptions(names, options, select, render.onEvent),
+      { ...sessionOptions(names, options, select, render.onEvent), ...(cache ? { cache } : {}) },
       signals.signal,
     );
     return render.finish(summary);

@@ -17,6 +17,7 @@ import { sizeJson } from '../render/size-json.js';
 import { sizeText } from '../render/size-text.js';
 import { abortOnSignals } from '../signals.js';
 import { sessionOptions } from './build.js';
+import { cacheOptionsFor, cacheSetup } from '../cache-settings.js';
 
 export interface SizeOptions extends GlobalOptions {
   /** Where to write the self-contained HTML page. */
@@ -70,10 +71,14 @@ export async function sizeCommand(names: string[], options: SizeOptions): Promis
   // People's lines go to stderr: stdout carries the report.
   const build: GlobalOptions = { ...options, json: true, question: false, dryRun: false };
   const render = await SessionRenderer.create(build, 'build');
+  const cache = await cacheOptionsFor(cacheSetup(project), options);
   const signals = abortOnSignals();
   const summary = await runSession(
     project,
-    sessionOptions(keys, { ...build, json: false }, undefined, render.onEvent),
+    {
+      ...sessionOptions(keys, { ...build, json: false }, undefined, render.onEvent),
+      ...(cache ? { cache } : {}),
+    },
     signals.signal,
   ).finally(() => {
     signals.dispose();

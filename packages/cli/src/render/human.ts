@@ -105,6 +105,9 @@ export class HumanRenderer {
       case 'target-changed-during-run':
         this.#line(changedDuringRunLine(event.key, event.changed), true);
         return;
+      case 'cache-warning':
+        this.#line(`${c.yellow('warning:')} ${event.message}`, true);
+        return;
       case 'target-finish':
         this.#running.delete(event.report.key);
         this.#finish(event.report);
@@ -118,6 +121,17 @@ export class HumanRenderer {
     const time = c.dim(`(${formatDuration(report.durationMs)})`);
     switch (report.status) {
       case 'built':
+        if (report.restored) {
+          // Said as a build says it, so a log reads the same whether pip ran or not.
+          const where = report.restored.materialised ? '' : ' (stamp only: nothing here reads it)';
+          this.#line(
+            `${c.green('✓')} ${report.key} ${c.cyan('restored from cache')} ${report.restored.key.slice(0, 12)}${where} ${time}`,
+          );
+          if (this.#o.explain)
+            for (const r of report.reasons) this.#line(c.dim(`    because ${describeReason(r)}`));
+          if (report.summary && report.restored.materialised) this.#line(`  ${report.summary}`);
+          return;
+        }
         this.#line(
           `${c.green('✓')} ${report.key} ${time}${report.unchanged ? c.dim(' output unchanged') : ''}`,
         );
@@ -182,8 +196,13 @@ export class HumanRenderer {
           this.#line(`lbuild: up to date (${total} target${total === 1 ? '' : 's'})`);
         } else {
           const unchanged = summary.targets.filter((t) => t.unchanged).length;
+          const restored = summary.targets.filter((t) => t.restored).length;
+          const notes = [
+            ...(restored ? [`${restored} restored from cache`] : []),
+            ...(unchanged ? [`${unchanged} with unchanged output`] : []),
+          ];
           this.#line(
-            `lbuild: ${c.green('built')} ${built} target${built === 1 ? '' : 's'}${unchanged ? ` (${unchanged} with unchanged output)` : ''}, ${total - built} up to date, in ${took}`,
+            `lbuild: ${c.green('built')} ${built} target${built === 1 ? '' : 's'}${notes.length ? ` (${notes.join(', ')})` : ''}, ${total - built} up to date, in ${took}`,
           );
         }
         return;

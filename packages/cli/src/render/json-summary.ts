@@ -29,6 +29,7 @@ export function jsonSummary(
         ...(t.outputs ? { outputs: t.outputs } : {}),
         ...(t.value !== undefined ? { value: t.value } : {}),
         ...(t.changedDuringRun ? { changedDuringRun: t.changedDuringRun } : {}),
+        ...(t.restored ? { restored: t.restored } : {}),
         ...(t.failure ? { failure: failureJson(t.failure) } : {}),
       })),
     },

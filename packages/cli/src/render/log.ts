@@ -48,6 +48,9 @@ export async function createJsonLogger(destination: 1 | 2): Promise<JsonLog> {
         else logger.info({ event: event.type, ...rest }, `${rest.key} ${rest.status}`);
         return;
       }
+      case 'cache-warning':
+        logger.warn({ event: event.type, ...(event.key ? { key: event.key } : {}) }, event.message);
+        return;
       case 'build-finish':
         logger.info(
           { event: event.type, status: event.summary.status, durationMs: event.summary.durationMs },

@@ -10,7 +10,12 @@ import { statePaths } from '../state-paths.js';
 import type { TargetDefinition } from '../target.js';
 import { describeIssues } from './issues.js';
 import { locateKey, splitKey } from './locate.js';
-import { commandTargetSchema, TARGET_NAME } from './schema.js';
+import {
+  cacheSettingsSchema,
+  commandTargetSchema,
+  TARGET_NAME,
+  type CacheSettings,
+} from './schema.js';
 
 export const CONFIG_FILE = 'lbuild.toml';
 
@@ -32,6 +37,8 @@ export interface Project {
   graph: TargetGraph;
   /** Targets built when none are named. */
   defaults: TargetKey[];
+  /** `[cache]` as the file says (the CLI lays the environment over it), and where each key is. */
+  cache?: CacheSettings & { location: (key: keyof CacheSettings) => SourceLocation };
 }
 
 /**
@@ -160,6 +167,7 @@ export function rootSchema(plugins: readonly Plugin[], absentTables: readonly st
   const shape: Record<string, z.core.$ZodType> = {
     default: z.optional(z.array(z.string())),
     target: z.optional(z.record(z.string(), commandTargetSchema)),
+    cache: z.optional(cacheSettingsSchema),
   };
   for (const table of absentTables) shape[table] = z.optional(z.never());
   for (const plugin of plugins)
@@ -304,5 +312,12 @@ export function projectFromConfig(
       throw error;
     }
   });
-  return { root: config.root, config, graph, defaults: defaults ?? graph.defaultTargets() };
+  const cache = data.cache as CacheSettings | undefined;
+  return {
+    root: config.root,
+    config,
+    graph,
+    defaults: defaults ?? graph.defaultTargets(),
+    ...(cache ? { cache: { ...cache, location: (key) => locate(['cache', key]) } } : {}),
+  };
 }

@@ -26,3 +26,17 @@ export const commandTargetSchema = z.strictObject({
 });
 
 export type CommandTargetConfig = z.infer<typeof commandTargetSchema>;
+
+/** `[cache]`: the shared build cache (see the README's "Shared cache"). */
+export const cacheSettingsSchema = z.strictObject({
+  url: z.optional(
+    z.string().check(
+      z.regex(/^s3:\/\/[^/\s]+(\/\S*)?$/, {
+        error: 'expected an S3 URL: s3://bucket or s3://bucket/prefix',
+      }),
+    ),
+  ),
+  mode: z.optional(z.enum(['read-write', 'read', 'off'])),
+});
+
+export type CacheSettings = z.infer<typeof cacheSettingsSchema>;

@@ -2,6 +2,7 @@ import { runBuild, stateDirOf } from '../build.js';
 import type { Project } from '../config/load.js';
 import type { BuildEvent, BuildMode, BuildSummary } from '../events.js';
 import type { TargetKey } from '../key.js';
+import type { CacheOptions } from '../cache/options.js';
 
 /** What one build is asked to do: the same for a one-shot build and for each watch cycle. */
 export interface SessionOptions {
@@ -22,6 +23,8 @@ export interface SessionOptions {
   external?: boolean;
   /** Every event of the build, as it happens: what a renderer draws. */
   onEvent?: (event: BuildEvent) => void;
+  /** The shared build cache (see BuildOptions.cache). */
+  cache?: CacheOptions;
 }
 
 /** The keys a session builds in `project`. */
@@ -51,5 +54,6 @@ export async function runSession(
     external: options.external,
     signal,
     onEvent: options.onEvent,
+    ...(options.cache ? { cache: options.cache } : {}),
   });
 }
