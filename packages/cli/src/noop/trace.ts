@@ -50,7 +50,10 @@ function keyOf(inv: Invocation): string {
     process.version,
     process.arch,
     process.platform,
+    // Who asks decides what access() allows.
     process.getuid?.() ?? -1,
+    process.getgid?.() ?? -1,
+    process.getgroups?.() ?? [],
     inv.cwd,
     inv.argv,
   ]);
@@ -190,6 +193,8 @@ export class Recorder {
   readonly #store: TraceStore;
   readonly #started = Date.now();
   readonly #records = new Map<string, string>();
+  /** Taken at the start: the check may set variables for what it calls. */
+  readonly #env: string;
   /** Why this run cannot be traced; the first reason found. */
   #untraceable: string | undefined;
   #fs: typeof fs | undefined;
@@ -201,6 +206,7 @@ export class Recorder {
     this.#inv = inv;
     this.#store = store;
     this.#isBuiltin = isBuiltin;
+    this.#env = envDigest(inv.env);
     this.#watchProcess();
   }
 
@@ -412,7 +418,7 @@ export class Recorder {
   /** At the end of the run: keeps the trace if the check answered 0 and may be replayed. */
   finish(exitCode: unknown): void {
     if (exitCode !== 0 || this.#untraceable) return;
-    const lines = [FORMAT, keyOf(this.#inv), envDigest(this.#inv.env), String(this.#records.size)];
+    const lines = [FORMAT, keyOf(this.#inv), this.#env, String(this.#records.size)];
     for (const [id, result] of this.#records) lines.push(`${id}\t${result}`);
     lines.push('end', '');
     this.#store.write(nameOf(keyOf(this.#inv)), lines.join('\n'));
