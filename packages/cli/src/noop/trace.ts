@@ -21,7 +21,7 @@ import type * as NodeModule from 'node:module';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const FORMAT = 'lbuild-noop-trace 1';
+const FORMAT = 'lbuild-noop-trace 2';
 export const TRACE_SUFFIX = '.trace';
 
 /** Where traces are kept (the same private directory as the code cache). */
@@ -63,7 +63,7 @@ function envDigest(env: NodeJS.ProcessEnv): string {
   const entries = Object.keys(env)
     .sort()
     .map((k) => [k, env[k] ?? '']);
-  return createHash('sha256').update(JSON.stringify(entries)).digest('hex');
+  return sha256(JSON.stringify(entries));
 }
 
 /** A file name for a key (FNV-1a, 64 bits): the key itself is in the file and is compared. */
@@ -107,31 +107,46 @@ function observe(kind: Kind, path: string): { result: string; ctimeMs?: number }
   }
 }
 
-/** True when a trace recorded for this invocation still holds: the check would answer 0. */
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * True when a trace recorded for this invocation still holds: the check would answer 0.
+ *
+ * A trace is: FORMAT, the key, the environment's digest, the record count, the records, and
+ * `end` with the SHA-256 of all before it (a damaged trace must not pass for a shorter one). The
+ * records are sorted by path, each as `kind TAB shared TAB rest TAB result`: its path is the first
+ * `shared` characters of the previous record's path followed by `rest`.
+ */
 export function answerFromTrace(inv: Invocation, store: TraceStore): boolean {
   const key = keyOf(inv);
   const data = store.read(nameOf(key));
   if (!data) return false;
-  const lines = data.toString('utf8').split('\n');
-  // FORMAT, key, env digest, count, records..., 'end', and the final newline's empty string.
+  const text = data.toString('utf8');
+  const end = text.lastIndexOf('\nend ');
+  if (end < 0 || text.slice(end + 5) !== `${sha256(text.slice(0, end + 1))}\n`) return false;
+  const lines = text.slice(0, end).split('\n');
   const count = Number(lines[3]);
   if (
     lines[0] !== FORMAT ||
     lines[1] !== key ||
     !Number.isSafeInteger(count) ||
-    lines.length !== count + 6 ||
-    lines[count + 4] !== 'end' ||
-    lines[count + 5] !== ''
+    lines.length !== count + 4 ||
+    lines[2] !== envDigest(inv.env)
   )
     return false;
-  if (lines[2] !== envDigest(inv.env)) return false;
-  for (let i = 4; i < count + 4; i++) {
+  let previous = '';
+  for (let i = 4; i < lines.length; i++) {
     const line = lines[i] ?? '';
-    const tab = line.indexOf('\t', 2);
-    if (line[1] !== '\t' || tab < 0) return false;
     const kind = line[0];
-    if (!isKind(kind)) return false;
-    if (observe(kind, line.slice(2, tab)).result !== line.slice(tab + 1)) return false;
+    const second = line.indexOf('\t', 2);
+    const third = line.indexOf('\t', second + 1);
+    if (!isKind(kind) || line[1] !== '\t' || second < 0 || third < 0) return false;
+    const shared = Number(line.slice(2, second));
+    if (!Number.isSafeInteger(shared) || shared < 0 || shared > previous.length) return false;
+    previous = previous.slice(0, shared) + line.slice(second + 1, third);
+    if (observe(kind, previous).result !== line.slice(third + 1)) return false;
   }
   return true;
 }
@@ -192,6 +207,7 @@ export class Recorder {
   readonly #inv: Invocation;
   readonly #store: TraceStore;
   readonly #started = Date.now();
+  /** By `kind TAB path`: what the call found. */
   readonly #records = new Map<string, string>();
   /** Taken at the start: the check may set variables for what it calls. */
   readonly #env: string;
@@ -246,6 +262,7 @@ export class Recorder {
     // Changed within a clock tick of the start: a later change might keep the same ctime.
     if (seen.ctimeMs !== undefined && seen.ctimeMs > this.#started - racyWindow(seen.ctimeMs))
       this.#refuse(`${abs} changed too recently`);
+    else if (/[\t\n]/.test(seen.result)) this.#refuse(`${abs} resolves to a tab or newline`);
     else this.#records.set(id, seen.result);
   }
 
@@ -419,9 +436,22 @@ export class Recorder {
   finish(exitCode: unknown): void {
     if (exitCode !== 0 || this.#untraceable) return;
     const lines = [FORMAT, keyOf(this.#inv), this.#env, String(this.#records.size)];
-    for (const [id, result] of this.#records) lines.push(`${id}\t${result}`);
-    lines.push('end', '');
-    this.#store.write(nameOf(keyOf(this.#inv)), lines.join('\n'));
+    const records = [...this.#records].map(([id, result]) => ({
+      kind: id.charAt(0),
+      path: id.slice(2),
+      result,
+    }));
+    records.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : x.kind < y.kind ? -1 : 1));
+    let previous = '';
+    for (const { kind, path, result } of records) {
+      let shared = 0;
+      const most = Math.min(previous.length, path.length);
+      while (shared < most && previous.charCodeAt(shared) === path.charCodeAt(shared)) shared++;
+      lines.push(`${kind}\t${shared}\t${path.slice(shared)}\t${result}`);
+      previous = path;
+    }
+    const body = lines.join('\n') + '\n';
+    this.#store.write(nameOf(keyOf(this.#inv)), `${body}end ${sha256(body)}\n`);
   }
 }
 
