@@ -138,22 +138,23 @@ function main() {
   const file = path.join(__dirname, '..', 'bundle', 'lbuild.cjs');
   const argv = process.argv.slice(2);
   let recorder;
-  if (uid !== undefined) {
+  // Only `-q` checks are traced (and none with LBUILD_NOOP_TRACE=off): other commands do not
+  // load the trace's code at all.
+  const question = argv.some((a) => a === '-q' || a === '--question');
+  if (uid !== undefined && question && process.env.LBUILD_NOOP_TRACE !== 'off') {
     const trace = require(path.join(__dirname, '..', 'bundle', 'noop-trace.cjs'));
-    if (trace.traceable(argv, process.env)) {
-      const bundle = identityOf(fs.statSync(file, { bigint: true }));
-      if (bundle !== undefined) {
-        const invocation = { bundle, cwd: process.cwd(), argv, env: process.env };
-        const store = {
-          read: (name) => readCache(uid, name),
-          write: (name, data) => writeCache(uid, name, data, KEEP_TRACES),
-        };
-        if (trace.answerFromTrace(invocation, store)) {
-          process.exitCode = 0;
-          return;
-        }
-        recorder = new trace.Recorder(invocation, store, Module.isBuiltin);
+    const bundle = identityOf(fs.statSync(file, { bigint: true }));
+    if (bundle !== undefined) {
+      const invocation = { bundle, cwd: process.cwd(), argv, env: process.env };
+      const store = {
+        read: (name) => readCache(uid, name),
+        write: (name, data) => writeCache(uid, name, data, KEEP_TRACES),
+      };
+      if (trace.answerFromTrace(invocation, store)) {
+        process.exitCode = 0;
+        return;
       }
+      recorder = new trace.Recorder(invocation, store, Module.isBuiltin);
     }
   }
 

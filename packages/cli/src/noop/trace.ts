@@ -39,11 +39,6 @@ export interface Invocation {
   env: NodeJS.ProcessEnv;
 }
 
-/** Whether a trace could answer `argv`: only `-q` checks are traced (`LBUILD_NOOP_TRACE=off` never). */
-export function traceable(argv: readonly string[], env: NodeJS.ProcessEnv): boolean {
-  return env.LBUILD_NOOP_TRACE !== 'off' && argv.some((a) => a === '-q' || a === '--question');
-}
-
 function keyOf(inv: Invocation): string {
   return JSON.stringify([
     inv.bundle,
