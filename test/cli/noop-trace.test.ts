@@ -204,4 +204,26 @@ describe('lbuild -q answered from its no-op trace', () => {
     expect(traces()).toEqual([]);
     expect(await ask()).toEqual({ code: 1, full: true });
   });
+
+  it('keeps the newest 64 other traces when it writes one', async () => {
+    // Named as traces of other projects would be: the name of this one, with another hash.
+    const [own] = traces();
+    const named = (i: number) =>
+      own!.replace(/[0-9a-f]{16}\.trace$/, `${String(i).padStart(16, '0')}.trace`);
+    const old = new Date(Date.now() - 3_600_000);
+    for (let i = 0; i < 70; i++) {
+      const file = named(i);
+      writeFileSync(file, 'old');
+      utimesSync(file, old, new Date(old.getTime() + i * 1000));
+    }
+    project.write('src/a.txt', 'changed\n');
+    expect(await project.run([], { env })).toMatchObject({ code: 0 });
+    settle();
+    expect(await ask()).toEqual({ code: 0, full: true });
+    const left = traces();
+    expect(left).toHaveLength(65);
+    // The oldest went first.
+    expect(left).not.toContain(named(0));
+    expect(left).toContain(named(69));
+  });
 });

@@ -104,7 +104,8 @@ function writeCache(uid, name, data, keep) {
 }
 
 /**
- * Keeps the newest few cache files (each build or upgrade of lbuild leaves one behind), and
+ * Keeps the newest few files of `current`'s kind (code caches: each build or upgrade of lbuild
+ * leaves one behind; no-op traces: one per project and command line), and
  * removes what a write that was killed left.
  */
 function prune(dir, current, keep) {

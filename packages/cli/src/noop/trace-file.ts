@@ -49,7 +49,7 @@ function nameOf(key: string): string {
     h ^= BigInt(key.charCodeAt(i));
     h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
   }
-  return `noop-${h.toString(16).padStart(16, '0')}.trace`;
+  return `lbuild-noop-${h.toString(16).padStart(16, '0')}.trace`;
 }
 
 /** What each kind of record asks the file system: s stat, l lstat, p realpath, k readlink. */
