@@ -95,6 +95,24 @@ const lazyChildProcess = {
   },
 };
 
+// fdir (under tinyglobby, of which lbuild uses isDynamicPattern) looks for an optional picomatch
+// when it loads, for a glob() lbuild never calls: a search of every node_modules folder above the
+// bundle on each start, whose outcome depends on what happens to be installed there. Drop it.
+const noOptionalPicomatch = {
+  name: 'no-optional-picomatch',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]fdir[\\/]dist[\\/]index\.mjs$/ }, async (args) => {
+      const text = await readFile(args.path, 'utf8');
+      const patched = text.replace(
+        /try \{\s*__require\.resolve\("picomatch"\);\s*pm = __require\("picomatch"\);\s*\} catch \{\}/,
+        '',
+      );
+      if (patched === text) throw new Error('fdir changed: update the optional picomatch patch');
+      return { contents: patched, loader: 'js' };
+    });
+  },
+};
+
 /**
  * Builds a folder with `fill` in a fresh temporary folder beside `final`, then renames it into
  * place: a test or a shell running the CLI meanwhile finds the old build or the new one, never a
@@ -137,12 +155,14 @@ async function writeBundle(out) {
     // deflateWorkerUrl in python-lambda's zip/deflate.ts).
     entryPoints: {
       lbuild: join(here, 'src', 'bin.ts'),
+      // Loaded by bin/lbuild.cjs before the bundle, for `-q` only (see src/noop/trace.ts).
+      'noop-trace': join(here, 'src', 'noop', 'trace.ts'),
       'deflate-worker': join(here, '..', 'python-lambda', 'src', 'zip', 'deflate-worker.ts'),
     },
     outdir: out,
     outExtension: { '.js': '.cjs' },
     define: { ...common.define, LBUILD_VERSION: JSON.stringify(pkg.version) },
-    plugins: [vendorPlugin, lazyChildProcess],
+    plugins: [vendorPlugin, lazyChildProcess, noOptionalPicomatch],
     minify: true,
     keepNames: true,
     // The workspace packages are bundled from their TypeScript sources.

@@ -24,28 +24,27 @@ const path = require('node:path');
 const vm = require('node:vm');
 const Module = require('node:module');
 
-const file = path.join(__dirname, '..', 'bundle', 'lbuild.cjs');
-const fd = fs.openSync(file, 'r');
-const before = fs.fstatSync(fd, { bigint: true });
-const bytes = fs.readFileSync(fd);
-const after = fs.fstatSync(fd, { bigint: true });
-fs.closeSync(fd);
-const source = bytes.toString('utf8');
-
 /** Cache files kept besides the current one (other versions, other Node releases). */
 const KEEP = 8;
+/** No-op traces kept besides the current one (other projects, other command lines). */
+const KEEP_TRACES = 64;
 const SUFFIX = '.v8cache';
 
-/** Undefined when the bundle changed while it was read, or changed too recently to trust. */
-function cacheName() {
-  const fields = ['dev', 'ino', 'size', 'mtimeNs', 'ctimeNs'];
-  if (fields.some((f) => before[f] !== after[f]) || after.size !== BigInt(bytes.length))
-    return undefined;
+const FIELDS = ['dev', 'ino', 'size', 'mtimeNs', 'ctimeNs'];
+
+/** The bundle's identity from its (bigint) stats; undefined when it changed too recently to trust. */
+function identityOf(stats) {
   // lbuild's racy window for input files: whole-second times need two seconds, finer ones a tick.
-  const window = after.ctimeNs % 1_000_000_000n === 0n ? 2_000_000_000n : 50_000_000n;
-  if (BigInt(Date.now()) * 1_000_000n - after.ctimeNs < window) return undefined;
-  const id = fields.map((f) => after[f].toString(36)).join('-');
-  return `lbuild-${id}-${process.version}-${process.arch}${SUFFIX}`;
+  const window = stats.ctimeNs % 1_000_000_000n === 0n ? 2_000_000_000n : 50_000_000n;
+  if (BigInt(Date.now()) * 1_000_000n - stats.ctimeNs < window) return undefined;
+  return FIELDS.map((f) => stats[f].toString(36)).join('-');
+}
+
+/** Undefined when the bundle changed while it was read, or changed too recently to trust. */
+function cacheName(before, after, length) {
+  if (FIELDS.some((f) => before[f] !== after[f]) || after.size !== BigInt(length)) return undefined;
+  const id = identityOf(after);
+  return id === undefined ? undefined : `lbuild-${id}-${process.version}-${process.arch}${SUFFIX}`;
 }
 
 /** This user's cache directories, best first: the XDG cache home, then one in the temp dir. */
@@ -81,7 +80,7 @@ function readCache(uid, name) {
   return undefined;
 }
 
-function writeCache(uid, name, data) {
+function writeCache(uid, name, data, keep) {
   for (const dir of cacheDirs(uid)) {
     try {
       // mode applies to each directory it creates; an existing one keeps its own and is judged.
@@ -96,7 +95,7 @@ function writeCache(uid, name, data) {
       continue;
     }
     try {
-      prune(dir, name);
+      prune(dir, name, keep);
     } catch {
       // Tidying is best effort.
     }
@@ -105,10 +104,11 @@ function writeCache(uid, name, data) {
 }
 
 /**
- * Keeps the newest few cache files (each build or upgrade of lbuild leaves one behind), and
+ * Keeps the newest few files of `current`'s kind (code caches: each build or upgrade of lbuild
+ * leaves one behind; no-op traces: one per project and command line), and
  * removes what a write that was killed left.
  */
-function prune(dir, current) {
+function prune(dir, current, keep) {
   const entries = fs
     .readdirSync(dir)
     .filter((entry) => entry.startsWith('lbuild-') && entry !== current)
@@ -119,27 +119,78 @@ function prune(dir, current) {
         return { entry, mtime: Infinity };
       }
     });
-  const caches = entries.filter((e) => e.entry.endsWith(SUFFIX)).sort((x, y) => y.mtime - x.mtime);
+  const suffix = path.extname(current);
+  const caches = entries.filter((e) => e.entry.endsWith(suffix)).sort((x, y) => y.mtime - x.mtime);
   const leftovers = entries.filter(
     (e) => e.entry.endsWith('.tmp') && Date.now() - e.mtime > 3_600_000,
   );
-  for (const { entry } of [...caches.slice(KEEP), ...leftovers])
+  for (const { entry } of [...caches.slice(keep), ...leftovers])
     fs.rmSync(path.join(dir, entry), { force: true });
 }
 
-// Without a uid there is no owner to check (Windows): no cache.
-const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
-const name = uid === undefined ? undefined : cacheName();
-const cachedData = name === undefined ? undefined : readCache(uid, name);
+/**
+ * Runs the bundle. A `-q` check first asks its no-op trace (see src/noop/trace.ts): when what the
+ * last check that answered 0 saw is all still so, the answer is 0 without loading the bundle at
+ * all; otherwise the bundle runs, recording what it sees for the next time.
+ */
+function main() {
+  // Without a uid there is no owner to check (Windows): no cache and no trace.
+  const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+  const file = path.join(__dirname, '..', 'bundle', 'lbuild.cjs');
+  const argv = process.argv.slice(2);
+  let recorder;
+  // Only `-q` checks are traced (and none with LBUILD_NOOP_TRACE=off): other commands do not
+  // load the trace's code at all.
+  const question = argv.some((a) => a === '-q' || a === '--question');
+  if (uid !== undefined && question && process.env.LBUILD_NOOP_TRACE !== 'off') {
+    const trace = require(path.join(__dirname, '..', 'bundle', 'noop-trace.cjs'));
+    const bundle = identityOf(fs.statSync(file, { bigint: true }));
+    if (bundle !== undefined) {
+      const invocation = { bundle, cwd: process.cwd(), argv, env: process.env };
+      const store = {
+        read: (name) => readCache(uid, name),
+        write: (name, data) => writeCache(uid, name, data, KEEP_TRACES),
+      };
+      if (trace.answerFromTrace(invocation, store)) {
+        process.exitCode = 0;
+        return;
+      }
+      recorder = new trace.Recorder(invocation, store, Module.isBuiltin);
+    }
+  }
 
-const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
-const mod = new Module(file, module);
-mod.filename = file;
-mod.paths = Module._nodeModulePaths(path.dirname(file));
-const compiled = script.runInThisContext();
+  const fd = fs.openSync(file, 'r');
+  const before = fs.fstatSync(fd, { bigint: true });
+  const bytes = fs.readFileSync(fd);
+  const after = fs.fstatSync(fd, { bigint: true });
+  fs.closeSync(fd);
+  const source = bytes.toString('utf8');
+  // The bundle that runs must be the one the trace is named for.
+  if (recorder && identityOf(after) !== recorder.bundle) recorder = undefined;
 
-if (name !== undefined && (cachedData === undefined || script.cachedDataRejected)) {
-  // Written after the command ran, so the functions it compiled lazily are in the cache too.
-  process.once('beforeExit', () => writeCache(uid, name, script.createCachedData()));
+  const name = uid === undefined ? undefined : cacheName(before, after, bytes.length);
+  const cachedData = name === undefined ? undefined : readCache(uid, name);
+
+  const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
+  const mod = new Module(file, module);
+  mod.filename = file;
+  mod.paths = Module._nodeModulePaths(path.dirname(file));
+  const compiled = script.runInThisContext();
+
+  if (name !== undefined && (cachedData === undefined || script.cachedDataRejected)) {
+    // Written after the command ran, so the functions it compiled lazily are in the cache too.
+    process.once('beforeExit', () => writeCache(uid, name, script.createCachedData(), KEEP));
+  }
+  if (recorder) process.once('beforeExit', () => recorder.finish(process.exitCode));
+  const bundleRequire = Module.createRequire(file);
+  compiled.call(
+    mod.exports,
+    mod.exports,
+    recorder ? recorder.wrapRequire(bundleRequire) : bundleRequire,
+    mod,
+    file,
+    path.dirname(file),
+  );
 }
-compiled.call(mod.exports, mod.exports, Module.createRequire(file), mod, file, path.dirname(file));
+
+main();
