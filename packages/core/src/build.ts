@@ -481,23 +481,14 @@ class Scheduler {
         this.#emit({ type: 'target-changed-during-run', key: def.key, changed });
         return { ...report, changedDuringRun: changed };
       }
-      const readRecords: Record<string, FileRecord> = {};
-      for (const [path, record] of snapshots) if (record) readRecords[path] = record;
-      const files = toTable({ ...inputFiles, ...readRecords });
-      await this.#stamps.write({
-        version: STAMP_VERSION,
-        key: def.key,
-        recipeHash: prepared.recipe.hash,
-        recipe: prepared.recipe.fields,
-        deps: Object.fromEntries([...deps].map(([k, d]) => [k, d.outputHash])),
-        matches: matchRows(files, prepared.inputs.matches),
-        files,
-        outputs: toTable(outputRecords),
-        ...(value !== undefined ? { value } : {}),
-        outputHash,
-        builtAt: new Date().toISOString(),
-        durationMs: report.durationMs,
-      });
+      await this.#stamps.write(
+        stampOf(def, prepared, deps, inputFiles, snapshots, {
+          outputs: toTable(outputRecords),
+          value,
+          outputHash,
+          durationMs: report.durationMs,
+        }),
+      );
       if (cacheKey) {
         await this.#store(def, cacheKey, {
           snapshots,
@@ -688,24 +679,15 @@ class Scheduler {
         return undefined;
       }
       const inputFiles = await this.#hashAll(prepared.inputs.files, undefined);
-      const readRecords: Record<string, FileRecord> = {};
-      for (const [path, record] of dynamic) if (record) readRecords[path] = record;
-      const files = toTable({ ...inputFiles, ...readRecords });
       const durationMs = Math.round(monotonicMs() - started);
-      await this.#stamps.write({
-        version: STAMP_VERSION,
-        key: def.key,
-        recipeHash: prepared.recipe.hash,
-        recipe: prepared.recipe.fields,
-        deps: Object.fromEntries([...deps].map(([k, d]) => [k, d.outputHash])),
-        matches: matchRows(files, prepared.inputs.matches),
-        files,
-        outputs: toTable(outputRecords),
-        ...(value !== undefined ? { value } : {}),
-        outputHash,
-        builtAt: new Date().toISOString(),
-        durationMs,
-      });
+      await this.#stamps.write(
+        stampOf(def, prepared, deps, inputFiles, dynamic, {
+          outputs: toTable(outputRecords),
+          value,
+          outputHash,
+          durationMs,
+        }),
+      );
       return {
         key: def.key,
         kind: def.kind,
@@ -748,24 +730,15 @@ class Scheduler {
       this.#hasher.forget(join(root, output));
     }
     const inputFiles = await this.#hashAll(prepared.inputs.files, undefined);
-    const readRecords: Record<string, FileRecord> = {};
-    for (const [path, record] of dynamic) if (record) readRecords[path] = record;
-    const files = toTable({ ...inputFiles, ...readRecords });
     const value = hit.manifest.value ?? undefined;
     const durationMs = Math.round(monotonicMs() - started);
     const stamp: Stamp = {
-      version: STAMP_VERSION,
-      key: def.key,
-      recipeHash: prepared.recipe.hash,
-      recipe: prepared.recipe.fields,
-      deps: Object.fromEntries([...deps].map(([k, d]) => [k, d.outputHash])),
-      matches: matchRows(files, prepared.inputs.matches),
-      files,
-      outputs: emptyTable(),
-      ...(value !== undefined ? { value } : {}),
-      outputHash: hit.manifest.outputHash,
-      builtAt: new Date().toISOString(),
-      durationMs,
+      ...stampOf(def, prepared, deps, inputFiles, dynamic, {
+        outputs: emptyTable(),
+        value,
+        outputHash: hit.manifest.outputHash,
+        durationMs,
+      }),
       notMaterialised: { entryKey: hit.entryKey },
     };
     await this.#stamps.write(stamp);
@@ -955,6 +928,37 @@ class Scheduler {
     });
     return out;
   }
+}
+
+/**
+ * The stamp of a run or a restore: the inputs and snapshotted files it saw (their records from
+ * before it), the recipe and dependencies it was made from, and what it made.
+ */
+function stampOf(
+  def: TargetDefinition,
+  prepared: { inputs: ExpandedInputs; recipe: { hash: string; fields: Record<string, string> } },
+  deps: ReadonlyMap<TargetKey, DependencyResult>,
+  inputFiles: Record<string, FileRecord>,
+  snapshots: ReadonlyMap<string, FileRecord | undefined>,
+  made: { outputs: FileTable; value: Json | undefined; outputHash: string; durationMs: number },
+): Stamp {
+  const readRecords: Record<string, FileRecord> = {};
+  for (const [path, record] of snapshots) if (record) readRecords[path] = record;
+  const files = toTable({ ...inputFiles, ...readRecords });
+  return {
+    version: STAMP_VERSION,
+    key: def.key,
+    recipeHash: prepared.recipe.hash,
+    recipe: prepared.recipe.fields,
+    deps: Object.fromEntries([...deps].map(([k, d]) => [k, d.outputHash])),
+    matches: matchRows(files, prepared.inputs.matches),
+    files,
+    outputs: made.outputs,
+    ...(made.value !== undefined ? { value: made.value } : {}),
+    outputHash: made.outputHash,
+    builtAt: new Date().toISOString(),
+    durationMs: made.durationMs,
+  };
 }
 
 /** A path as the trace records it: relative to the root (`../` for one outside it). */

@@ -498,29 +498,11 @@ export async function startLambdaEmulator(opts: EmulatorOptions = {}): Promise<L
       }
     }
     if (what === 'code' && method === 'GET') {
-      const code = store.code(segments[2] ?? '', segments[3] ?? '$LATEST');
-      if (!code) {
-        sendJson(res, 404, { message: 'no such code' });
-        return;
-      }
-      res.writeHead(200, {
-        'content-type': 'application/zip',
-        'content-length': String(code.length),
-      });
-      res.end(code);
+      sendZip(res, store.code(segments[2] ?? '', segments[3] ?? '$LATEST'), 'no such code');
       return;
     }
     if (what === 'layer-code' && method === 'GET') {
-      const code = layers.code(segments[2] ?? '', Number(segments[3]));
-      if (!code) {
-        sendJson(res, 404, { message: 'no such layer version' });
-        return;
-      }
-      res.writeHead(200, {
-        'content-type': 'application/zip',
-        'content-length': String(code.length),
-      });
-      res.end(code);
+      sendZip(res, layers.code(segments[2] ?? '', Number(segments[3])), 'no such layer version');
       return;
     }
     if (what === 'settings' && method === 'PUT') {
@@ -657,4 +639,14 @@ export async function startLambdaEmulator(opts: EmulatorOptions = {}): Promise<L
       }),
   };
   return emulator;
+}
+
+/** A code download (a function's or a layer version's zip), 404 when there is none. */
+function sendZip(res: ServerResponse, code: Uint8Array | undefined, missing: string): void {
+  if (!code) {
+    sendJson(res, 404, { message: missing });
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'application/zip', 'content-length': String(code.length) });
+  res.end(code);
 }
