@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import {
@@ -145,7 +144,8 @@ async function invoke(
     baseEnv: process.env,
     output: 2,
     pretty: process.stdout.isTTY && options.json !== true,
-    requestId: randomUUID(),
+    // Web Crypto's: importing node:crypto at the top would load it for every command, -q too.
+    requestId: globalThis.crypto.randomUUID(),
     signal,
   });
   switch (outcome.status) {
