@@ -179,8 +179,9 @@ function environment(name, prefix, mode) {
     XDG_CACHE_HOME: join(home, '.cache'),
     PIP_CONFIG_FILE: '/dev/null',
     NO_COLOR: '1',
-    AWS_ACCESS_KEY_ID: 'bench',
-    AWS_SECRET_ACCESS_KEY: 'bench',
+    // s3rver's own fixed key pair; nothing here reaches AWS.
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
     AWS_REGION: 'us-east-1',
     AWS_ENDPOINT_URL_S3: s3Endpoint,
     LBUILD_CACHE_URL: `s3://${BUCKET}/${prefix}`,
