@@ -8,7 +8,8 @@
 // a remote index serves them: a PEP 503 simple index over HTTP on 127.0.0.1 that answers each
 // request after ~30 ms and sends bodies at ~20 MB/s in all (one link shared by every download),
 // with no pip cache (each build gets a fresh HOME). The cache is s3rver on 127.0.0.1 (a real S3
-// API over HTTP; it is not throttled, so the warm figure is a lower bound for a real bucket).
+// API over HTTP, not throttled, but slow itself: it serves each object from its own disk through
+// Node, and restoring the 91 MB zip from it takes seconds, so it does not flatter the warm case).
 //
 // Cases, each run on a fresh cache prefix:
 //   cold, no cache    LBUILD_CACHE_MODE=off: the build without the cache (the baseline)
