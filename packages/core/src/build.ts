@@ -105,6 +105,13 @@ function summarise(
   return 'ok';
 }
 
+/** What a target's check starts from: its matched inputs, its hashed recipe, its last stamp. */
+interface Prepared {
+  inputs: ExpandedInputs;
+  recipe: { hash: string; fields: Record<string, string> };
+  stamp: Stamp | undefined;
+}
+
 class Scheduler {
   readonly #options: BuildOptions;
   readonly #mode: BuildMode;
@@ -318,7 +325,7 @@ class Scheduler {
     });
   }
 
-  async #prepare(def: TargetDefinition) {
+  async #prepare(def: TargetDefinition): Promise<Prepared> {
     const inputs = this.#expand(def);
     const recipe = await hashRecipe(await def.recipe());
     const stamp = this.#stamps.read(def.key);
@@ -338,11 +345,7 @@ class Scheduler {
   async #execute(
     def: TargetDefinition,
     givenDeps: ReadonlyMap<TargetKey, DependencyResult>,
-    prepared: {
-      inputs: ExpandedInputs;
-      recipe: { hash: string; fields: Record<string, string> };
-      stamp: Stamp | undefined;
-    },
+    prepared: Prepared,
     reasons: Reason[],
     cacheKey?: string,
   ): Promise<TargetReport> {
@@ -595,11 +598,7 @@ class Scheduler {
   async #cacheKey(
     def: TargetDefinition,
     deps: ReadonlyMap<TargetKey, DependencyResult>,
-    prepared: {
-      inputs: ExpandedInputs;
-      recipe: { fields: Record<string, string> };
-      stamp: Stamp | undefined;
-    },
+    prepared: Prepared,
   ): Promise<string | undefined> {
     if (!def.cache || !this.#sharedCache() || (def.outputs ?? []).length === 0) return undefined;
     const [{ staticKey }, inputFiles, recipe] = await Promise.all([
@@ -629,11 +628,7 @@ class Scheduler {
   async #restore(
     def: TargetDefinition,
     deps: ReadonlyMap<TargetKey, DependencyResult>,
-    prepared: {
-      inputs: ExpandedInputs;
-      recipe: { hash: string; fields: Record<string, string> };
-      stamp: Stamp | undefined;
-    },
+    prepared: Prepared,
     reasons: Reason[],
     key: string,
   ): Promise<TargetReport | undefined> {
@@ -714,11 +709,7 @@ class Scheduler {
   async #record(
     def: TargetDefinition,
     deps: ReadonlyMap<TargetKey, DependencyResult>,
-    prepared: {
-      inputs: ExpandedInputs;
-      recipe: { hash: string; fields: Record<string, string> };
-      stamp: Stamp | undefined;
-    },
+    prepared: Prepared,
     reasons: Reason[],
     hit: CacheHit,
     dynamic: ReadonlyMap<string, FileRecord | undefined>,
