@@ -379,6 +379,10 @@ class Scheduler {
     };
     this.#stop.signal.addEventListener('abort', onStop);
     if (this.#stop.signal.aborted) onStop();
+    /** What the run started from, once it has started: a failure is judged against it. */
+    let seen:
+      | { inputFiles: Record<string, FileRecord>; snapshots: Map<string, FileRecord | undefined> }
+      | undefined;
     try {
       // Inputs are hashed before the run, and checked again after it (#changedDuringRun).
       const inputFiles = await this.#hashAll(
@@ -392,6 +396,7 @@ class Scheduler {
       await mkdir(stateDir, { recursive: true });
       /** Files the run snapshotted (root-relative): their record then, undefined if absent. */
       const snapshots = new Map<string, FileRecord | undefined>();
+      seen = { inputFiles, snapshots };
       const ctx: RunContext = {
         key: def.key,
         root,
@@ -518,13 +523,46 @@ class Scheduler {
       return {
         ...base,
         status: 'failed',
-        failure: withTarget(toFailure(error), def),
+        failure: withTarget(await this.#raceAware(def, prepared, seen, toFailure(error)), def),
         durationMs: duration(),
       };
     } finally {
       this.#stop.signal.removeEventListener('abort', onStop);
       release();
     }
+  }
+
+  /**
+   * A failed run's failure, said as the race it was when what the run depended on changed under
+   * it: a file removed while a step read it gives a raw ENOENT, which is neither lbuild's fault
+   * (internal) nor the user's setup (config), and the cure is to build again (exit 1, as make).
+   * Inputs are re-hashed only when the run failed, so a good run pays nothing here.
+   */
+  async #raceAware(
+    def: TargetDefinition,
+    prepared: Prepared,
+    seen:
+      | { inputFiles: Record<string, FileRecord>; snapshots: Map<string, FileRecord | undefined> }
+      | undefined,
+    failure: Failure,
+  ): Promise<Failure> {
+    if (!seen || failure.kind === 'interrupted' || failure.reason === 'input-changed-during-run')
+      return failure;
+    let changed: string[];
+    try {
+      changed = await this.#changedDuringRun(def, prepared, seen.inputFiles, seen.snapshots);
+    } catch {
+      return failure;
+    }
+    if (changed.length === 0) return failure;
+    for (const path of changed) this.#hasher.forget(join(this.#options.root, path));
+    const shown = changed.slice(0, 5).join(', ') + (changed.length > 5 ? ', …' : '');
+    return {
+      kind: 'build',
+      reason: 'input-changed-during-run',
+      message: `${def.key} failed while what it depends on changed (${shown}): ${'message' in failure ? failure.message : failure.reason}`,
+      hint: 'The edit raced the build; run lbuild again once the files are settled.',
+    };
   }
 
   /**

@@ -533,6 +533,43 @@ describe('runBuild: what a target depends on changes while it runs', () => {
     ]);
   });
 
+  it('a run that fails because an input vanished under it fails as the race (exit 1), not as an internal error', async () => {
+    write('src/a.txt', 'a');
+    write('src/b.txt', 'b');
+    let race = true;
+    const make = target('make', {
+      inputs: ['src/*.txt'],
+      run: async (ctx) => {
+        if (race) rmSync(join(root, 'src/b.txt'));
+        // What a step that lists, then stats, gives: a raw ENOENT from node:fs.
+        for (const file of ctx.inputs) statSync(file);
+        return undefined;
+      },
+    });
+    const raced = await build([make]);
+    expect(raced.summary.status).toBe('failed');
+    expect(raced.report('make').failure).toMatchObject({
+      kind: 'build',
+      reason: 'input-changed-during-run',
+    });
+    expect(raced.report('make').failure?.message).toContain('src/b.txt');
+    expect(raced.report('make').failure?.message).toContain('ENOENT');
+
+    // The same raw error with nothing changed stays what it is: lbuild's own fault.
+    write('src/b.txt', 'b');
+    race = false;
+    rmSync(join(root, 'src/b.txt'));
+    const missing = target('missing', {
+      inputs: ['src/a.txt'],
+      run: () => Promise.reject(new Error('ENOENT: no such file or directory, stat x')),
+    });
+    expect((await build([missing])).report('missing').failure).toMatchObject({
+      kind: 'internal',
+      reason: 'internal-error',
+    });
+    expect((await build([make])).status).toEqual({ make: 'built' });
+  });
+
   it('a file written while the run works is a change even when its content is back as it was', async () => {
     write('config.ini', 'a=1');
     const make = target('make', {
