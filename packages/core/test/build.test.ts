@@ -539,11 +539,11 @@ describe('runBuild: what a target depends on changes while it runs', () => {
     let race = true;
     const make = target('make', {
       inputs: ['src/*.txt'],
-      run: async (ctx) => {
+      run: (ctx) => {
         if (race) rmSync(join(root, 'src/b.txt'));
         // What a step that lists, then stats, gives: a raw ENOENT from node:fs.
         for (const file of ctx.inputs) statSync(file);
-        return undefined;
+        return Promise.resolve(undefined);
       },
     });
     const raced = await build([make]);
