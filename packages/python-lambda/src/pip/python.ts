@@ -86,9 +86,28 @@ try:
         pip_dir = list(spec.submodule_search_locations)[0]
 except Exception:
     pass
+def dist_info_version(package_dir):
+    # The dist-info beside the package found: what importlib.metadata gives, without importing
+    # it (half of this probe's time); any doubt is left to importlib.metadata.
+    try:
+        parent = os.path.dirname(package_dir)
+        name = os.path.basename(package_dir)
+        infos = [n for n in os.listdir(parent)
+                 if n.startswith(name + "-") and n.endswith(".dist-info")]
+        if len(infos) != 1:
+            return None
+        with open(os.path.join(parent, infos[0], "METADATA"), encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("Version:"):
+                    return line.split(":", 1)[1].strip() or None
+                if not line.strip():
+                    break
+    except Exception:
+        pass
+    return None
 pip_version = None
 if pip_dir is not None:
-    pip_version = version("pip")
+    pip_version = dist_info_version(pip_dir) or version("pip")
     if pip_version is None:
         try:
             import pip
