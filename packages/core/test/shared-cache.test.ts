@@ -101,9 +101,9 @@ function targets(): TargetDefinition[] {
 /** A local directory store that counts the blobs it hands out. */
 class CountingStore extends LocalDirStore {
   fetched = 0;
-  override async getBlob(digest: string, file: string): Promise<boolean> {
+  override async getBlob(...args: Parameters<LocalDirStore['getBlob']>): Promise<boolean> {
     this.fetched++;
-    return super.getBlob(digest, file);
+    return super.getBlob(...args);
   }
 }
 

@@ -132,7 +132,12 @@ class S3CacheStore implements CacheStore {
     return this.exists(this.blobKey(digest), `checking blob ${digest}`, signal);
   }
 
-  async getBlob(digest: string, file: string, signal: AbortSignal): Promise<boolean> {
+  async getBlob(
+    digest: string,
+    file: string,
+    signal: AbortSignal,
+    onData?: (chunk: Uint8Array) => void,
+  ): Promise<boolean> {
     checkDigest(digest);
     const what = `reading blob ${digest}`;
     // The deadline covers the request up to the answer's headers; the body may take as long
@@ -158,6 +163,7 @@ class S3CacheStore implements CacheStore {
     const count = new Transform({
       transform(chunk: Buffer, _encoding, done) {
         received += chunk.length;
+        onData?.(chunk);
         done(null, chunk);
       },
     });

@@ -58,8 +58,11 @@ describe('on s3rver', () => {
     expect(await objectAt(s3, `cache/team/lbuild/blobs/${digest}`)).toBe(bytes.toString());
 
     const restored = join(dir, 'out', 'nested', 'restored.bin');
-    expect(await store.getBlob(digest, restored, signal)).toBe(true);
+    const seen: Uint8Array[] = [];
+    expect(await store.getBlob(digest, restored, signal, (chunk) => seen.push(chunk))).toBe(true);
     expect(await readFile(restored)).toEqual(bytes);
+    // What the caller hashes as it arrives is what was written.
+    expect(Buffer.concat(seen)).toEqual(bytes);
     // putBlob of a stored blob asks and skips: a changed local copy does not replace it.
     await writeFile(source, 'other bytes');
     await store.putBlob(digest, source, signal);

@@ -49,9 +49,11 @@ export async function restoreFiles(options: {
   try {
     const fetchTo = async (file: ManifestFile, to: string) => {
       await mkdir(dirname(to), { recursive: true });
-      if (!(await store.getBlob(file.sha256, to, signal)))
+      // Hashed as the bytes arrive: with the download, not after it.
+      const hash = createHash('sha256');
+      if (!(await store.getBlob(file.sha256, to, signal, (chunk) => hash.update(chunk))))
         throw new RestoreMiss(`blob ${file.sha256.slice(0, 12)} of ${file.path} is missing`);
-      const digest = await sha256File(to);
+      const digest = hash.digest('hex');
       if (digest !== file.sha256)
         throw new RestoreMiss(
           `blob ${file.sha256.slice(0, 12)} of ${file.path} does not match its SHA-256 (got ${digest.slice(0, 12)})`,

@@ -10,7 +10,7 @@ import {
   utimes,
   writeFile,
 } from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { temporaryName } from '../temporary-files.js';
 import { CacheStoreError, type CacheStore } from './store.js';
@@ -68,13 +68,21 @@ export class LocalDirStore implements CacheStore {
     return (await this.#attempt(() => stat(this.#blob(digest)))) !== undefined;
   }
 
-  async getBlob(digest: string, file: string): Promise<boolean> {
-    return (
+  async getBlob(
+    digest: string,
+    file: string,
+    _signal?: AbortSignal,
+    onData?: (chunk: Uint8Array) => void,
+  ): Promise<boolean> {
+    const copied =
       (await this.#attempt(async () => {
+        // A clone where the file system can (one metadata write), else a copy; the bytes are
+        // read once more only for a caller that hashes them.
         await copyFile(this.#blob(digest), file, constants.COPYFILE_FICLONE);
         return true;
-      })) ?? false
-    );
+      })) ?? false;
+    if (copied && onData) for await (const chunk of createReadStream(file)) onData(chunk as Buffer);
+    return copied;
   }
 
   async putBlob(digest: string, file: string): Promise<void> {

@@ -20,10 +20,18 @@ export interface CacheStore {
   /** Whether blob `digest` (SHA-256, lower-case hex) is stored. */
   hasBlob(digest: string, signal: AbortSignal): Promise<boolean>;
   /**
-   * Writes blob `digest`'s bytes to `file` (created or replaced); false when there is no such
-   * blob. The bytes are not checked here: the caller hashes `file` before using it.
+   * Writes blob `digest`'s bytes to `file` (created or replaced, whole or not at all); false when
+   * there is no such blob. The bytes are not checked here: the caller checks them. `onData`, when
+   * given, is called with every byte written to `file`, in order, so that the caller can hash
+   * them while they arrive (a SHA-256 of a large blob costs as much as its download) instead of
+   * reading the file again afterwards.
    */
-  getBlob(digest: string, file: string, signal: AbortSignal): Promise<boolean>;
+  getBlob(
+    digest: string,
+    file: string,
+    signal: AbortSignal,
+    onData?: (chunk: Uint8Array) => void,
+  ): Promise<boolean>;
   /** Stores `file`'s bytes as blob `digest` (skipped when it is already there). */
   putBlob(digest: string, file: string, signal: AbortSignal): Promise<void>;
 }
