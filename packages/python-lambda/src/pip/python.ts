@@ -319,6 +319,57 @@ export function freeThreadedProblem(python: BuildPython): LbuildError | undefine
  * A missing interpreter is a config error (`python-not-found`).
  */
 export async function probePython(python: string, opts: ProbeOptions = {}): Promise<BuildPython> {
+  // Callers that ask at once (a wheelhouse's recipe and its package sources both need the
+  // interpreter) share one probe: on a fresh checkout each would otherwise start Python, and a
+  // pyenv shim costs a few hundred milliseconds per start. Only the probe in flight is shared;
+  // the next call after it settles asks again (the cache file answers it), so a long-lived
+  // watch session still sees a new interpreter.
+  const runner = opts.runner ?? runProcess;
+  const env = opts.env ?? process.env;
+  let byEnv = inFlight.get(runner);
+  if (byEnv === undefined) inFlight.set(runner, (byEnv = new WeakMap()));
+  let probes = byEnv.get(env);
+  if (probes === undefined) byEnv.set(env, (probes = new Map<string, Promise<BuildPython>>()));
+  const key = JSON.stringify([python, resolve(opts.cwd ?? process.cwd()), opts.cacheFile ?? null]);
+  let probe = probes.get(key);
+  if (probe === undefined) {
+    // The first caller's signal stops the child: in a build every caller shares the build's.
+    probe = probeOnce(python, opts);
+    const settled = probes;
+    settled.set(key, probe);
+    const forget = () => settled.delete(key);
+    probe.then(forget, forget);
+  }
+  return untilAborted(probe, opts.signal);
+}
+
+/** Probes now running, by runner, environment, then command, directory and cache file. */
+const inFlight = new WeakMap<
+  ProcessRunner,
+  WeakMap<Readonly<Record<string, string | undefined>>, Map<string, Promise<BuildPython>>>
+>();
+
+/**
+ * `work`, or its caller's abort: a caller that joined a probe stops waiting for it when its own
+ * signal aborts.
+ */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return work;
+  return new Promise<T>((resolvePromise, reject) => {
+    const onAbort = () =>
+      reject(
+        signal.reason instanceof Error ? signal.reason : new Error('The operation was aborted'),
+      );
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.finally(() => signal.removeEventListener('abort', onAbort)).then(resolvePromise, reject);
+  });
+}
+
+async function probeOnce(python: string, opts: ProbeOptions): Promise<BuildPython> {
   const env = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
   const runner = opts.runner ?? runProcess;

@@ -114,6 +114,41 @@ describe('probePython', () => {
     expect(second).toEqual(first);
   });
 
+  it('starts one Python for callers that ask at once, and asks again once that probe is over', async () => {
+    // No cache file: only the probe in flight is shared, so a later call probes afresh (a
+    // watch session sees a new interpreter).
+    const [a, b] = await Promise.all([
+      probePython('python3', { runner: counting, cwd: root }),
+      probePython('python3', { runner: counting, cwd: root }),
+    ]);
+    expect(calls).toBe(1);
+    expect(b).toEqual(a);
+    await probePython('python3', { runner: counting, cwd: root });
+    expect(calls).toBe(2);
+    // Another command, directory or environment is another probe.
+    await Promise.all([
+      probePython('python3', { runner: counting, cwd: root }),
+      probePython(realPython, { runner: counting, cwd: root }),
+      probePython('python3', { runner: counting, cwd: join(root, '..') }),
+      probePython('python3', { runner: counting, cwd: root, env: { ...process.env } }),
+    ]);
+    expect(calls).toBe(6);
+  });
+
+  it('lets a caller that joined a probe stop waiting for it without stopping the others', async () => {
+    const controller = new AbortController();
+    const first = probePython('python3', { runner: counting, cwd: root });
+    const joined = probePython('python3', {
+      runner: counting,
+      cwd: root,
+      signal: controller.signal,
+    });
+    controller.abort(new Error('stopped by its caller'));
+    await expect(joined).rejects.toThrow('stopped by its caller');
+    expect((await first).version).toMatch(/^3\./);
+    expect(calls).toBe(1);
+  });
+
   it('probes again when the interpreter behind the command changes', async () => {
     const cacheFile = join(root, 'probe.json');
     const bin = join(root, 'bin');
