@@ -19,7 +19,8 @@ describe('parseS3CacheUrl', () => {
     ['s3:///prefix', /names no bucket/],
     ['s3://Bucket/prefix', /not a valid S3 bucket name/],
     ['s3://ab', /not a valid S3 bucket name/],
-    ['s3://user:secret@bucket/prefix', /not a valid S3 bucket name/],
+    ['s3://user:secret@bucket/prefix', /"s3:\/\/bucket\/prefix" carries a login/],
+    ['https://user:secret@bucket/prefix', /"https:\/\/bucket\/prefix" carries a login/],
     ['s3://bucket/a//b', /empty, "\." or "\.\." part/],
     ['s3://bucket/../b', /empty, "\." or "\.\." part/],
     ['s3://bucket/prefix?versionId=1', /query or fragment/],
@@ -30,6 +31,8 @@ describe('parseS3CacheUrl', () => {
     const message = (result as { problem: string }).problem;
     expect(message).toMatch(problem);
     expect(message).toContain('expected s3://bucket/prefix');
+    // A password written into the URL never reaches a message.
+    expect(message).not.toContain('secret');
   });
 
   it('makes createS3CacheStore throw the same problem', async () => {
