@@ -156,6 +156,35 @@ describe('the shared cache on S3', () => {
     expect(await keysUnder('read-only')).toEqual([]);
   });
 
+  it('`lbuild cache` lists what the bucket holds under the prefix', async () => {
+    await fill('listed');
+    const keys = await keysUnder('listed');
+    const env = machine('listed');
+    const shown = await clone().run(['cache', '--json'], { env });
+    expect(shown.code, shown.stderr).toBe(0);
+    const remote = (
+      JSON.parse(shown.stdout) as {
+        remote: { url: string; entries: number; blobs: number; bytes: number; newest: string };
+      }
+    ).remote;
+    expect(remote).toMatchObject({
+      url: `s3://${BUCKET}/listed`,
+      entries: keys.filter((k) => k.startsWith('listed/entries/')).length,
+      blobs: keys.filter((k) => k.startsWith('listed/blobs/')).length,
+    });
+    expect(remote.entries).toBeGreaterThan(0);
+    // At least the zip's bytes are there.
+    expect(remote.bytes).toBeGreaterThan(1000);
+    expect(Date.parse(remote.newest)).toBeGreaterThan(Date.now() - 600_000);
+    const text = await clone().run(['cache'], { env });
+    expect(text.stdout).toContain(
+      `remote: s3://${BUCKET}/listed: ${String(remote.entries)} entries, ${String(remote.blobs)} blobs`,
+    );
+    // Another prefix in the same bucket is not counted.
+    const other = await clone().run(['cache', '--json'], { env: machine('nothing-here') });
+    expect(JSON.parse(other.stdout)).toMatchObject({ remote: { entries: 0, blobs: 0, bytes: 0 } });
+  });
+
   describe('a cache that cannot answer: one warning, the build goes on locally', () => {
     let refusing: Server;
     let hanging: Server;
@@ -197,6 +226,17 @@ describe('the shared cache on S3', () => {
       expect(summary.targets.every((t) => t.status === 'built')).toBe(true);
       expect(cacheWarnings(result)).toHaveLength(1);
       expect(project.exists(ZIP)).toBe(true);
+    });
+
+    it('`lbuild cache` says it could not list a dead endpoint, and still shows the local cache', async () => {
+      const shown = await clone().run(['cache'], {
+        env: machine('unreachable', { AWS_ENDPOINT_URL_S3: endpoints.dead }),
+      });
+      expect(shown.code, shown.stderr).toBe(0);
+      expect(shown.stdout).toMatch(/local: .*: 0 entries/);
+      expect(shown.stdout).toMatch(
+        new RegExp(`remote: s3://${BUCKET}/unreachable \\(could not list it: .*unreachable`),
+      );
     });
   });
 });

@@ -50,7 +50,12 @@ export { formatBytes } from './bytes.js';
 export { clean, type CleanResult } from './clean.js';
 export { runSession, sessionTargets, type SessionOptions } from './session/session.js';
 export { watch, globBase, type WatchEvent, type WatchOptions } from './watch.js';
-export { CacheStoreError, type CacheStore, type CacheStoreProblem } from './cache/store.js';
+export {
+  CacheStoreError,
+  type CacheStore,
+  type CacheStoreProblem,
+  type StoreContents,
+} from './cache/store.js';
 export type { CacheOptions } from './cache/options.js';
 export type { CacheSettings } from './config/schema.js';
 export {

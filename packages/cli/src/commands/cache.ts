@@ -5,8 +5,10 @@ import {
   localCacheStats,
   pruneLocalCache,
   type Project,
+  type StoreContents,
 } from '@lbuild/core';
-import { cacheSetup, displayPath, displayUrl } from '../cache-settings.js';
+import { remoteStoreFor } from '../cache-remote.js';
+import { cacheSetup, displayPath, displayUrl, REMOTE_TIMEOUT_MS } from '../cache-settings.js';
 import { openProject, type GlobalOptions } from '../context.js';
 
 /** The project's `[cache]` when there is a project here; the environment alone otherwise. */
@@ -19,10 +21,37 @@ async function settingsOf(options: GlobalOptions): Promise<Pick<Project, 'cache'
   }
 }
 
-/** `lbuild cache`: what the local cache holds, and which remote one builds use. */
+/** The remote store's contents, or why they could not be listed; nothing with `--offline`. */
+async function remoteContents(
+  url: string | undefined,
+  offline: boolean,
+): Promise<{ contents: StoreContents } | { problem: string } | undefined> {
+  if (url === undefined || offline) return undefined;
+  const store = await remoteStoreFor(url, { timeoutMs: REMOTE_TIMEOUT_MS });
+  if (store.contents === undefined) return undefined;
+  try {
+    return { contents: await store.contents(new AbortController().signal) };
+  } catch (error) {
+    return { problem: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+const isoRange = (what: StoreContents) =>
+  what.oldest && what.newest
+    ? { oldest: what.oldest.toISOString(), newest: what.newest.toISOString() }
+    : {};
+
+/**
+ * `lbuild cache`: what the local cache holds, and the remote store builds use with what it
+ * holds (listed; not with `--offline`). A remote store that cannot be listed is said, and is not
+ * an error: the local part is still the answer.
+ */
 export async function cacheCommand(options: GlobalOptions): Promise<number> {
   const setup = cacheSetup(await settingsOf(options));
-  const stats = await localCacheStats(setup.dir);
+  const [stats, listed] = await Promise.all([
+    localCacheStats(setup.dir),
+    remoteContents(setup.url, options.offline === true),
+  ]);
   const remote = setup.url ? displayUrl(setup.url) : undefined;
   if (options.json) {
     process.stdout.write(
@@ -34,10 +63,24 @@ export async function cacheCommand(options: GlobalOptions): Promise<number> {
             entries: stats.entries,
             blobs: stats.blobs,
             bytes: stats.bytes,
-            ...(stats.oldest ? { oldest: stats.oldest.toISOString() } : {}),
-            ...(stats.newest ? { newest: stats.newest.toISOString() } : {}),
+            ...isoRange(stats),
           },
-          ...(remote ? { remote: { url: remote } } : {}),
+          ...(remote
+            ? {
+                remote: {
+                  url: remote,
+                  ...(listed && 'contents' in listed
+                    ? {
+                        entries: listed.contents.entries,
+                        blobs: listed.contents.blobs,
+                        bytes: listed.contents.bytes,
+                        ...isoRange(listed.contents),
+                      }
+                    : {}),
+                  ...(listed && 'problem' in listed ? { problem: listed.problem } : {}),
+                },
+              }
+            : {}),
           signed: setup.signingKey !== undefined,
         },
         null,
@@ -46,15 +89,32 @@ export async function cacheCommand(options: GlobalOptions): Promise<number> {
     );
     return 0;
   }
+  const counts = (what: StoreContents) =>
+    `${what.entries} entries, ${what.blobs} blobs, ${formatBytes(what.bytes)}`;
+  const remoteLines = (): string[] => {
+    if (remote === undefined) return ['remote: none (set [cache] url or LBUILD_CACHE_URL)'];
+    if (listed === undefined)
+      return [`remote: ${remote}${options.offline ? ' (not listed: --offline)' : ''}`];
+    if ('problem' in listed) return [`remote: ${remote} (could not list it: ${listed.problem})`];
+    const { contents } = listed;
+    return [
+      `remote: ${remote}: ${counts(contents)}`,
+      ...(contents.oldest && contents.newest
+        ? [
+            `        written ${contents.oldest.toISOString()} (oldest) to ${contents.newest.toISOString()}`,
+          ]
+        : []),
+    ];
+  };
   const lines = [
     `mode:   ${setup.mode}${setup.signingKey ? ' (entries signed)' : ''}`,
-    `local:  ${displayPath(setup.dir)}: ${stats.entries} entries, ${stats.blobs} blobs, ${formatBytes(stats.bytes)}`,
+    `local:  ${displayPath(setup.dir)}: ${counts(stats)}`,
     ...(stats.oldest && stats.newest
       ? [
           `        last used ${stats.oldest.toISOString()} (oldest) to ${stats.newest.toISOString()}`,
         ]
       : []),
-    `remote: ${remote ?? 'none (set [cache] url or LBUILD_CACHE_URL)'}`,
+    ...remoteLines(),
   ];
   process.stdout.write(lines.join('\n') + '\n');
   return 0;

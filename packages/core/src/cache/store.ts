@@ -34,6 +34,18 @@ export interface CacheStore {
   ): Promise<boolean>;
   /** Stores `file`'s bytes as blob `digest` (skipped when it is already there). */
   putBlob(digest: string, file: string, signal: AbortSignal): Promise<void>;
+  /** What the store holds, for `lbuild cache`; a store that cannot list itself has no such method. */
+  contents?(signal: AbortSignal): Promise<StoreContents>;
+}
+
+/** A store's entries and blobs: how many, their bytes, and when the entries were written. */
+export interface StoreContents {
+  entries: number;
+  blobs: number;
+  bytes: number;
+  /** When the oldest and the newest entries were written. */
+  oldest?: Date;
+  newest?: Date;
 }
 
 /** Why a store could not answer: each is a miss with one warning, never a failed build. */
