@@ -9,7 +9,15 @@ import {
   type Manifest,
   type ManifestFile,
 } from './manifest.js';
-import { owningOutput, restoreFiles, RestoreMiss, safeRelativePath, sha256File } from './files.js';
+import { mapLimit } from '../limit.js';
+import {
+  owningOutput,
+  restoreFiles,
+  RestoreMiss,
+  safeRelativePath,
+  sha256File,
+  TRANSFERS,
+} from './files.js';
 import type { CacheOptions } from './options.js';
 import { CacheStoreError, type CacheStore } from './store.js';
 
@@ -210,8 +218,7 @@ export class BuildCache {
     const files = [...outputs, ...extra];
     for (const store of stores) {
       await this.#attempt(store, async () => {
-        for (const file of files)
-          await store.putBlob(file.sha256, join(this.#root, file.path), this.#signal);
+        await this.#putBlobs(store, files);
         // First write wins: an entry already there (another machine's, or a racing build's) is
         // left as it is.
         for (const [key, body] of entries) await store.putEntry(key, body, this.#signal);
@@ -224,13 +231,19 @@ export class BuildCache {
     for (const store of this.#stores()) {
       if (store === hit.store) return;
       await this.#attempt(store, async () => {
-        for (const file of files)
-          await store.putBlob(file.sha256, join(this.#root, file.path), this.#signal);
+        await this.#putBlobs(store, files);
         // The list of snapshotted files last, as when a run stores them.
         for (const [key, body] of [...hit.bodies].reverse())
           await store.putEntry(key, body, this.#signal);
       });
     }
+  }
+
+  /** Every blob before any entry: the caller writes the entries once this has returned. */
+  async #putBlobs(store: CacheStore, files: readonly ManifestFile[]): Promise<void> {
+    await mapLimit(files, TRANSFERS, (file) =>
+      store.putBlob(file.sha256, join(this.#root, file.path), this.#signal),
+    );
   }
 
   #stores(): CacheStore[] {

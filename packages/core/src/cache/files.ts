@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { chmod, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { mapLimit } from '../limit.js';
 import { temporarySibling } from '../temporary-files.js';
 import type { ManifestFile } from './manifest.js';
 import type { CacheStore } from './store.js';
@@ -11,6 +12,9 @@ export async function sha256File(path: string): Promise<string> {
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
+
+/** How many blobs one target's restore or store moves at once. */
+export const TRANSFERS = 4;
 
 /** A root-relative path as an entry may name it: no `..`, nothing absolute, `/` only. */
 export function safeRelativePath(path: string): boolean {
@@ -60,6 +64,7 @@ export async function restoreFiles(options: {
         );
       await chmod(to, file.exec ? 0o755 : 0o644);
     };
+    const fetches: [ManifestFile, string][] = [];
     for (const output of options.declared) {
       const tmp = temporarySibling(join(root, output));
       temporaries.push(tmp);
@@ -67,18 +72,22 @@ export async function restoreFiles(options: {
       const files = options.outputs.filter((f) => owningOutput(f.path, [output]) === output);
       if (files.length === 0) await mkdir(tmp, { recursive: true });
       for (const file of files)
-        await fetchTo(
+        fetches.push([
           file,
           file.path === output ? tmp : join(tmp, file.path.slice(output.length + 1)),
-        );
+        ]);
     }
     for (const file of options.extra) {
       const to = join(root, file.path);
       const tmp = temporarySibling(to);
       temporaries.push(tmp);
-      await fetchTo(file, tmp);
+      fetches.push([file, tmp]);
       moves.push([tmp, to]);
     }
+    // A few at once: a remote store's latency per request, not its bandwidth, bounds a
+    // wheelhouse of many small wheels. mapLimit waits for the running ones before it throws, so
+    // nothing is still writing when the temporaries are removed.
+    await mapLimit(fetches, TRANSFERS, ([file, to]) => fetchTo(file, to));
     for (const [output, tmp] of replaced) {
       const to = join(root, output);
       await rm(to, { recursive: true, force: true });
