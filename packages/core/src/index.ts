@@ -52,6 +52,7 @@ export { runSession, sessionTargets, type SessionOptions } from './session/sessi
 export { watch, globBase, type WatchEvent, type WatchOptions } from './watch.js';
 export {
   CacheStoreError,
+  storeContents,
   type CacheStore,
   type CacheStoreProblem,
   type StoreContents,

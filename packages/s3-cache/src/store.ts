@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { CacheStore, StoreContents } from '@lbuild/core';
+import { storeContents, type CacheStore, type StoreContents } from '@lbuild/core';
 import { createCacheClient, DEFAULT_TIMEOUT_MS, type S3Sdk } from './client.js';
 import { isConditionFailed, isNotFound, toStoreError } from './errors.js';
 import { formatS3CacheUrl, parseS3CacheUrl, type S3CacheLocation } from './url.js';
@@ -237,26 +237,14 @@ class S3CacheStore implements CacheStore {
       this.list(`${this.prefix}entries/`, signal),
       this.list(`${this.prefix}blobs/`, signal),
     ]);
-    const times = entries
-      .map((e) => e.modified?.getTime())
-      .filter((t) => t !== undefined)
-      .sort((a, b) => a - b);
-    const first = times[0];
-    const last = times[times.length - 1];
-    return {
-      entries: entries.length,
-      blobs: blobs.length,
-      bytes: [...entries, ...blobs].reduce((n, o) => n + o.size, 0),
-      ...(first !== undefined ? { oldest: new Date(first) } : {}),
-      ...(last !== undefined ? { newest: new Date(last) } : {}),
-    };
+    return storeContents(entries, blobs);
   }
 
   private async list(
     prefix: string,
     signal: AbortSignal,
-  ): Promise<{ size: number; modified: Date | undefined }[]> {
-    const found: { size: number; modified: Date | undefined }[] = [];
+  ): Promise<{ size: number; time: Date | undefined }[]> {
+    const found: { size: number; time: Date | undefined }[] = [];
     let token: string | undefined;
     do {
       const page = await this.call(`listing ${prefix}`, signal, true, (abortSignal) =>
@@ -270,7 +258,7 @@ class S3CacheStore implements CacheStore {
         ),
       );
       for (const object of page.Contents ?? [])
-        found.push({ size: object.Size ?? 0, modified: object.LastModified });
+        found.push({ size: object.Size ?? 0, time: object.LastModified });
       token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
     } while (token !== undefined);
     return found;

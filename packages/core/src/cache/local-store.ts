@@ -13,7 +13,7 @@ import {
 import { constants, createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { temporaryName } from '../temporary-files.js';
-import { CacheStoreError, type CacheStore } from './store.js';
+import { CacheStoreError, storeContents, type CacheStore } from './store.js';
 
 /**
  * The cache in a directory of this machine, shared by every checkout and worktree:
@@ -180,16 +180,11 @@ async function filesBelow(
 export async function localCacheStats(dir: string): Promise<LocalCacheStats> {
   const entries = await filesBelow(join(dir, 'entries'));
   const blobs = await filesBelow(join(dir, 'blobs'));
-  const times = entries.map((e) => e.mtime.getTime()).sort((a, b) => a - b);
-  const first = times[0];
-  const last = times[times.length - 1];
-  return {
-    entries: entries.length,
-    blobs: blobs.length,
-    bytes: [...entries, ...blobs].reduce((n, f) => n + f.size, 0),
-    ...(first !== undefined ? { oldest: new Date(first) } : {}),
-    ...(last !== undefined ? { newest: new Date(last) } : {}),
-  };
+  // An entry's mtime is its last use: a hit touches it.
+  return storeContents(
+    entries.map((e) => ({ size: e.size, time: e.mtime })),
+    blobs,
+  );
 }
 
 /**

@@ -61,3 +61,23 @@ export class CacheStoreError extends Error {
     this.problem = problem;
   }
 }
+
+/** A store's contents from the sizes of its entries and blobs and when each entry was written. */
+export function storeContents(
+  entries: readonly { size: number; time?: Date | undefined }[],
+  blobs: readonly { size: number }[],
+): StoreContents {
+  const times = entries
+    .map((e) => e.time?.getTime())
+    .filter((t) => t !== undefined)
+    .sort((a, b) => a - b);
+  const first = times[0];
+  const last = times[times.length - 1];
+  return {
+    entries: entries.length,
+    blobs: blobs.length,
+    bytes: [...entries, ...blobs].reduce((n, f) => n + f.size, 0),
+    ...(first !== undefined ? { oldest: new Date(first) } : {}),
+    ...(last !== undefined ? { newest: new Date(last) } : {}),
+  };
+}
