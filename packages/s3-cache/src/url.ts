@@ -19,11 +19,10 @@ const SEGMENT = /^[A-Za-z0-9!\-_.*'()+=,;:@ ]+$/;
 export function parseS3CacheUrl(url: string): S3CacheLocation | { problem: string } {
   const expected = `expected ${S3_CACHE_URL_FORM} (the prefix is optional)`;
   // Problems quote the URL: never with a user name or password someone wrote into it.
-  const login = /^([a-z][a-z0-9+.-]*:\/\/)([^@/]*)@/i.exec(url);
-  if (login !== null) {
-    const shown = url.slice(0, login[1]?.length ?? 0) + url.slice(login[0].length);
+  const withoutLogin = url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1');
+  if (withoutLogin !== url) {
     return {
-      problem: `"${shown}" carries a login before the bucket (left out here). The cache takes its credentials from the AWS SDK (AWS_PROFILE, AWS_ACCESS_KEY_ID, an instance role), never from the URL: ${expected}`,
+      problem: `"${withoutLogin}" carries a login before the bucket (left out here). The cache takes its credentials from the AWS SDK (AWS_PROFILE, AWS_ACCESS_KEY_ID, an instance role), never from the URL: ${expected}`,
     };
   }
   if (!url.startsWith('s3://')) return { problem: `"${url}" is not an s3:// URL: ${expected}` };

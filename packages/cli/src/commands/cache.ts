@@ -36,10 +36,23 @@ async function remoteContents(
   }
 }
 
-const isoRange = (what: StoreContents) =>
-  what.oldest && what.newest
+const asJson = (what: StoreContents) => ({
+  entries: what.entries,
+  blobs: what.blobs,
+  bytes: what.bytes,
+  ...(what.oldest && what.newest
     ? { oldest: what.oldest.toISOString(), newest: what.newest.toISOString() }
-    : {};
+    : {}),
+});
+
+const counts = (what: StoreContents) =>
+  `${what.entries} entries, ${what.blobs} blobs, ${formatBytes(what.bytes)}`;
+
+/** The line under a store's counts: `last used` (local) or `written` (remote), oldest to newest. */
+const timeLines = (verb: string, what: StoreContents): string[] =>
+  what.oldest && what.newest
+    ? [`        ${verb} ${what.oldest.toISOString()} (oldest) to ${what.newest.toISOString()}`]
+    : [];
 
 /**
  * `lbuild cache`: what the local cache holds, and the remote store builds use with what it
@@ -60,23 +73,13 @@ export async function cacheCommand(options: GlobalOptions): Promise<number> {
           mode: setup.mode,
           local: {
             dir: setup.dir,
-            entries: stats.entries,
-            blobs: stats.blobs,
-            bytes: stats.bytes,
-            ...isoRange(stats),
+            ...asJson(stats),
           },
           ...(remote
             ? {
                 remote: {
                   url: remote,
-                  ...(listed && 'contents' in listed
-                    ? {
-                        entries: listed.contents.entries,
-                        blobs: listed.contents.blobs,
-                        bytes: listed.contents.bytes,
-                        ...isoRange(listed.contents),
-                      }
-                    : {}),
+                  ...(listed && 'contents' in listed ? asJson(listed.contents) : {}),
                   ...(listed && 'problem' in listed ? { problem: listed.problem } : {}),
                 },
               }
@@ -89,31 +92,20 @@ export async function cacheCommand(options: GlobalOptions): Promise<number> {
     );
     return 0;
   }
-  const counts = (what: StoreContents) =>
-    `${what.entries} entries, ${what.blobs} blobs, ${formatBytes(what.bytes)}`;
   const remoteLines = (): string[] => {
     if (remote === undefined) return ['remote: none (set [cache] url or LBUILD_CACHE_URL)'];
     if (listed === undefined)
       return [`remote: ${remote}${options.offline ? ' (not listed: --offline)' : ''}`];
     if ('problem' in listed) return [`remote: ${remote} (could not list it: ${listed.problem})`];
-    const { contents } = listed;
     return [
-      `remote: ${remote}: ${counts(contents)}`,
-      ...(contents.oldest && contents.newest
-        ? [
-            `        written ${contents.oldest.toISOString()} (oldest) to ${contents.newest.toISOString()}`,
-          ]
-        : []),
+      `remote: ${remote}: ${counts(listed.contents)}`,
+      ...timeLines('written', listed.contents),
     ];
   };
   const lines = [
     `mode:   ${setup.mode}${setup.signingKey ? ' (entries signed)' : ''}`,
     `local:  ${displayPath(setup.dir)}: ${counts(stats)}`,
-    ...(stats.oldest && stats.newest
-      ? [
-          `        last used ${stats.oldest.toISOString()} (oldest) to ${stats.newest.toISOString()}`,
-        ]
-      : []),
+    ...timeLines('last used', stats),
     ...remoteLines(),
   ];
   process.stdout.write(lines.join('\n') + '\n');

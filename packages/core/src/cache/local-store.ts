@@ -13,7 +13,7 @@ import {
 import { constants, createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { temporaryName } from '../temporary-files.js';
-import { CacheStoreError, storeContents, type CacheStore } from './store.js';
+import { CacheStoreError, storeContents, type CacheStore, type StoreContents } from './store.js';
 
 /**
  * The cache in a directory of this machine, shared by every checkout and worktree:
@@ -141,14 +141,8 @@ function code(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code;
 }
 
-export interface LocalCacheStats {
-  entries: number;
-  blobs: number;
-  bytes: number;
-  /** Last use of the least and most recently used entries. */
-  oldest?: Date;
-  newest?: Date;
-}
+/** What the local directory holds; its entries' times are their last use (a hit touches one). */
+export type LocalCacheStats = StoreContents;
 
 async function filesBelow(
   dir: string,
@@ -180,7 +174,6 @@ async function filesBelow(
 export async function localCacheStats(dir: string): Promise<LocalCacheStats> {
   const entries = await filesBelow(join(dir, 'entries'));
   const blobs = await filesBelow(join(dir, 'blobs'));
-  // An entry's mtime is its last use: a hit touches it.
   return storeContents(
     entries.map((e) => ({ size: e.size, time: e.mtime })),
     blobs,

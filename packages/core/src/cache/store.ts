@@ -38,12 +38,12 @@ export interface CacheStore {
   contents?(signal: AbortSignal): Promise<StoreContents>;
 }
 
-/** A store's entries and blobs: how many, their bytes, and when the entries were written. */
+/** A store's entries and blobs: how many, their bytes, and the entries' times. */
 export interface StoreContents {
   entries: number;
   blobs: number;
   bytes: number;
-  /** When the oldest and the newest entries were written. */
+  /** The oldest and newest entry times: when written (S3), or last used (the local directory). */
   oldest?: Date;
   newest?: Date;
 }
